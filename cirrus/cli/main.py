@@ -1,0 +1,74 @@
+"""The ``cirrus`` command: a click group whose subcommands load only when used.
+
+Each subcommand lives in its own module under ``cirrus.cli``; listing them here by
+dotted path keeps ``cirrus --help`` and every single command quick to start.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+
+import click
+
+# command name -> "module:attribute" of the click command or group
+COMMANDS: dict[str, str] = {
+    "run": "cirrus.cli.run:run",
+    "payload": "cirrus.cli.payload:payload",
+    "statemachine": "cirrus.cli.statemachine:statemachine",
+    "init": "cirrus.cli.project:init",
+    "create": "cirrus.cli.project:create",
+    "show": "cirrus.cli.project:show",
+    "validate": "cirrus.cli.project:validate",
+    "process": "cirrus.cli.pipeline:process",
+    "run-workflow": "cirrus.cli.pipeline:run_workflow",
+    "worker": "cirrus.cli.pipeline:worker",
+    "get-state": "cirrus.cli.manage:get_state",
+    "query": "cirrus.cli.manage:query",
+    "get-input-payload": "cirrus.cli.manage:get_input_payload",
+    "get-input-payloads": "cirrus.cli.manage:get_input_payloads",
+    "get-output-payload": "cirrus.cli.manage:get_output_payload",
+    "get-execution": "cirrus.cli.manage:get_execution",
+    "get-execution-events": "cirrus.cli.manage:get_execution_events",
+    "mgmt": "cirrus.cli.manage:mgmt",
+    "demo": "cirrus.cli.demo:demo",
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a subcommand's module only when that subcommand runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name in COMMANDS if self._exists(name))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as err:
+            if err.name == module_name:
+                return None  # command not built yet
+            raise
+        command = getattr(module, attribute, None)
+        return command if isinstance(command, click.Command) else None
+
+    @staticmethod
+    def _exists(name: str) -> bool:
+        module_name = COMMANDS[name].split(":")[0]
+        return importlib.util.find_spec(module_name) is not None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cirrus")
+def cli() -> None:
+    """Run STAC processing pipelines locally and deploy them to AWS."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="cirrus")
+    sys.exit(0)
