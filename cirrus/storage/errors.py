@@ -1,0 +1,19 @@
+"""Storage errors beyond the shared tree in :mod:`cirrus.errors`.
+
+Storage raises these, all under :class:`cirrus.errors.StorageError`::
+
+    StorageError            object IO failed (message names the URL)
+    ├── NotFound            nothing at that URL
+    ├── AlreadyExists       a conditional put (``if_absent=True``) found an object there
+    └── PathEscapeError     a key built from payload content would leave its root
+"""
+
+from __future__ import annotations
+
+from cirrus.errors import NotFound, PathEscapeError, StorageError
+
+__all__ = ["AlreadyExists", "NotFound", "PathEscapeError", "StorageError"]
+
+
+class AlreadyExists(StorageError):
+    """A conditional put (``if_absent=True``) found an object already at the URL."""
