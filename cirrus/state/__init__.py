@@ -1,0 +1,60 @@
+"""The state database: one record per payload id, atomic claims and an event log.
+
+Open a backend by URL and use it as a context manager::
+
+    from cirrus.state import State, open_state_db
+
+    with open_state_db("sqlite:///project/.cirrus/state.db") as db:
+        result = db.claim(payload_id, owner="worker-1", lease_seconds=300)
+        if result.claimed:
+            db.start(payload_id, "exec-1", owner="worker-1", lease_seconds=300)
+            db.finish(payload_id, State.SUCCEEDED, owner="worker-1", output_url=url)
+        page = db.query(state=State.FAILED, since="7d", limit=100)
+
+Backends: :class:`SQLiteStateDB` (the embedded default), :class:`MemoryStateDB`,
+and any :class:`StateDB` subclass named by URL scheme or ``module:Class``. The
+claim rules live in :mod:`cirrus.state.rules`.
+"""
+
+from __future__ import annotations
+
+from cirrus.state.base import QueryFilter, StateDB
+from cirrus.state.memory import MemoryStateDB
+from cirrus.state.models import (
+    ACTIVE_STATES,
+    TERMINAL_STATES,
+    ClaimOutcome,
+    ClaimResult,
+    EventType,
+    FinishUpdate,
+    NewEvent,
+    QueryPage,
+    State,
+    StateRecord,
+    WorkflowEvent,
+    parse_since,
+    split_payload_id,
+)
+from cirrus.state.resolve import open_state_db
+from cirrus.state.sqlite import SQLiteStateDB
+
+__all__ = [
+    "ACTIVE_STATES",
+    "TERMINAL_STATES",
+    "ClaimOutcome",
+    "ClaimResult",
+    "EventType",
+    "FinishUpdate",
+    "MemoryStateDB",
+    "NewEvent",
+    "QueryFilter",
+    "QueryPage",
+    "SQLiteStateDB",
+    "State",
+    "StateDB",
+    "StateRecord",
+    "WorkflowEvent",
+    "open_state_db",
+    "parse_since",
+    "split_payload_id",
+]

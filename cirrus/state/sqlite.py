@@ -1,0 +1,560 @@
+"""The SQLite state database: the embedded default, safe across threads and processes.
+
+The file runs in WAL mode with ``synchronous=NORMAL``: a commit survives a killed
+process (the WAL is in the OS cache before ``COMMIT`` returns), while readers never
+block the single writer. Every write method is one ``BEGIN IMMEDIATE`` transaction,
+so two processes cannot both decide to claim the same payload: the second waits
+for the first to commit and then sees its claim.
+
+Each thread (and each process after a fork) gets its own connection::
+
+    db = SQLiteStateDB("/project/.cirrus/state.db")
+    db.claim_many([(pid, False) for pid in ids], owner="w1", lease_seconds=300)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cirrus.errors import AlreadyClaimed, ConfigError, StateError
+from cirrus.state.base import Clock, GroupBy, QueryFilter, StateDB
+from cirrus.state.models import (
+    ClaimResult,
+    EventType,
+    FinishUpdate,
+    NewEvent,
+    State,
+    StateRecord,
+    WorkflowEvent,
+    format_time,
+    parse_time,
+)
+from cirrus.state.rules import apply_finish, apply_release, apply_renew, apply_start, decide_claim
+
+__all__ = ["SCHEMA_VERSION", "SQLiteStateDB"]
+
+SCHEMA_VERSION = 1
+"""The schema this code writes; older files are migrated on open."""
+
+# version -> statements that bring a file from version - 1 to version
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """CREATE TABLE state_records (
+            payload_id TEXT PRIMARY KEY,
+            collections_workflow TEXT NOT NULL,
+            workflow TEXT NOT NULL,
+            state TEXT NOT NULL,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL,
+            executions TEXT NOT NULL,
+            last_error TEXT,
+            output_url TEXT,
+            claimed_at TEXT,
+            claim_owner TEXT,
+            lease_expires TEXT,
+            previous_state TEXT
+        )""",
+        # one index per query pattern; each also serves "newest first" ordering
+        "CREATE INDEX records_cw_updated"
+        " ON state_records (collections_workflow, updated, payload_id)",
+        "CREATE INDEX records_state_updated ON state_records (state, updated, payload_id)",
+        "CREATE INDEX records_updated ON state_records (updated, payload_id)",
+        """CREATE TABLE workflow_events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            payload_id TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            time TEXT NOT NULL,
+            execution TEXT,
+            error TEXT,
+            input_url TEXT,
+            output_url TEXT
+        )""",
+        "CREATE INDEX events_payload ON workflow_events (payload_id, id)",
+    ),
+}
+
+_RECORD_COLUMNS = (
+    "payload_id, state, created, updated, executions, last_error, output_url,"
+    " claimed_at, claim_owner, lease_expires, previous_state"
+)
+_UPSERT = (
+    "INSERT INTO state_records (collections_workflow, workflow, payload_id, state, created,"
+    " updated, executions, last_error, output_url, claimed_at, claim_owner, lease_expires,"
+    " previous_state)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (payload_id) DO UPDATE SET state = excluded.state,"
+    " created = excluded.created, updated = excluded.updated,"
+    " executions = excluded.executions, last_error = excluded.last_error,"
+    " output_url = excluded.output_url, claimed_at = excluded.claimed_at,"
+    " claim_owner = excluded.claim_owner, lease_expires = excluded.lease_expires,"
+    " previous_state = excluded.previous_state"
+)
+_EVENT_COLUMNS = "id, payload_id, event_type, time, execution, error, input_url, output_url"
+_CHUNK = 500  # ids per IN (...) lookup, well under SQLite's variable limit
+_ACTIVE = (State.CLAIMED.value, State.PROCESSING.value)
+
+
+def _opt_time(value: datetime | None) -> str | None:
+    return None if value is None else format_time(value)
+
+
+def _opt_parse(text: str | None) -> datetime | None:
+    return None if text is None else parse_time(text)
+
+
+def _row(record: StateRecord) -> tuple[Any, ...]:
+    return (
+        record.collections_workflow,
+        record.workflow,
+        record.payload_id,
+        record.state.value,
+        format_time(record.created),
+        format_time(record.updated),
+        json.dumps(record.executions),
+        record.last_error,
+        record.output_url,
+        _opt_time(record.claimed_at),
+        record.claim_owner,
+        _opt_time(record.lease_expires),
+        None if record.previous_state is None else record.previous_state.value,
+    )
+
+
+def _record(row: Sequence[Any]) -> StateRecord:
+    return StateRecord(
+        payload_id=row[0],
+        state=State(row[1]),
+        created=parse_time(row[2]),
+        updated=parse_time(row[3]),
+        executions=tuple(json.loads(row[4])),
+        last_error=row[5],
+        output_url=row[6],
+        claimed_at=_opt_parse(row[7]),
+        claim_owner=row[8],
+        lease_expires=_opt_parse(row[9]),
+        previous_state=None if row[10] is None else State(row[10]),
+    )
+
+
+def _event(row: Sequence[Any]) -> WorkflowEvent:
+    return WorkflowEvent(
+        id=row[0],
+        payload_id=row[1],
+        event_type=EventType(row[2]),
+        time=parse_time(row[3]),
+        execution=row[4],
+        error=row[5],
+        input_url=row[6],
+        output_url=row[7],
+    )
+
+
+def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+class SQLiteStateDB(StateDB):
+    """State records and events in one SQLite file.
+
+    Args:
+        path: the database file; missing parent folders are created.
+        timeout: seconds a write waits for another writer before giving up
+            with :class:`~cirrus.errors.StateError`.
+        clock: returns "now" as an aware UTC datetime.
+
+    Raises:
+        StateError: the file cannot be opened, is not a state database, or was
+            written by a newer cirrus.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, timeout: float = 30.0, clock: Clock | None = None
+    ) -> None:
+        super().__init__(clock=clock)
+        if str(path) in ("", ":memory:"):
+            raise ConfigError(
+                "an in-memory SQLite file cannot be shared between threads: "
+                "use open_state_db('memory://') for a state database in memory"
+            )
+        self.path = Path(path).expanduser().absolute()
+        self.timeout = timeout
+        self._local = threading.local()
+        self._connections: list[tuple[int, sqlite3.Connection]] = []
+        self._connections_lock = threading.Lock()
+        self._closed = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StateError(
+                f"cannot create the folder of state database {self.path}: {exc.strerror}; "
+                "choose a writable location"
+            ) from exc
+        self._migrate()
+
+    @classmethod
+    def from_url(cls, url: str) -> SQLiteStateDB:
+        """Open ``sqlite:///abs/path.db`` (or ``sqlite://relative.db``)."""
+        return cls(url.removeprefix("sqlite://"))
+
+    def __repr__(self) -> str:
+        return f"SQLiteStateDB({str(self.path)!r})"
+
+    # ------------------------------------------------------------ connections
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StateError(f"state database {self.path} is closed: open it again")
+        local = self._local
+        pid = os.getpid()
+        conn: sqlite3.Connection | None = getattr(local, "conn", None)
+        if conn is None or local.pid != pid:
+            # a connection never crosses a fork: the child opens its own
+            conn = self._connect()
+            local.conn, local.pid = conn, pid
+            with self._connections_lock:
+                self._connections.append((pid, conn))
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        with self._errors():
+            conn = sqlite3.connect(
+                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+            )
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise StateError(
+                        f"state database {self.path} cannot use WAL mode (got {mode!r}): "
+                        "put it on a local file system"
+                    )
+                conn.execute("PRAGMA synchronous = NORMAL")
+            except BaseException:
+                conn.close()
+                raise
+            return conn
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Translate sqlite3 errors into StateError naming the file and the fix."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            message = str(exc)
+            if "locked" in message or "busy" in message:
+                raise StateError(
+                    f"state database {self.path} stayed locked by another writer for more "
+                    f"than {self.timeout:g}s: retry, or open it with a longer timeout"
+                ) from exc
+            if "readonly" in message:
+                raise StateError(
+                    f"state database {self.path} is read-only: make the file and its "
+                    "folder writable (SQLite also writes -wal and -shm files beside it)"
+                ) from exc
+            if "unable to open" in message:
+                raise StateError(
+                    f"cannot open state database {self.path}: check that the folder "
+                    "exists and is writable"
+                ) from exc
+            raise StateError(f"state database {self.path}: {message}") from exc
+        except sqlite3.DatabaseError as exc:
+            if "not a database" in str(exc):
+                raise StateError(
+                    f"{self.path} is not a SQLite state database: point the state "
+                    "URL at a new file or at an existing cirrus state database"
+                ) from exc
+            raise StateError(f"state database {self.path} is damaged: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise StateError(f"state database {self.path}: {exc}") from exc
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction, committed before the block's caller returns."""
+        with self._errors():
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._errors():
+            yield self._connection()
+
+    def _migrate(self) -> None:
+        with self._write() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            version = conn.execute("SELECT max(version) FROM schema_version").fetchone()[0] or 0
+            if version > SCHEMA_VERSION:
+                raise StateError(
+                    f"state database {self.path} has schema version {version}, newer than "
+                    f"this cirrus understands ({SCHEMA_VERSION}): upgrade cirrus"
+                )
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[target]:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (target,))
+
+    @staticmethod
+    def _load(conn: sqlite3.Connection, payload_ids: Iterable[str]) -> dict[str, StateRecord]:
+        unique = list(dict.fromkeys(payload_ids))
+        found: dict[str, StateRecord] = {}
+        for chunk in _chunks(unique):
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT {_RECORD_COLUMNS} FROM state_records WHERE payload_id IN ({marks})"  # noqa: S608
+            for row in conn.execute(sql, chunk):
+                found[row[0]] = _record(row)
+        return found
+
+    @staticmethod
+    def _store(conn: sqlite3.Connection, records: Iterable[StateRecord]) -> None:
+        conn.executemany(_UPSERT, [_row(record) for record in records])
+
+    # ------------------------------------------------------------ StateDB
+
+    def get_many(self, payload_ids: Sequence[str]) -> dict[str, StateRecord]:
+        with self._read() as conn:
+            return self._load(conn, payload_ids)
+
+    def claim_many(
+        self, items: Sequence[tuple[str, bool]], *, owner: str, lease_seconds: float
+    ) -> list[ClaimResult]:
+        lease = self._lease(lease_seconds)
+        self._check_ids([pid for pid, _ in items])
+        with self._write() as conn:
+            now = self.now()  # after the lock: waiting must not age the decision
+            current = self._load(conn, (pid for pid, _ in items))
+            changed: dict[str, StateRecord] = {}
+            results = []
+            for payload_id, replace in items:
+                result = decide_claim(
+                    current.get(payload_id),
+                    payload_id,
+                    owner=owner,
+                    now=now,
+                    lease=lease,
+                    replace=replace,
+                )
+                if result.claimed:
+                    current[payload_id] = changed[payload_id] = result.record
+                results.append(result)
+            self._store(conn, changed.values())
+        return results
+
+    def start_many(
+        self, items: Sequence[tuple[str, str]], *, owner: str, lease_seconds: float
+    ) -> list[StateRecord | AlreadyClaimed]:
+        lease = self._lease(lease_seconds)
+        with self._write() as conn:
+            now = self.now()
+            current = self._load(conn, (pid for pid, _ in items))
+            changed: dict[str, StateRecord] = {}
+            results: list[StateRecord | AlreadyClaimed] = []
+            for payload_id, execution in items:
+                try:
+                    record = apply_start(
+                        current.get(payload_id),
+                        payload_id,
+                        execution,
+                        owner=owner,
+                        now=now,
+                        lease=lease,
+                    )
+                except AlreadyClaimed as exc:
+                    results.append(exc)
+                    continue
+                current[payload_id] = changed[payload_id] = record
+                results.append(record)
+            self._store(conn, changed.values())
+        return results
+
+    def renew(self, payload_ids: Sequence[str], *, owner: str, lease_seconds: float) -> list[str]:
+        lease = self._lease(lease_seconds)
+        lost: list[str] = []
+        with self._write() as conn:
+            now = self.now()
+            current = self._load(conn, payload_ids)
+            renewed = []
+            for payload_id in dict.fromkeys(payload_ids):
+                record = apply_renew(current.get(payload_id), owner=owner, now=now, lease=lease)
+                if record is None:
+                    lost.append(payload_id)
+                else:
+                    renewed.append((format_time(record.lease_expires or now), payload_id))
+            conn.executemany(
+                "UPDATE state_records SET lease_expires = ? WHERE payload_id = ?", renewed
+            )
+        return lost
+
+    def finish_many(self, updates: Sequence[FinishUpdate]) -> list[StateRecord | AlreadyClaimed]:
+        self._check_ids([update.payload_id for update in updates])
+        with self._write() as conn:
+            now = self.now()
+            current = self._load(conn, (update.payload_id for update in updates))
+            changed: dict[str, StateRecord] = {}
+            results: list[StateRecord | AlreadyClaimed] = []
+            for update in updates:
+                try:
+                    record = apply_finish(
+                        current.get(update.payload_id),
+                        update.payload_id,
+                        update.state,
+                        owner=update.owner,
+                        error=update.error,
+                        output_url=update.output_url,
+                        now=now,
+                    )
+                except AlreadyClaimed as exc:
+                    results.append(exc)
+                    continue
+                current[update.payload_id] = changed[update.payload_id] = record
+                results.append(record)
+            self._store(conn, changed.values())
+        return results
+
+    def release(self, payload_id: str, owner: str) -> bool:
+        with self._write() as conn:
+            current = self._load(conn, [payload_id]).get(payload_id)
+            released, record = apply_release(current, owner=owner, now=self.now())
+            if released:
+                if record is None:
+                    conn.execute("DELETE FROM state_records WHERE payload_id = ?", (payload_id,))
+                else:
+                    self._store(conn, [record])
+        return released
+
+    def add_events(self, events: Sequence[NewEvent]) -> list[WorkflowEvent]:
+        with self._write() as conn:
+            now = self.now()
+            # we hold the write lock, so the next ids are ours to number
+            row = conn.execute(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'workflow_events'"
+            ).fetchone()
+            last = row[0] if row else 0
+            added = [
+                WorkflowEvent(
+                    id=last + number,
+                    payload_id=event.payload_id,
+                    event_type=event.event_type,
+                    time=event.time or now,
+                    execution=event.execution,
+                    error=event.error,
+                    input_url=event.input_url,
+                    output_url=event.output_url,
+                )
+                for number, event in enumerate(events, start=1)
+            ]
+            conn.executemany(
+                f"INSERT INTO workflow_events ({_EVENT_COLUMNS})"  # noqa: S608
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        e.id,
+                        e.payload_id,
+                        e.event_type.value,
+                        format_time(e.time),
+                        e.execution,
+                        e.error,
+                        e.input_url,
+                        e.output_url,
+                    )
+                    for e in added
+                ],
+            )
+        return added
+
+    def events(
+        self, payload_id: str | None = None, *, after_id: int = 0, limit: int | None = None
+    ) -> list[WorkflowEvent]:
+        sql = f"SELECT {_EVENT_COLUMNS} FROM workflow_events WHERE id > ?"  # noqa: S608
+        params: list[Any] = [after_id]
+        if payload_id is not None:
+            sql += " AND payload_id = ?"
+            params.append(payload_id)
+        sql += " ORDER BY id LIMIT ?"
+        params.append(-1 if limit is None else limit)
+        with self._read() as conn:
+            return [_event(row) for row in conn.execute(sql, params)]
+
+    def expired(
+        self, *, now: datetime | None = None, limit: int | None = None
+    ) -> list[StateRecord]:
+        moment = format_time(now or self.now())
+        sql = (
+            f"SELECT {_RECORD_COLUMNS} FROM state_records"  # noqa: S608
+            " WHERE state IN (?, ?) AND (lease_expires IS NULL OR lease_expires <= ?)"
+            " ORDER BY lease_expires, payload_id LIMIT ?"
+        )
+        with self._read() as conn:
+            rows = conn.execute(sql, (*_ACTIVE, moment, -1 if limit is None else limit))
+            return [_record(row) for row in rows]
+
+    def counts(
+        self, *, since: timedelta | str | None = None, group_by: GroupBy = "workflow"
+    ) -> dict[tuple[str, State], int]:
+        column = "workflow" if group_by == "workflow" else "collections_workflow"
+        updated_since = self._since(since)
+        sql = f"SELECT {column}, state, count(*) FROM state_records"  # noqa: S608
+        params: list[Any] = []
+        if updated_since is not None:
+            sql += " WHERE updated >= ?"
+            params.append(format_time(updated_since))
+        sql += " GROUP BY 1, 2"
+        with self._read() as conn:
+            return {(group, State(state)): n for group, state, n in conn.execute(sql, params)}
+
+    def _select(
+        self, where: QueryFilter, after: tuple[datetime, str] | None, limit: int | None
+    ) -> list[StateRecord]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if where.collections_workflow is not None:
+            clauses.append("collections_workflow = ?")
+            params.append(where.collections_workflow)
+        if where.workflow is not None:
+            clauses.append("workflow = ?")
+            params.append(where.workflow)
+        if where.state is not None:
+            clauses.append("state = ?")
+            params.append(where.state.value)
+        if where.updated_since is not None:
+            clauses.append("updated >= ?")
+            params.append(format_time(where.updated_since))
+        if where.error_prefix is not None:
+            # substr, not LIKE: the prefix is literal text, % and _ included
+            clauses.append("substr(last_error, 1, ?) = ?")
+            params.extend([len(where.error_prefix), where.error_prefix])
+        if after is not None:
+            clauses.append("(updated, payload_id) < (?, ?)")
+            params.extend([format_time(after[0]), after[1]])
+        sql = f"SELECT {_RECORD_COLUMNS} FROM state_records"  # noqa: S608
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY updated DESC, payload_id DESC LIMIT ?"
+        params.append(-1 if limit is None else limit)
+        with self._read() as conn:
+            return [_record(row) for row in conn.execute(sql, params)]
+
+    def close(self) -> None:
+        """Close this process's connections (a forked child leaves its parent's alone)."""
+        self._closed = True
+        pid = os.getpid()
+        with self._connections_lock:
+            mine = [conn for owner, conn in self._connections if owner == pid]
+            self._connections = []
+        for conn in mine:
+            conn.close()
