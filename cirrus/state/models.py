@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from cirrus.errors import ConfigError, PayloadError
 
@@ -130,10 +130,6 @@ def _opt_time(value: datetime | None) -> str | None:
     return None if value is None else format_time(value)
 
 
-def _opt_parse(text: str | None) -> datetime | None:
-    return None if text is None else parse_time(text)
-
-
 _SINCE = re.compile(r"\s*(\d+)\s*([dhms])\s*", re.IGNORECASE)
 _SINCE_UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 
@@ -184,6 +180,33 @@ def _field(data: dict[str, Any], name: str) -> Any:
         return data[name]
     except KeyError:
         raise PayloadError(f"$.{name}", "is required in a state record") from None
+
+
+def _time(data: dict[str, Any], name: str) -> datetime:
+    text = _field(data, name)
+    try:
+        return parse_time(text)
+    except (TypeError, ValueError):
+        raise PayloadError(
+            f"$.{name}", f"is not an ISO time: {text!r}", "use e.g. 2024-05-01T12:00:00Z"
+        ) from None
+
+
+def _maybe_time(data: dict[str, Any], name: str) -> datetime | None:
+    return None if data.get(name) is None else _time(data, name)
+
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def _enum(enum: type[_E], data: dict[str, Any], name: str) -> _E:
+    value = _field(data, name)
+    try:
+        return enum(value)
+    except ValueError:
+        raise PayloadError(
+            f"$.{name}", f"is {value!r}", "use one of " + ", ".join(m.value for m in enum)
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,25 +282,23 @@ class StateRecord:
         """Build a record from :meth:`to_dict` output; derived keys are ignored.
 
         Raises:
-            PayloadError: a required key is missing or a value has the wrong form.
+            PayloadError: a required key is missing or a value has the wrong form;
+                the message names the key.
         """
-        try:
-            previous = data.get("previous_state")
-            return cls(
-                payload_id=_field(data, "payload_id"),
-                state=State(_field(data, "state")),
-                created=parse_time(_field(data, "created")),
-                updated=parse_time(_field(data, "updated")),
-                executions=tuple(data.get("executions") or ()),
-                last_error=data.get("last_error"),
-                output_url=data.get("output_url"),
-                claimed_at=_opt_parse(data.get("claimed_at")),
-                claim_owner=data.get("claim_owner"),
-                lease_expires=_opt_parse(data.get("lease_expires")),
-                previous_state=None if previous is None else State(previous),
-            )
-        except (ValueError, TypeError) as exc:
-            raise PayloadError("$", f"is not a state record ({exc})") from exc
+        previous = data.get("previous_state")
+        return cls(
+            payload_id=_field(data, "payload_id"),
+            state=_enum(State, data, "state"),
+            created=_time(data, "created"),
+            updated=_time(data, "updated"),
+            executions=tuple(data.get("executions") or ()),
+            last_error=data.get("last_error"),
+            output_url=data.get("output_url"),
+            claimed_at=_maybe_time(data, "claimed_at"),
+            claim_owner=data.get("claim_owner"),
+            lease_expires=_maybe_time(data, "lease_expires"),
+            previous_state=None if previous is None else _enum(State, data, "previous_state"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,16 +385,16 @@ class WorkflowEvent:
         Raises:
             PayloadError: a required key is missing or a value has the wrong form.
         """
-        try:
-            return cls(
-                id=int(_field(data, "id")),
-                payload_id=_field(data, "payload_id"),
-                event_type=EventType(_field(data, "event_type")),
-                time=parse_time(_field(data, "time")),
-                execution=data.get("execution"),
-                error=data.get("error"),
-                input_url=data.get("input_url"),
-                output_url=data.get("output_url"),
-            )
-        except (ValueError, TypeError) as exc:
-            raise PayloadError("$", f"is not a workflow event ({exc})") from exc
+        event_id = _field(data, "id")
+        if not isinstance(event_id, int):
+            raise PayloadError("$.id", f"must be an integer, not {event_id!r}")
+        return cls(
+            id=event_id,
+            payload_id=_field(data, "payload_id"),
+            event_type=_enum(EventType, data, "event_type"),
+            time=_time(data, "time"),
+            execution=data.get("execution"),
+            error=data.get("error"),
+            input_url=data.get("input_url"),
+            output_url=data.get("output_url"),
+        )
