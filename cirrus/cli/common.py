@@ -1,0 +1,69 @@
+"""Pieces shared by the commands: the ``--project`` option, JSON output, error reporting."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from cirrus.project import Project
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INVALID",
+    "echo_json",
+    "find_project_or_none",
+    "project_option",
+    "reporting_errors",
+]
+
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def project_option(function: F) -> F:
+    """Add ``--project DIR`` (env ``CIRRUS_PROJECT``) to a command."""
+    return click.option(
+        "--project",
+        "project_dir",
+        envvar="CIRRUS_PROJECT",
+        type=click.Path(file_okay=False),
+        help="Project folder (default: the nearest folder upwards with a cirrus.yml).",
+    )(function)
+
+
+def find_project_or_none(project_dir: str | None) -> Project | None:
+    """The project named by ``--project`` or found from the working directory, if any."""
+    try:
+        from cirrus.project import find_project
+    except ImportError:
+        return None
+    return find_project(explicit=project_dir)
+
+
+def echo_json(value: Any, *, pretty: bool = False) -> None:
+    """Write one JSON document on stdout."""
+    text = json.dumps(value, indent=2 if pretty else None, default=str)
+    sys.stdout.write(text + "\n")
+
+
+@contextmanager
+def reporting_errors(exit_code: int = EXIT_FAILED) -> Iterator[None]:
+    """Turn cirrus errors into a one-line message on stderr and an exit status."""
+    from cirrus.errors import CirrusError, InvalidInput
+
+    try:
+        yield
+    except InvalidInput as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(EXIT_INVALID)
+    except CirrusError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(exit_code)

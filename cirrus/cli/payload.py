@@ -1,0 +1,70 @@
+"""``cirrus payload``: work with payload files."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from cirrus.cli.common import echo_json, reporting_errors
+
+__all__ = ["payload"]
+
+
+def _read(source: str) -> dict[str, object]:
+    from cirrus.payload import load_payload
+    from cirrus.task.cli import read_input
+
+    return load_payload(read_input(source))
+
+
+@click.group()
+def payload() -> None:
+    """Inspect, validate and template payloads."""
+
+
+@payload.command("get-id")
+@click.argument("source", default="-")
+def get_id(source: str) -> None:
+    """Print the payload id of SOURCE (a file, URL or - for stdin)."""
+    from cirrus.payload import Payload
+
+    with reporting_errors():
+        click.echo(Payload.from_dict(_read(source), copy_data=False).id)
+
+
+@payload.command("validate")
+@click.argument("source", default="-")
+def validate(source: str) -> None:
+    """Check SOURCE against the payload schema; exit 2 naming the field if it is wrong."""
+    from cirrus.payload import Payload
+
+    with reporting_errors():
+        model = Payload.from_dict(_read(source), copy_data=False)
+        click.echo(f"valid: {model.id}", err=True)
+
+
+@payload.command("template")
+@click.argument("source", default="-")
+@click.option(
+    "--var",
+    "variables",
+    nargs=2,
+    multiple=True,
+    metavar="NAME VALUE",
+    help="A variable for $NAME / ${NAME} / ${NAME?default}; repeatable.",
+)
+def template(source: str, variables: tuple[tuple[str, str], ...]) -> None:
+    """Fill the variables in SOURCE and print the payload JSON."""
+    from cirrus.errors import PayloadError
+    from cirrus.templating import render_payload_template
+
+    with reporting_errors():
+        text = sys.stdin.read() if source == "-" else Path(source).read_text()
+        rendered = render_payload_template(text, dict(variables))
+        try:
+            echo_json(json.loads(rendered))
+        except ValueError as err:
+            raise PayloadError("$", f"is not JSON after templating ({err})") from err

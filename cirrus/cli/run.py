@@ -1,0 +1,67 @@
+"""``cirrus run task``: run one task on one payload."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from cirrus.cli.common import project_option, reporting_errors
+
+__all__ = ["run"]
+
+
+@click.group()
+def run() -> None:
+    """Run a single component."""
+
+
+@run.command("task")
+@click.argument("task")
+@click.argument("payload", default="-")
+@click.option("--output", "-o", help="Write the output payload here (path or URL).")
+@click.option("--workdir", type=click.Path(file_okay=False), help="Work directory (kept).")
+@click.option("--save-workdir", is_flag=True, help="Keep the temporary work directory.")
+@click.option("--skip-upload", is_flag=True, help="Do not upload assets.")
+@click.option("--skip-validation", is_flag=True, help="Do not call the task's validate().")
+@click.option("--data-root", help="Root for relative path_template locations.")
+@project_option
+def run_task(
+    task: str,
+    payload: str,
+    output: str | None,
+    workdir: str | None,
+    save_workdir: bool,
+    skip_upload: bool,
+    skip_validation: bool,
+    data_root: str | None,
+    project_dir: str | None,
+) -> None:
+    """Run TASK on PAYLOAD (a file, URL or - for stdin) and print the output payload.
+
+    TASK is a built-in task (copy-assets, publish), a project task, or
+    path/to/file.py:ClassName. Exit status: 0 success, 1 task failure, 2 invalid input.
+    """
+    from cirrus.cli.common import find_project_or_none
+    from cirrus.task.cli import run_and_report
+    from cirrus.task.registry import resolve_task
+
+    with reporting_errors():
+        project = find_project_or_none(project_dir)
+        task_class = resolve_task(task, project)
+        if data_root is None and project is not None:
+            data_root = project.config.data_root
+    options: dict[str, object] = {"data_root": data_root}
+    if workdir:
+        options["workdir"] = workdir
+    if save_workdir:
+        options["save_workdir"] = True
+    if skip_upload:
+        options["upload"] = False
+    if skip_validation:
+        options["validate"] = False
+    from cirrus.task.base import Task
+
+    if not issubclass(task_class, Task):
+        options.pop("data_root")
+    sys.exit(run_and_report(task_class, payload, output, **options))

@@ -1,0 +1,480 @@
+"""The process payload: a STAC ItemCollection plus the ``process`` block that drives it.
+
+A payload is the unit cirrus tracks. It is validated once on the way in, its id is
+derived from its items and workflow, and the same model serves tasks and the runtime::
+
+    >>> payload = Payload.from_dict({
+    ...     "type": "FeatureCollection",
+    ...     "features": [{"id": "S2B_17HQD_20201103_0_L2A", "collection": "sentinel-s2-l2a"}],
+    ...     "process": [{"workflow": "cog-archive"}],
+    ... })
+    >>> payload.id
+    'sentinel-s2-l2a/workflow-cog-archive/S2B_17HQD_20201103_0_L2A'
+
+Validation errors are :class:`~cirrus.errors.PayloadError` and name the JSON path of the
+offending field (``$.process[0].workflow``) and what is expected there.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cirrus.errors import PayloadError
+
+__all__ = [
+    "PAYLOAD_ID_PATTERN",
+    "Payload",
+    "ProcessDefinition",
+    "load_payload",
+    "make_payload_id",
+    "parse_payload_id",
+    "select_features",
+]
+
+PAYLOAD_ID_PATTERN = re.compile(r"(.+)/workflow-([^/]+)/(.+)")
+
+_UPLOAD_OPTION_FIELDS = frozenset(
+    {"path_template", "public_assets", "headers", "s3_urls", "collections"}
+)
+_MATCHER_TYPES = ("jsonpath", "catch_all")
+
+
+def _require_type(value: Any, expected: type | tuple[type, ...], field: str, what: str) -> None:
+    if not isinstance(value, expected):
+        raise PayloadError(field, f"must be {what}, not {type(value).__name__}")
+
+
+@dataclass(frozen=True)
+class ProcessDefinition:
+    """One element of a payload's ``process`` array: what to run and how to store results.
+
+    Built by :meth:`from_dict`, which validates every field; the original dict is kept in
+    :attr:`raw` so unknown, forward-compatible fields survive a round trip.
+    """
+
+    raw: dict[str, Any]
+    """The process definition exactly as given."""
+    path: str = "$.process[0]"
+    """JSON path of this definition inside its payload, used in error messages."""
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "$.process[0]") -> ProcessDefinition:
+        """Validate a process definition.
+
+        Raises:
+            PayloadError: naming the field and what is expected.
+        """
+        _require_type(data, dict, path, "an object with at least a 'workflow' field")
+        workflow = data.get("workflow")
+        if workflow is None:
+            raise PayloadError(f"{path}.workflow", "is required", "name the workflow to run")
+        _require_type(workflow, str, f"{path}.workflow", "a string")
+        if not workflow or "/" in workflow:
+            raise PayloadError(
+                f"{path}.workflow", f"is {workflow!r}", "use a non-empty name without '/'"
+            )
+        definition = cls(data, path)
+        definition._validate_options()
+        return definition
+
+    def _validate_options(self) -> None:
+        path = self.path
+        upload_options = self.raw.get("upload_options", {})
+        self._check_upload_options(upload_options, f"{path}.upload_options")
+        matchers = self.raw.get("collection_matchers", [])
+        _require_type(matchers, list, f"{path}.collection_matchers", "a list of matchers")
+        for index, matcher in enumerate(matchers):
+            field = f"{path}.collection_matchers[{index}]"
+            _require_type(matcher, dict, field, "an object")
+            kind = matcher.get("type", "jsonpath")
+            if kind not in _MATCHER_TYPES:
+                raise PayloadError(
+                    f"{field}.type", f"is {kind!r}", f"use one of {', '.join(_MATCHER_TYPES)}"
+                )
+            if not isinstance(matcher.get("collection_name"), str):
+                raise PayloadError(
+                    f"{field}.collection_name", "is required", "give the collection to assign"
+                )
+            if kind == "jsonpath" and not isinstance(matcher.get("pattern"), str):
+                raise PayloadError(
+                    f"{field}.pattern", "is required", "give a JSONPath filter for the item"
+                )
+        if matchers and upload_options.get("collections"):
+            raise PayloadError(
+                f"{path}.collection_matchers",
+                "cannot be combined with the legacy upload_options.collections",
+                "keep only collection_matchers",
+            )
+        options = self.raw.get("collection_options", {})
+        _require_type(options, dict, f"{path}.collection_options", "an object keyed by collection")
+        for name, value in options.items():
+            field = f"{path}.collection_options.{name}"
+            _require_type(value, dict, field, "an object")
+            self._check_upload_options(value.get("upload_options", {}), f"{field}.upload_options")
+        tasks = self.raw.get("tasks", {})
+        if isinstance(tasks, list):
+            for index, entry in enumerate(tasks):
+                field = f"{path}.tasks[{index}]"
+                _require_type(entry, dict, field, "an object with 'name' and 'parameters'")
+                if not isinstance(entry.get("name"), str):
+                    raise PayloadError(f"{field}.name", "is required", "name the task")
+        else:
+            _require_type(tasks, dict, f"{path}.tasks", "an object keyed by task name")
+            for name, value in tasks.items():
+                _require_type(value, dict, f"{path}.tasks.{name}", "an object of parameters")
+        _require_type(
+            self.raw.get("workflow_options", {}), dict, f"{path}.workflow_options", "an object"
+        )
+        _require_type(self.raw.get("replace", False), bool, f"{path}.replace", "true or false")
+        chain_filter = self.raw.get("chain_filter")
+        if chain_filter is not None:
+            _require_type(chain_filter, str, f"{path}.chain_filter", "a JSONPath filter string")
+        collections = self.raw.get("input_collections", self.raw.get("collections"))
+        if collections is not None and not (
+            isinstance(collections, str)
+            or (isinstance(collections, list) and all(isinstance(c, str) for c in collections))
+        ):
+            raise PayloadError(f"{path}.input_collections", "must be a list of collection names")
+
+    @staticmethod
+    def _check_upload_options(options: Any, field: str) -> None:
+        _require_type(options, dict, field, "an object")
+        template = options.get("path_template")
+        if template is not None:
+            _require_type(template, str, f"{field}.path_template", "a string")
+        headers = options.get("headers")
+        if headers is not None:
+            _require_type(headers, dict, f"{field}.headers", "an object of header names")
+        for flag in ("public_assets",):
+            value = options.get(flag)
+            if value is not None and not isinstance(value, bool | list):
+                raise PayloadError(f"{field}.{flag}", "must be true, false or a list of asset keys")
+        if "s3_urls" in options:
+            _require_type(options["s3_urls"], bool, f"{field}.s3_urls", "true or false")
+        legacy = options.get("collections")
+        if legacy is not None:
+            _require_type(legacy, dict, f"{field}.collections", "an object of name: JSONPath")
+
+    @property
+    def workflow(self) -> str:
+        """Name of the workflow to run."""
+        return str(self.raw["workflow"])
+
+    @property
+    def replace(self) -> bool:
+        """Whether a finished payload (SUCCEEDED or INVALID) is run again."""
+        return bool(self.raw.get("replace", False))
+
+    @property
+    def upload_options(self) -> dict[str, Any]:
+        """Global upload options (``path_template``, ``public_assets``, ``headers``, ...)."""
+        return dict(self.raw.get("upload_options", {}))
+
+    @property
+    def input_collections(self) -> list[str] | None:
+        """Collections named explicitly for the payload id, if any."""
+        value = self.raw.get("input_collections", self.raw.get("collections"))
+        if value is None:
+            return None
+        return [value] if isinstance(value, str) else list(value)
+
+    @property
+    def workflow_options(self) -> dict[str, Any]:
+        """Options merged under every task's parameters."""
+        return dict(self.raw.get("workflow_options", {}))
+
+    @property
+    def collection_matchers(self) -> list[dict[str, Any]]:
+        """Rules assigning output collections, first match wins."""
+        return list(self.raw.get("collection_matchers", []))
+
+    @property
+    def chain_filter(self) -> str | None:
+        """JSONPath filter selecting which output features go on to the next link."""
+        value = self.raw.get("chain_filter")
+        return value if isinstance(value, str) else None
+
+    def task_options(self) -> dict[str, dict[str, Any]]:
+        """Per-task parameters keyed by task name (legacy list form accepted, with a warning)."""
+        tasks = self.raw.get("tasks", {})
+        if isinstance(tasks, list):
+            warnings.warn(
+                "'tasks' as a list is deprecated: use an object keyed by task name",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return {entry["name"]: dict(entry.get("parameters", {})) for entry in tasks}
+        return {name: dict(value) for name, value in tasks.items()}
+
+    def task_parameters(self, task_name: str) -> dict[str, Any]:
+        """Parameters for one task: ``workflow_options`` overlaid by the task's own values."""
+        return {**self.workflow_options, **self.task_options().get(task_name, {})}
+
+    def upload_options_for(self, collection: str | None) -> dict[str, Any]:
+        """Upload options for items of ``collection``: its own options win over the global ones."""
+        options = self.upload_options
+        options.pop("collections", None)
+        if collection is not None:
+            specific = self.raw.get("collection_options", {}).get(collection, {})
+            options.update(specific.get("upload_options", {}))
+        return options
+
+    def to_dict(self) -> dict[str, Any]:
+        """A deep copy of the definition as a plain dict."""
+        return copy.deepcopy(self.raw)
+
+
+def make_payload_id(
+    features: list[dict[str, Any]], workflow: str, input_collections: list[str] | None = None
+) -> str:
+    """Derive a payload id: ``<collections>/workflow-<workflow>/<sorted item ids>``.
+
+    Collections come from ``input_collections`` when given, else the sorted set of the items'
+    ``collection`` values, else ``none``.
+    """
+    if input_collections:
+        collections = "/".join(input_collections)
+    else:
+        names = sorted({str(f["collection"]) for f in features if f.get("collection")})
+        collections = "/".join(names) if names else "none"
+    item_ids = "/".join(sorted(str(f["id"]) for f in features))
+    return f"{collections}/workflow-{workflow}/{item_ids}"
+
+
+def parse_payload_id(payload_id: str) -> tuple[str, str, str]:
+    """Split a payload id into ``(collections, workflow, item ids)``.
+
+    Raises:
+        PayloadError: the id does not follow ``<collections>/workflow-<name>/<items>``.
+    """
+    match = PAYLOAD_ID_PATTERN.fullmatch(payload_id)
+    if match is None:
+        raise PayloadError(
+            "$.id",
+            f"is {payload_id!r}",
+            "payload ids look like '<collections>/workflow-<workflow>/<item ids>'",
+        )
+    return match.group(1), match.group(2), match.group(3)
+
+
+class Payload(Mapping[str, Any]):
+    """A validated process payload.
+
+    It reads like the dict it came from (``payload["features"]``) and adds the derived
+    pieces: :attr:`id`, :attr:`process_definition`, chaining. :meth:`to_dict` returns a
+    copy, so serialising never changes the payload.
+    """
+
+    __slots__ = ("_data", "_definition")
+
+    def __init__(self, data: dict[str, Any], definition: ProcessDefinition) -> None:
+        self._data = data
+        self._definition = definition
+
+    @classmethod
+    def from_dict(cls, data: Any, *, copy_data: bool = True) -> Payload:
+        """Validate a payload dict.
+
+        A single ``process`` object (the old form) is wrapped in a list with a
+        :class:`DeprecationWarning`.
+
+        Args:
+            data: the payload as parsed JSON.
+            copy_data: copy the input so later changes to it do not leak in.
+
+        Raises:
+            PayloadError: naming the field and what is expected.
+        """
+        _require_type(data, dict, "$", "a JSON object (a FeatureCollection with 'process')")
+        if "url" in data and "features" not in data and "process" not in data:
+            raise PayloadError(
+                "$.url", "is a reference", "load it first with cirrus.payload.load_payload()"
+            )
+        if copy_data:
+            data = copy.deepcopy(data)
+        kind = data.get("type", "FeatureCollection")
+        if kind != "FeatureCollection":
+            raise PayloadError("$.type", f"is {kind!r}", "a payload is a 'FeatureCollection'")
+        data["type"] = "FeatureCollection"
+        features = data.get("features", [])
+        _require_type(features, list, "$.features", "a list of STAC Items")
+        for index, feature in enumerate(features):
+            _require_type(feature, dict, f"$.features[{index}]", "a STAC Item object")
+            item_id = feature.get("id")
+            if not isinstance(item_id, str) or not item_id:
+                raise PayloadError(
+                    f"$.features[{index}].id", "is required", "every item needs a string id"
+                )
+        data["features"] = features
+        process = data.get("process")
+        if process is None:
+            raise PayloadError(
+                "$.process", "is required", "add a list of process definitions with a workflow"
+            )
+        if isinstance(process, dict):
+            warnings.warn(
+                "'process' as a single object is deprecated: wrap it in a list",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            process = [process]
+            data["process"] = process
+        _require_type(process, list, "$.process", "a list of process definitions")
+        if not process:
+            raise PayloadError(
+                "$.process", "is empty", "give at least one process definition with a workflow"
+            )
+        definition = ProcessDefinition.from_dict(process[0], "$.process[0]")
+        for index, link in enumerate(process[1:], start=1):
+            branches = link if isinstance(link, list) else [link]
+            for branch_index, branch in enumerate(branches):
+                path = f"$.process[{index}]"
+                if isinstance(link, list):
+                    path += f"[{branch_index}]"
+                ProcessDefinition.from_dict(branch, path)
+        payload_id = data.get("id")
+        if payload_id is not None:
+            _require_type(payload_id, str, "$.id", "a string")
+        return cls(data, definition)
+
+    # Mapping protocol: read-only access to the payload dict
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"<Payload {self.id}>"
+
+    @property
+    def process_definition(self) -> ProcessDefinition:
+        """The current process definition (``process[0]``)."""
+        return self._definition
+
+    @property
+    def features(self) -> list[dict[str, Any]]:
+        """The payload's STAC Items as dicts (the live list, not a copy)."""
+        features: list[dict[str, Any]] = self._data["features"]
+        return features
+
+    @property
+    def id(self) -> str:
+        """The explicit ``id`` if present, else the id derived from items and workflow."""
+        explicit = self._data.get("id")
+        if explicit:
+            return str(explicit)
+        definition = self._definition
+        if not self.features:
+            raise PayloadError("$.features", "is empty", "give at least one item, or an 'id'")
+        return make_payload_id(self.features, definition.workflow, definition.input_collections)
+
+    @property
+    def workflow(self) -> str:
+        """The workflow of the current process definition."""
+        return self._definition.workflow
+
+    def to_dict(self) -> dict[str, Any]:
+        """A deep copy of the payload as a plain dict."""
+        return copy.deepcopy(self._data)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The underlying dict, without copying: for hot paths that only read it."""
+        return self._data
+
+    def with_id(self) -> dict[str, Any]:
+        """A copy of the payload dict with ``id`` set to :attr:`id`."""
+        data = self.to_dict()
+        data["id"] = self.id
+        return data
+
+    def next_payloads(self) -> list[dict[str, Any]]:
+        """The payloads of the next chain link, built from this (output) payload.
+
+        ``process[1]`` may be one definition or a list of branches; each gets the output
+        features (filtered by that branch's ``chain_filter``), no ``id``, and the rest of
+        the process array. Branches whose filter selects nothing are left out.
+        """
+        process = self._data["process"]
+        if len(process) < 2:
+            return []
+        link = process[1]
+        rest = process[2:]
+        branches = link if isinstance(link, list) else [link]
+        payloads = []
+        for branch in branches:
+            features = self.features
+            chain_filter = branch.get("chain_filter")
+            if chain_filter:
+                features = select_features(features, chain_filter)
+                if not features:
+                    continue
+            payload = {
+                key: value
+                for key, value in self._data.items()
+                if key not in ("id", "features", "process")
+            }
+            payload["features"] = copy.deepcopy(features)
+            payload["process"] = [copy.deepcopy(branch), *copy.deepcopy(rest)]
+            payloads.append(payload)
+        return payloads
+
+    def dumps(self) -> str:
+        """The payload as compact JSON."""
+        return json.dumps(self._data, separators=(",", ":"))
+
+
+def select_features(features: list[dict[str, Any]], chain_filter: str) -> list[dict[str, Any]]:
+    """Features matching ``$.features[?(<chain_filter>)]``.
+
+    Raises:
+        PayloadError: the filter is not a valid JSONPath filter expression.
+    """
+    from jsonpath_ng.exceptions import JsonPathParserError
+    from jsonpath_ng.ext.parser import parse
+
+    try:
+        expression = parse(f"$.features[?({chain_filter})]")
+    except (JsonPathParserError, Exception) as err:
+        raise PayloadError(
+            "chain_filter", f"is not a valid JSONPath filter ({err})", "e.g. @.id =~ 'S2.*'"
+        ) from err
+    selected_ids = {id(match.value) for match in expression.find({"features": features})}
+    return [feature for feature in features if id(feature) in selected_ids]
+
+
+def load_payload(data: Any) -> dict[str, Any]:
+    """Resolve a payload reference: ``{"url": ...}`` (or ``{"href": ...}``) is read from storage.
+
+    Anything else is returned as it is. The stored object may itself be a reference.
+
+    Raises:
+        PayloadError: the reference is not a string or points at something that is not JSON.
+    """
+    seen: set[str] = set()
+    while isinstance(data, dict) and "features" not in data and ("url" in data or "href" in data):
+        url = data.get("url", data.get("href"))
+        if not isinstance(url, str):
+            raise PayloadError("$.url", "must be a string URL", "e.g. s3://bucket/key.json")
+        if url in seen:
+            raise PayloadError("$.url", f"refers back to itself ({url})")
+        seen.add(url)
+        from cirrus.storage import read_bytes
+
+        raw = read_bytes(url)
+        try:
+            data = json.loads(raw)
+        except ValueError as err:
+            raise PayloadError("$", f"at {url} is not JSON ({err})") from err
+    if not isinstance(data, dict):
+        raise PayloadError("$", f"must be a JSON object, not {type(data).__name__}")
+    return data

@@ -1,0 +1,127 @@
+"""The command-line entry of a task: ``python task.py run INPUT [options]``.
+
+This is how batch-type tasks run: INPUT is a payload file, URL, ``-`` for stdin, or a
+``{"url": ..., "url_out": ...}`` reference; the output payload goes to ``--output`` (a path
+or URL) or stdout. Exit status: 0 success, 1 task failure, 2 invalid input. When
+``CIRRUS_TASK_ERROR_FILE`` is set, a failure also writes ``{"error", "cause"}`` there so
+the process that started the task can report the task's own error name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ERROR_FILE_ENV", "main", "read_input", "run_and_report"]
+
+ERROR_FILE_ENV = "CIRRUS_TASK_ERROR_FILE"
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+
+
+def _parser(task_class: type) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=getattr(task_class, "name", "task"),
+        description=getattr(task_class, "description", None),
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="process a payload")
+    run.add_argument("input", help="payload file, URL, or - for stdin")
+    run.add_argument("--output", help="where to write the output payload (default: stdout)")
+    run.add_argument(
+        "--local",
+        action="store_true",
+        help="work in ./local-output, keep it, skip uploads and validation",
+    )
+    run.add_argument("--workdir", help="work directory (kept afterwards)")
+    run.add_argument("--save-workdir", action="store_true", help="keep the work directory")
+    run.add_argument("--skip-upload", action="store_true", help="do not upload assets")
+    run.add_argument("--skip-validation", action="store_true", help="do not call validate()")
+    run.add_argument("--logging", default="INFO", help="log level (default INFO)")
+    return parser
+
+
+def read_input(source: str) -> dict[str, Any]:
+    """Read a payload (or reference) from a path, URL or ``-`` (stdin).
+
+    Raises:
+        PayloadError: the input is not a JSON object.
+    """
+    from cirrus.errors import PayloadError
+
+    if source == "-":
+        text = sys.stdin.read()
+    elif "://" in source:
+        from cirrus.storage import read_bytes
+
+        text = read_bytes(source).decode()
+    else:
+        text = Path(source).read_text()
+    try:
+        data = json.loads(text)
+    except ValueError as err:
+        raise PayloadError("$", f"of {source} is not JSON ({err})", "give a JSON payload") from err
+    if not isinstance(data, dict):
+        raise PayloadError("$", f"of {source} is not a JSON object", "give a JSON payload")
+    return data
+
+
+def write_output(output: Any, destination: str | None) -> None:
+    """Write an output payload to a path or URL, or print it on stdout."""
+    text = json.dumps(output)
+    if destination is None:
+        sys.stdout.write(text + "\n")
+    elif "://" in destination:
+        from cirrus.storage import write_bytes
+
+        write_bytes(destination, text.encode(), content_type="application/json")
+    else:
+        Path(destination).parent.mkdir(parents=True, exist_ok=True)
+        Path(destination).write_text(text)
+
+
+def run_and_report(task_class: type, source: str, destination: str | None, **options: Any) -> int:
+    """Run a task from the command line; returns the exit status.
+
+    Failures are reported on stderr as ``<Error>: <message>`` (and in the error file).
+    """
+    from cirrus.task.invoke import describe_error, invoke_task, is_invalid
+
+    try:
+        event = read_input(source)
+        output = invoke_task(task_class, event, **options)
+        write_output(output, destination)
+    except Exception as err:  # noqa: BLE001 - any task failure becomes an exit status
+        name, message = describe_error(err)
+        sys.stderr.write(f"{name}: {message}\n")
+        error_file = os.environ.get(ERROR_FILE_ENV)
+        if error_file:
+            Path(error_file).write_text(json.dumps({"error": name, "cause": message}))
+        return EXIT_INVALID if is_invalid(err) else EXIT_FAILED
+    return 0
+
+
+def main(task_class: type, argv: list[str] | None = None) -> None:
+    """Parse the command line and run the task; exits with the task's status."""
+    args = _parser(task_class).parse_args(argv)
+    logging.basicConfig(level=args.logging.upper(), stream=sys.stderr)
+    options: dict[str, Any] = {}
+    output = args.output
+    if args.local:
+        args.workdir = args.workdir or "local-output"
+        args.skip_upload = args.skip_validation = True
+        output = output or str(Path(args.workdir) / "output-payload.json")
+    if args.workdir:
+        options["workdir"] = args.workdir
+    if args.save_workdir:
+        options["save_workdir"] = True
+    if args.skip_upload:
+        options["upload"] = False
+    if args.skip_validation:
+        options["validate"] = False
+    sys.exit(run_and_report(task_class, args.input, output, **options))

@@ -1,0 +1,69 @@
+"""Running a task class on a payload, whichever task library it was written for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cirrus.errors import CirrusError, TaskError, is_invalid_input_error
+from cirrus.payload import load_payload
+
+__all__ = ["describe_error", "invoke_task", "is_task_class"]
+
+
+def is_task_class(candidate: Any) -> bool:
+    """Whether ``candidate`` is a concrete task class (ours or stactask's)."""
+    if not isinstance(candidate, type) or getattr(candidate, "__abstractmethods__", None):
+        return False
+    from cirrus.task.base import Task
+
+    if issubclass(candidate, Task):
+        return True
+    return any(
+        base.__module__.startswith("stactask") and base.__name__ == "Task"
+        for base in candidate.__mro__
+    )
+
+
+def invoke_task(task_class: type, event: dict[str, Any], **options: Any) -> Any:
+    """Run a task on a payload (or ``{"url"}`` reference) and return its output.
+
+    Our tasks get every option (``workdir``, ``upload``, ``data_root``...); stactask tasks get
+    the ones stactask knows, and references are resolved before they see the payload, since
+    stactask reads URLs through its own libraries.
+    """
+    from cirrus.task.base import Task
+
+    if issubclass(task_class, Task):
+        return task_class.handler(event, **options)
+    url_out = event.get("url_out") if isinstance(event, dict) else None
+    stactask_options = {
+        key: value
+        for key, value in options.items()
+        if key in ("workdir", "save_workdir", "upload", "validate")
+    }
+    output = task_class.handler(load_payload(event), **stactask_options)  # type: ignore[attr-defined]
+    if isinstance(url_out, str):
+        from cirrus.storage import write_json
+
+        write_json(url_out, output)
+        return {"url": url_out}
+    return output
+
+
+def describe_error(error: BaseException) -> tuple[str, str]:
+    """The (error name, message) users see for an exception raised by a task."""
+    if isinstance(error, TaskError):
+        return error.error, error.cause
+    name = type(error).__name__
+    message = str(error) or name
+    return name, message
+
+
+def is_invalid(error: BaseException) -> bool:
+    """Whether an exception from a task marks its input invalid."""
+    if isinstance(error, CirrusError):
+        from cirrus.errors import InvalidInput
+
+        if isinstance(error, InvalidInput):
+            return True
+    return any(is_invalid_input_error(cls.__name__) for cls in type(error).__mro__)
