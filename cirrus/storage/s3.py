@@ -15,7 +15,8 @@ import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, BinaryIO, cast
+from pathlib import Path
+from typing import IO, Any, BinaryIO, cast
 
 import obstore
 from obstore.exceptions import (
@@ -35,6 +36,9 @@ from cirrus.storage.errors import AlreadyExists
 from cirrus.storage.paths import parse_root
 
 __all__ = ["S3Store", "map_obstore_errors"]
+
+_STREAM_PARTS = 4
+_PART_SIZE = 5 * 1024 * 1024  # S3's smallest multipart part
 
 
 @contextmanager
@@ -87,6 +91,29 @@ def _endpoint() -> str | None:
 
 def _region() -> str | None:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+
+
+def _has_size(source: Any) -> bool:
+    """Whether obstore can size ``source`` itself (bytes, paths and seekable files)."""
+    if isinstance(source, bytes | bytearray | memoryview | Path):
+        return True
+    try:
+        return bool(source.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _read_full(source: IO[bytes], size: int) -> bytes:
+    """Read ``size`` bytes, fewer only at the end of the stream."""
+    parts = []
+    missing = size
+    while missing > 0:
+        chunk = source.read(missing)
+        if not chunk:
+            break
+        parts.append(bytes(chunk))
+        missing -= len(chunk)
+    return b"".join(parts)
 
 
 class _Reader(io.RawIOBase):
@@ -172,16 +199,72 @@ class S3Store(ObjectStore):
     ) -> None:
         attrs = object_attributes(headers, content_type=content_type, public=public)
         url = self._url_for(key)
-        with map_obstore_errors(url, "write"):
-            obstore.put(
-                self._store,
-                key,
-                cast(Any, source),
-                attributes=cast(Any, attrs.attributes) or None,
-                mode="create" if if_absent else "overwrite",
-            )
+        attributes = cast(Any, attrs.attributes) or None
+        body: Any = source
+        if not _has_size(source):
+            stream = cast(IO[bytes], source)
+            body = _read_full(stream, _PART_SIZE)
+            if len(body) == _PART_SIZE:
+                if if_absent:  # S3 has no conditional multipart upload: send it in one
+                    body = b"".join([body, *iter(lambda: _read_full(stream, _PART_SIZE), b"")])
+                else:
+                    self._put_parts(key, url, body, stream, attributes)
+                    body = None
+        if body is not None:
+            with map_obstore_errors(url, "write"):
+                obstore.put(
+                    self._store,
+                    key,
+                    body,
+                    attributes=attributes,
+                    mode="create" if if_absent else "overwrite",
+                    max_concurrency=_STREAM_PARTS,
+                )
         if attrs.public:
             self._grant_public_read(key, url)
+
+    def upload_file(
+        self,
+        local_path: str | os.PathLike[str],
+        key: str,
+        *,
+        content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        public: bool = False,
+        if_absent: bool = False,
+    ) -> None:
+        """Upload a local file; obstore reads it in parts itself (multipart when large)."""
+        path = Path(local_path)
+        if not path.is_file():
+            raise StorageError(f"cannot read {path} to upload: no such file")
+        self.put_stream(
+            key,
+            cast(Any, path),
+            content_type=content_type,
+            headers=headers,
+            public=public,
+            if_absent=if_absent,
+        )
+
+    def _put_parts(
+        self, key: str, url: str, head: bytes, stream: IO[bytes], attributes: Any
+    ) -> None:
+        """Multipart upload of a stream Python reads (obstore must not call back into itself).
+
+        Leaving the writer by an exception aborts the upload, so no partial object appears.
+        """
+        with map_obstore_errors(url, "write"):
+            writer = obstore.open_writer(
+                self._store,
+                key,
+                attributes=attributes,
+                buffer_size=_PART_SIZE,
+                max_concurrency=_STREAM_PARTS,
+            )
+            with writer:
+                writer.write(head)
+                while chunk := _read_full(stream, _PART_SIZE):
+                    writer.write(chunk)
 
     def _grant_public_read(self, key: str, url: str) -> None:
         client = self._boto()

@@ -57,7 +57,7 @@ def test_put_overwrites(store: ObjectStore) -> None:
 
 
 def test_get_missing_raises_not_found_naming_url(store: ObjectStore) -> None:
-    with pytest.raises(NotFound, match="missing.json"):
+    with pytest.raises(NotFound, match=r"missing\.json"):
         store.get("dir/missing.json")
 
 
@@ -99,13 +99,13 @@ def test_json_round_trip(store: ObjectStore) -> None:
 
 def test_get_json_on_invalid_json_is_storage_error(store: ObjectStore) -> None:
     store.put("bad.json", b"{nope")
-    with pytest.raises(StorageError, match="not valid JSON"):
+    with pytest.raises(StorageError, match=r"not valid JSON"):
         store.get_json("bad.json")
 
 
 def test_if_absent_refuses_second_write_and_keeps_first(store: ObjectStore) -> None:
     store.put("claim.json", b"first", if_absent=True)
-    with pytest.raises(AlreadyExists, match="claim.json"):
+    with pytest.raises(AlreadyExists, match=r"claim\.json"):
         store.put("claim.json", b"second", if_absent=True)
     assert store.get("claim.json") == b"first"
 
@@ -173,7 +173,7 @@ def test_upload_and_download_files(root_url: str, tmp_path: Path) -> None:
 
 
 def test_upload_of_missing_file_is_storage_error(store: ObjectStore, tmp_path: Path) -> None:
-    with pytest.raises(StorageError, match="nope.bin"):
+    with pytest.raises(StorageError, match=r"nope\.bin"):
         store.upload_file(tmp_path / "nope.bin", "x.bin")
 
 
@@ -192,7 +192,7 @@ def test_escaping_keys_are_refused_by_every_method(
         lambda: store.download_file(key, tmp_path / "out"),
         lambda: list(store.list(key + "/x" if key else "../x")),
     ):
-        with pytest.raises(PathEscapeError, match="allowed|relative"):
+        with pytest.raises(PathEscapeError, match=r"allowed|relative"):
             call()
 
 
@@ -206,7 +206,7 @@ def test_join_url_refuses_escaping_parts(root_url: str, part: str) -> None:
 def test_item_id_with_dotdot_cannot_write_outside_root(root_url: str, tmp_path: Path) -> None:
     with pytest.raises(PathEscapeError):
         write_json(join_url(root_url, "coll/workflow-x", "../../../etc/passwd"), {})
-    outside = [p for p in tmp_path.rglob("passwd")]
+    outside = list(tmp_path.rglob("passwd"))
     assert outside == []
 
 
