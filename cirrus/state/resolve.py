@@ -13,7 +13,6 @@ Accepted forms::
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import entry_points
 
 from cirrus.errors import ConfigError
 from cirrus.state.base import Clock, StateDB
@@ -31,6 +30,8 @@ _FORMS = (
 
 
 def _plugin_schemes() -> dict[str, str]:
+    from importlib.metadata import entry_points  # only when a plugin scheme is asked for
+
     return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
