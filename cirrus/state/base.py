@@ -27,8 +27,9 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Literal, Self
 
-from cirrus.errors import AlreadyClaimed, ConfigError
+from cirrus.errors import AlreadyClaimed, ConfigError, StateError
 from cirrus.state.models import (
+    TERMINAL_STATES,
     ClaimResult,
     EventType,
     FinishUpdate,
@@ -370,6 +371,18 @@ class StateDB(ABC):
             return None
         age = parse_since(since) if isinstance(since, str) else since
         return self.now() - age
+
+    @staticmethod
+    def _check_updates(updates: Sequence[FinishUpdate]) -> None:
+        """Raise before any write if an update has a bad id or a non-terminal state."""
+        for update in updates:
+            split_payload_id(update.payload_id)
+            state = State(update.state)
+            if state not in TERMINAL_STATES:
+                allowed = ", ".join(sorted(s.value for s in TERMINAL_STATES))
+                raise StateError(
+                    f"cannot finish {update.payload_id!r} as {state.value}: use one of {allowed}"
+                )
 
     @staticmethod
     def _check_ids(payload_ids: Sequence[str]) -> None:

@@ -121,16 +121,15 @@ class MemoryStateDB(StateDB):
         return lost
 
     def finish_many(self, updates: Sequence[FinishUpdate]) -> list[StateRecord | AlreadyClaimed]:
-        self._check_ids([update.payload_id for update in updates])
+        self._check_updates(updates)
         with self._lock:
             self._check_open()
             now = self.now()
-            staged = dict(self._records)  # all-or-nothing if a rule raises
             results: list[StateRecord | AlreadyClaimed] = []
             for update in updates:
                 try:
                     record = apply_finish(
-                        staged.get(update.payload_id),
+                        self._records.get(update.payload_id),
                         update.payload_id,
                         update.state,
                         owner=update.owner,
@@ -141,9 +140,8 @@ class MemoryStateDB(StateDB):
                 except AlreadyClaimed as exc:
                     results.append(exc)
                     continue
-                staged[update.payload_id] = record
+                self._records[update.payload_id] = record
                 results.append(record)
-            self._records = staged
             return results
 
     def release(self, payload_id: str, owner: str) -> bool:

@@ -406,7 +406,7 @@ class SQLiteStateDB(StateDB):
         return lost
 
     def finish_many(self, updates: Sequence[FinishUpdate]) -> list[StateRecord | AlreadyClaimed]:
-        self._check_ids([update.payload_id for update in updates])
+        self._check_updates(updates)
         with self._write() as conn:
             now = self.now()
             current = self._load(conn, (update.payload_id for update in updates))
