@@ -1,0 +1,509 @@
+"""Parallel branches and Map iterations: items, batches, concurrency, tolerated failures.
+
+Graphs without Task states are pure and run in-line, one after another: that is both
+the fastest way and indistinguishable in its results. Graphs with tasks run on a thread
+pool bounded by ``MaxConcurrency``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING, Any
+
+from cirrus.engine.definition import Graph, MapState, ParallelState
+from cirrus.engine.errors import (
+    EXCEED_TOLERATED_FAILURE_THRESHOLD,
+    ITEM_READER_FAILED,
+    RESULT_WRITER_FAILED,
+    RUNTIME,
+    StatesError,
+)
+from cirrus.engine.jsonata_eval import JsonataTemplate
+from cirrus.engine.paths import PathMissing, Template, dumps
+
+if TYPE_CHECKING:
+    from cirrus.engine.runner import Execution, Lane
+
+__all__ = ["run_map", "run_parallel"]
+
+# Threads for a Map or Parallel with tasks when MaxConcurrency sets no lower limit.
+DEFAULT_WORKERS = 32
+
+_JSON_TYPES = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    bool: "boolean",
+    type(None): "null",
+    int: "number",
+    float: "number",
+}
+
+
+def _json_type(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+class _Outcome:
+    """Result of running one branch or iteration on its own lane."""
+
+    __slots__ = ("error", "lane", "output")
+
+    def __init__(self, lane: Lane) -> None:
+        self.lane = lane
+        self.output: Any = None
+        self.error: StatesError | None = None
+
+
+def _run_lanes(
+    execution: Execution,
+    jobs: list[tuple[Graph, Any, Lane]],
+    workers: int,
+    on_start: Any,
+    on_end: Any,
+    stop_on_failure: Any,
+) -> list[_Outcome]:
+    """Run each (graph, input, lane); in-line when ``workers`` is 1, else on threads."""
+    outcomes = [_Outcome(lane) for _, _, lane in jobs]
+
+    def run_one(index: int) -> None:
+        graph, data, lane = jobs[index]
+        outcome = outcomes[index]
+        on_start(index, lane)
+        try:
+            outcome.output = execution.run_graph(graph, data, lane)
+        except StatesError as err:
+            outcome.error = err
+        on_end(index, lane, outcome)
+
+    if workers <= 1 or len(jobs) <= 1:
+        for index in range(len(jobs)):
+            run_one(index)
+            if outcomes[index].error is not None and stop_on_failure(outcomes[index]):
+                return outcomes[: index + 1]
+        return outcomes
+    pending: set[Future[None]] = set()
+    next_index = 0
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cirrus-map") as pool:
+        try:
+            while next_index < len(jobs) or pending:
+                while next_index < len(jobs) and len(pending) < workers:
+                    pending.add(pool.submit(run_one, next_index))
+                    next_index += 1
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()  # re-raise execution stops (abort, timeout)
+                if any(o.error is not None and stop_on_failure(o) for o in outcomes[:next_index]):
+                    for future in pending:
+                        future.cancel()
+                    wait(pending)
+                    return outcomes[:next_index]
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+    return outcomes
+
+
+def _join_time(lane: Lane, outcomes: list[_Outcome]) -> None:
+    """The parent lane's time moves on to the latest child's."""
+    for outcome in outcomes:
+        lane.offset = max(lane.offset, outcome.lane.offset)
+
+
+def run_parallel(execution: Execution, state: ParallelState, data: Any, lane: Lane) -> list[Any]:
+    """Run every branch on ``data``; the result is the list of branch outputs."""
+    execution.event(lane, "ParallelStateStarted", None, None)
+    jobs = [(branch, data, lane.child()) for branch in state.branches]
+    pure = all(branch.pure for branch in state.branches)
+    outcomes = _run_lanes(
+        execution,
+        jobs,
+        1 if pure else len(jobs),
+        lambda index, child: None,
+        lambda index, child, outcome: None,
+        lambda outcome: True,
+    )
+    _join_time(lane, outcomes)
+    for outcome in outcomes:
+        if outcome.error is not None:
+            execution.event(lane, "ParallelStateFailed", None, None)
+            raise outcome.error
+    execution.event(lane, "ParallelStateSucceeded", None, None)
+    return [outcome.output for outcome in outcomes]
+
+
+# --------------------------------------------------------------------------- Map
+
+
+def run_map(execution: Execution, state: MapState, effective: Any, raw: Any, lane: Lane) -> Any:
+    """Run the ItemProcessor over the items; the result is the outputs in item order."""
+    bindings = lane.bindings({"input": raw, "context": lane.context()}) if state.jsonata else None
+    items = _items(execution, state, effective, lane, bindings)
+    max_concurrency = int(
+        _number(state, "MaxConcurrency", state.max_concurrency, effective, lane, bindings)
+    )
+    tolerated_count = _optional_number(
+        state, "ToleratedFailureCount", state.tolerated_count, effective, lane, bindings
+    )
+    tolerated_percentage = _optional_number(
+        state, "ToleratedFailurePercentage", state.tolerated_percentage, effective, lane, bindings
+    )
+    inputs = _batched(state, items, effective, lane)
+    execution.event(lane, "MapStateStarted", "mapStateStartedEventDetails", {"length": len(inputs)})
+    processor = state.processor
+    assert processor is not None
+    jobs = []
+    for index, item in enumerate(inputs):
+        child_input = _select(state, index, item, effective, lane, bindings)
+        jobs.append((processor, child_input, lane.child()))
+    if processor.pure or max_concurrency == 1:
+        workers = 1
+    else:
+        workers = min(max_concurrency or DEFAULT_WORKERS, DEFAULT_WORKERS, max(len(jobs), 1))
+    tolerant = tolerated_count is not None or tolerated_percentage is not None
+    total = len(jobs)
+    failures = [0]
+
+    def exceeded() -> bool:
+        if not tolerant:
+            return failures[0] > 0
+        if tolerated_count is not None and failures[0] > tolerated_count:
+            return True
+        return (
+            tolerated_percentage is not None
+            and total > 0
+            and failures[0] * 100.0 / total > tolerated_percentage
+        )
+
+    def on_start(index: int, child: Lane) -> None:
+        execution.event(
+            child,
+            "MapIterationStarted",
+            "mapIterationStartedEventDetails",
+            {"name": state.name, "index": index},
+        )
+
+    def on_end(index: int, child: Lane, outcome: _Outcome) -> None:
+        details = {"name": state.name, "index": index}
+        if outcome.error is None:
+            execution.event(
+                child, "MapIterationSucceeded", "mapIterationSucceededEventDetails", details
+            )
+        else:
+            failures[0] += 1
+            execution.event(child, "MapIterationFailed", "mapIterationFailedEventDetails", details)
+
+    outcomes = _run_lanes(execution, jobs, workers, on_start, on_end, lambda outcome: exceeded())
+    _join_time(lane, outcomes)
+    if exceeded():
+        execution.event(lane, "MapStateFailed", None, None)
+        if not tolerant:
+            first = next(o.error for o in outcomes if o.error is not None)
+            assert first is not None
+            raise first
+        raise StatesError(
+            EXCEED_TOLERATED_FAILURE_THRESHOLD,
+            "The specified tolerated failure threshold was exceeded",
+        )
+    results = [
+        outcome.output if outcome.error is None else _error_output(outcome.error)
+        for outcome in outcomes
+    ]
+    if state.result_writer is not None:
+        output = _write_results(execution, state, jobs, outcomes, effective, lane)
+        execution.event(lane, "MapStateSucceeded", None, None)
+        return output
+    execution.event(lane, "MapStateSucceeded", None, None)
+    return results
+
+
+def _error_output(error: StatesError) -> dict[str, Any]:
+    out: dict[str, Any] = {"Error": error.error}
+    if error.cause is not None:
+        out["Cause"] = error.cause
+    return out
+
+
+def _items(
+    execution: Execution,
+    state: MapState,
+    effective: Any,
+    lane: Lane,
+    bindings: dict[str, Any] | None,
+) -> list[Any]:
+    if state.item_reader is not None:
+        items = _read_items(execution, state, effective, lane)
+    elif state.jsonata:
+        items = state.items.evaluate(bindings or {}) if state.items is not None else effective
+        if not isinstance(items, list):
+            raise StatesError(
+                "States.QueryEvaluationError",
+                f"The JSONata expression for the field 'Items' returned an unexpected result type: "
+                f"expected an array but got {_json_type(items)}",
+            )
+        return items
+    elif state.items_path is not None:
+        try:
+            items = state.items_path(effective, lane)
+        except PathMissing:
+            raise StatesError(
+                RUNTIME,
+                f"Invalid path '{state.items_text}' : "
+                f"No results for path: $['{state.items_text[2:]}']",
+            ) from None
+    else:
+        items = effective
+    if not isinstance(items, list):
+        raise StatesError(RUNTIME, f"Map state input must be an array but was: {_json_type(items)}")
+    return items
+
+
+def _number(
+    state: MapState,
+    key: str,
+    static: float,
+    effective: Any,
+    lane: Lane,
+    bindings: dict[str, Any] | None,
+) -> float:
+    value = _optional_number(state, key, static, effective, lane, bindings)
+    return static if value is None else value
+
+
+def _optional_number(
+    state: MapState,
+    key: str,
+    static: float | None,
+    effective: Any,
+    lane: Lane,
+    bindings: dict[str, Any] | None,
+) -> float | None:
+    dynamic = state.dynamic.get(key)
+    if dynamic is None:
+        return static
+    if isinstance(dynamic, JsonataTemplate):
+        value = dynamic.evaluate(bindings or {})
+    else:
+        try:
+            value = dynamic(effective, lane)
+        except PathMissing as missing:
+            raise StatesError(
+                RUNTIME,
+                f"Invalid path '{missing.path}' : No results for path: $['{missing.path[2:]}']",
+            ) from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise StatesError(
+            RUNTIME, f"Expected non-negative number for {key}, got '{dumps(value)}' instead."
+        )
+    if key == "ToleratedFailurePercentage" and value > 100:
+        raise StatesError(RUNTIME, "ToleratedFailurePercentage must be between 0 and 100.")
+    return float(value)
+
+
+def _select(
+    state: MapState,
+    index: int,
+    item: Any,
+    effective: Any,
+    lane: Lane,
+    bindings: dict[str, Any] | None,
+) -> Any:
+    selector = state.item_selector
+    if selector is None:
+        return item
+    lane.map_item = {"Index": index, "Value": item}
+    try:
+        if isinstance(selector, JsonataTemplate):
+            context = lane.context()
+            states = dict((bindings or {}).get("states", {}))
+            states["context"] = context
+            local = dict(bindings or {})
+            local["states"] = states
+            return selector.evaluate(local)
+        assert isinstance(selector, Template)
+        return selector.evaluate(effective, lane)
+    finally:
+        lane.map_item = None
+
+
+def _batched(state: MapState, items: list[Any], effective: Any, lane: Lane) -> list[Any]:
+    batcher = state.item_batcher
+    if batcher is None:
+        return items
+    max_items = batcher.get("MaxItemsPerBatch")
+    max_bytes = batcher.get("MaxInputBytesPerBatch")
+    base = batcher.get("BatchInput", {})
+    if isinstance(base, dict) and any(key.endswith(".$") for key in base):
+        from cirrus.engine.paths import compile_template
+
+        base = compile_template(base, field="BatchInput").evaluate(effective, lane)
+    limit = int(max_items) if isinstance(max_items, int) and max_items > 0 else math.inf
+    byte_limit = int(max_bytes) if isinstance(max_bytes, int) and max_bytes > 0 else math.inf
+    batches: list[Any] = []
+    current: list[Any] = []
+    size = 0
+    for item in items:
+        item_size = len(dumps(item).encode("utf-8"))
+        if current and (len(current) >= limit or size + item_size > byte_limit):
+            batches.append(current)
+            current, size = [], 0
+        current.append(item)
+        size += item_size
+    if current:
+        batches.append(current)
+    out = []
+    for batch in batches:
+        entry = dict(base) if isinstance(base, dict) else {}
+        entry["Items"] = batch
+        out.append(entry)
+    return out
+
+
+# --------------------------------------------------------------------------- reader / writer
+
+
+def _bucket_key(
+    execution: Execution, spec: dict[str, Any], effective: Any, lane: Lane, failure: str
+) -> dict[str, Any]:
+    from cirrus.engine.paths import compile_template
+
+    if execution.object_io is None:
+        raise StatesError(
+            failure, "No object storage is configured for this execution: pass object_io"
+        )
+    parameters = spec.get("Parameters", spec.get("Arguments", {}))
+    evaluated = compile_template(parameters, field="Parameters").evaluate(effective, lane)
+    if not isinstance(evaluated, dict) or not isinstance(evaluated.get("Bucket"), str):
+        raise StatesError(failure, "Parameters.Bucket must be a string")
+    return evaluated
+
+
+def _read_items(execution: Execution, state: MapState, effective: Any, lane: Lane) -> list[Any]:
+    reader = state.item_reader
+    assert reader is not None
+    params = _bucket_key(execution, reader, effective, lane, ITEM_READER_FAILED)
+    io_ = execution.object_io
+    assert io_ is not None
+    config = reader.get("ReaderConfig", {}) or {}
+    max_items = config.get("MaxItems")
+    bucket = params["Bucket"]
+    if reader["Resource"].endswith("listObjectsV2"):
+        prefix = str(params.get("Prefix", ""))
+        items: list[Any] = [
+            {"Key": key, "Size": size, "Etag": "", "LastModified": "", "StorageClass": "STANDARD"}
+            for key, size in io_.list(bucket, prefix)
+        ]
+    else:
+        key = params.get("Key")
+        if not isinstance(key, str):
+            raise StatesError(ITEM_READER_FAILED, "Parameters.Key must be a string")
+        try:
+            body = io_.get(bucket, key).decode("utf-8")
+        except KeyError:
+            raise StatesError(
+                ITEM_READER_FAILED, f"The specified key does not exist: s3://{bucket}/{key}"
+            ) from None
+        items = _parse_items(body, config)
+    if isinstance(max_items, int) and max_items > 0:
+        items = items[:max_items]
+    return items
+
+
+def _parse_items(body: str, config: dict[str, Any]) -> list[Any]:
+    input_type = config.get("InputType", "JSON")
+    if input_type == "JSON":
+        try:
+            items = json.loads(body)
+        except ValueError as err:
+            raise StatesError(ITEM_READER_FAILED, f"The object is not valid JSON: {err}") from None
+        if not isinstance(items, list):
+            raise StatesError(ITEM_READER_FAILED, "Attempting to map over non-iterable node.")
+        return items
+    if input_type == "JSONL":
+        try:
+            return [json.loads(line) for line in body.splitlines() if line.strip()]
+        except ValueError as err:
+            raise StatesError(ITEM_READER_FAILED, f"A line is not valid JSON: {err}") from None
+    rows = list(
+        csv.reader(
+            io.StringIO(body),
+            delimiter=(config.get("CSVDelimiter", "COMMA") == "COMMA" and ",") or "\t",
+        )
+    )
+    if config.get("CSVHeaderLocation", "FIRST_ROW") == "GIVEN":
+        headers = config.get("CSVHeaders")
+        if not isinstance(headers, list):
+            raise StatesError(
+                ITEM_READER_FAILED, "CSVHeaders must be given when CSVHeaderLocation is GIVEN"
+            )
+    else:
+        if not rows:
+            return []
+        headers, rows = rows[0], rows[1:]
+    if len(set(headers)) != len(headers):
+        raise StatesError(ITEM_READER_FAILED, "CSV headers cannot contain duplicates.")
+    return [dict(zip(headers, row, strict=False)) for row in rows if row]
+
+
+def _write_results(
+    execution: Execution,
+    state: MapState,
+    jobs: list[Any],
+    outcomes: list[Any],
+    effective: Any,
+    lane: Lane,
+) -> dict[str, Any]:
+    writer = state.result_writer
+    assert writer is not None
+    params = _bucket_key(execution, writer, effective, lane, RESULT_WRITER_FAILED)
+    io_ = execution.object_io
+    assert io_ is not None
+    bucket = params["Bucket"]
+    run_id = str(uuid.uuid4())
+    prefix = str(params.get("Prefix", "")).strip("/")
+    base = f"{prefix}/{run_id}" if prefix else run_id
+    map_run_arn = (
+        f"{execution.machine_arn.replace(':stateMachine:', ':mapRun:')}/{state.name}:{run_id}"
+    )
+    succeeded, failed = [], []
+    for (_, child_input, _lane), outcome in zip(jobs, outcomes, strict=False):
+        record = {
+            "ExecutionArn": f"{map_run_arn}:{uuid.uuid4()}",
+            "Input": dumps(child_input),
+            "InputDetails": {"Included": True},
+            "Name": str(uuid.uuid4()),
+            "RedriveCount": 0,
+            "RedriveStatus": "NOT_REDRIVABLE",
+            "StateMachineArn": execution.machine_arn,
+            "Status": "SUCCEEDED" if outcome.error is None else "FAILED",
+        }
+        if outcome.error is None:
+            record["Output"] = dumps(outcome.output)
+            record["OutputDetails"] = {"Included": True}
+            succeeded.append(record)
+        else:
+            record["Error"] = outcome.error.error
+            record["Cause"] = outcome.error.cause
+            failed.append(record)
+    files: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
+    try:
+        for status, records in (("SUCCEEDED", succeeded), ("FAILED", failed)):
+            if records:
+                key = f"{base}/{status}_0.json"
+                data = json.dumps(records).encode("utf-8")
+                io_.put(bucket, key, data)
+                files[status].append({"Key": key, "Size": len(data)})
+        manifest = {"DestinationBucket": bucket, "MapRunArn": map_run_arn, "ResultFiles": files}
+        io_.put(bucket, f"{base}/manifest.json", json.dumps(manifest).encode("utf-8"))
+    except (OSError, KeyError) as err:
+        raise StatesError(RESULT_WRITER_FAILED, f"Writing the results failed: {err}") from None
+    return {
+        "MapRunArn": map_run_arn,
+        "ResultWriterDetails": {"Bucket": bucket, "Key": f"{base}/manifest.json"},
+    }

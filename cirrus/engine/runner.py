@@ -1,0 +1,643 @@
+"""Drive an execution: walk the states, retry and catch, keep AWS-style history.
+
+:func:`run_execution` runs a :class:`~cirrus.engine.definition.StateMachine` on an input
+and returns an :class:`ExecutionResult`; :class:`Execution` is the same with an
+:meth:`Execution.abort` hook for another thread::
+
+    result = run_execution(machine, {"n": 1}, time_scale=0)
+    result.status, result.output, result.error, result.cause
+
+Time: Wait states and Retry back-offs sleep ``seconds * time_scale`` on the clock (0 makes
+them instant) while the execution's own timeline, used for history timestamps,
+``Timestamp`` waits and the execution ``TimeoutSeconds``, advances by the full amount.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from cirrus.engine import transitions
+from cirrus.engine.definition import Graph, State, StateMachine, TaskState
+from cirrus.engine.errors import DECORATED_ERRORS, TIMEOUT, StatesError, TaskFailure
+from cirrus.engine.objects import ObjectIO
+from cirrus.engine.paths import dumps
+from cirrus.engine.retry import backoff_delay, find_catcher, find_retrier
+
+__all__ = [
+    "Clock",
+    "Execution",
+    "ExecutionResult",
+    "ExecutionStatus",
+    "ManualClock",
+    "SystemClock",
+    "run_execution",
+]
+
+
+class ExecutionStatus(StrEnum):
+    """How an execution ended."""
+
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    ABORTED = "ABORTED"
+
+
+class Clock(Protocol):
+    """Where an execution gets the time and how it sleeps."""
+
+    def now(self) -> float:
+        """Seconds since the epoch."""
+        ...
+
+    def sleep(self, seconds: float, interrupt: threading.Event) -> None:
+        """Sleep, returning early when ``interrupt`` is set."""
+        ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> float:
+        """Seconds since the epoch."""
+        return datetime.now(UTC).timestamp()
+
+    def sleep(self, seconds: float, interrupt: threading.Event) -> None:
+        """Sleep on the interrupt event."""
+        if seconds > 0:
+            interrupt.wait(seconds)
+
+
+class ManualClock:
+    """A clock that only moves when slept on: deterministic tests of Wait and Retry.
+
+    Attributes:
+        time: the current time (seconds since the epoch).
+        sleeps: every sleep requested, in order.
+    """
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self.time = start
+        self.sleeps: list[float] = []
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        """The current time."""
+        return self.time
+
+    def sleep(self, seconds: float, interrupt: threading.Event) -> None:
+        """Record the sleep and move the time on."""
+        with self._lock:
+            self.sleeps.append(seconds)
+            self.time += max(seconds, 0.0)
+
+
+class _Stop(Exception):
+    def __init__(self, status: ExecutionStatus, error: str | None, cause: str | None) -> None:
+        super().__init__(status)
+        self.status = status
+        self.error = error
+        self.cause = cause
+
+
+@dataclass
+class ExecutionResult:
+    """The outcome of an execution.
+
+    Attributes:
+        status: SUCCEEDED, FAILED, TIMED_OUT or ABORTED.
+        output: the output when SUCCEEDED, else None.
+        error: the ASL error name when not SUCCEEDED.
+        cause: the cause, or None.
+        events: the history events (plain dicts; ``timestamp`` in epoch seconds,
+            inputs and outputs as JSON values). See :meth:`history`.
+        name: the execution name.
+        execution_arn: the execution ARN.
+        start_time: start, epoch seconds (execution timeline).
+        stop_time: end, epoch seconds (execution timeline).
+        transitions: the number of states entered.
+    """
+
+    status: ExecutionStatus
+    output: Any
+    error: str | None
+    cause: str | None
+    events: list[dict[str, Any]]
+    name: str
+    execution_arn: str
+    start_time: float
+    stop_time: float
+    transitions: int
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether the execution succeeded."""
+        return self.status is ExecutionStatus.SUCCEEDED
+
+    def history(self) -> list[dict[str, Any]]:
+        """The history as ``GetExecutionHistory`` returns it: ISO timestamps, JSON strings."""
+        return [_export_event(event) for event in sorted(self.events, key=lambda e: e["id"])]
+
+    def error_document(self) -> dict[str, Any]:
+        """``{"error": ..., "cause": ...}`` for a failed, timed-out or aborted execution."""
+        return {"error": self.error, "cause": self.cause}
+
+
+_DATA_FIELDS = ("input", "output", "parameters")
+
+
+def _export_event(event: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in event.items():
+        if key == "timestamp":
+            out[key] = (
+                datetime.fromtimestamp(value, UTC)
+                .isoformat(timespec="milliseconds")
+                .replace("+00:00", "Z")
+            )
+        elif isinstance(value, dict):
+            details = dict(value)
+            for data_field in _DATA_FIELDS:
+                if data_field in details and not isinstance(details[data_field], str):
+                    details[data_field] = dumps(details[data_field])
+                    details[f"{data_field}Details"] = {"truncated": False}
+                elif data_field in details:
+                    details[f"{data_field}Details"] = {"truncated": False}
+            out[key] = details
+        else:
+            out[key] = value
+    return out
+
+
+class Scope:
+    """Variables visible to one lane: its own, then its parents' (read-only)."""
+
+    __slots__ = ("parent", "vars")
+
+    def __init__(self, parent: Scope | None = None) -> None:
+        self.parent = parent
+        self.vars: dict[str, Any] = {}
+
+    def lookup(self, name: str) -> Any:
+        scope: Scope | None = self
+        while scope is not None:
+            if name in scope.vars:
+                return scope.vars[name]
+            scope = scope.parent
+        raise KeyError(name)
+
+    def flat(self) -> dict[str, Any]:
+        chain = []
+        scope: Scope | None = self
+        while scope is not None:
+            chain.append(scope.vars)
+            scope = scope.parent
+        out: dict[str, Any] = {}
+        for variables in reversed(chain):
+            out.update(variables)
+        return out
+
+
+class Lane:
+    """One thread of control: the execution, a Parallel branch or a Map iteration.
+
+    Implements the :class:`~cirrus.engine.paths.Env` that compiled paths read.
+    """
+
+    __slots__ = (
+        "entered_time",
+        "execution",
+        "last_id",
+        "map_item",
+        "offset",
+        "retry_count",
+        "scope",
+        "state_name",
+    )
+
+    def __init__(self, execution: Execution, scope: Scope, offset: float, last_id: int) -> None:
+        self.execution = execution
+        self.scope = scope
+        self.offset = offset
+        self.last_id = last_id
+        self.map_item: dict[str, Any] | None = None
+        self.state_name = ""
+        self.entered_time = 0.0
+        self.retry_count = 0
+
+    def now(self) -> float:
+        """The lane's time on the execution timeline."""
+        return self.execution.clock.now() + self.offset
+
+    def child(self) -> Lane:
+        """A lane for a branch or iteration: new variable scope, same time."""
+        return Lane(self.execution, Scope(self.scope), self.offset, self.last_id)
+
+    def context(self) -> dict[str, Any]:
+        """The context object ``$$``."""
+        execution = self.execution
+        context: dict[str, Any] = {
+            "Execution": execution.context_execution,
+            "State": {
+                "EnteredTime": _iso(self.entered_time),
+                "Name": self.state_name,
+                "RetryCount": self.retry_count,
+            },
+            "StateMachine": execution.context_machine,
+            "Task": {"Token": execution.task_token},
+        }
+        if self.map_item is not None:
+            context["Map"] = {"Item": self.map_item}
+        return context
+
+    def lookup(self, name: str) -> Any:
+        """A variable's value."""
+        return self.scope.lookup(name)
+
+    def bindings(self, states: dict[str, Any]) -> dict[str, Any]:
+        """JSONata bindings: every visible variable plus ``$states``."""
+        bindings = self.scope.flat()
+        bindings["states"] = states
+        return bindings
+
+
+def _iso(timestamp: float) -> str:
+    return (
+        datetime.fromtimestamp(timestamp, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+_ENTERED = {
+    kind: f"{kind}StateEntered"
+    for kind in ("Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")
+}
+_EXITED = {kind: f"{kind}StateExited" for kind in _ENTERED}
+
+
+class Execution:
+    """One run of a state machine on an input.
+
+    Args:
+        machine: the loaded definition.
+        input: the execution input (any JSON value).
+        name: the execution name (a UUID by default).
+        time_scale: multiplies Wait and Retry sleeps; 0 makes them instant.
+        clock: where time comes from; the real clock by default.
+        object_io: object storage for Map ItemReader/ResultWriter.
+        seed: seeds retry jitter and nothing else, for reproducible runs.
+    """
+
+    def __init__(
+        self,
+        machine: StateMachine,
+        input: Any = None,
+        *,
+        name: str | None = None,
+        time_scale: float = 1.0,
+        clock: Clock | None = None,
+        object_io: ObjectIO | None = None,
+        seed: int | None = None,
+    ) -> None:
+        if time_scale < 0:
+            raise ValueError("time_scale must be >= 0")
+        self.machine = machine
+        self.input = {} if input is None else input
+        self.name = name or str(uuid.uuid4())
+        self.time_scale = time_scale
+        self.clock: Clock = clock or SystemClock()
+        self.object_io = object_io
+        self.rng = random.Random(seed)  # noqa: S311 - jitter only
+        self.events: list[dict[str, Any]] = []
+        self.transitions = 0
+        self.status = ExecutionStatus.RUNNING
+        self._ids = itertools.count(1)
+        self._abort = threading.Event()
+        self._abort_error: tuple[str | None, str | None] = (None, None)
+        region, account = "us-east-1", "123456789012"
+        machine_arn = f"arn:aws:states:{region}:{account}:stateMachine:{machine.name}"
+        self.execution_arn = (
+            f"arn:aws:states:{region}:{account}:execution:{machine.name}:{self.name}"
+        )
+        self.machine_arn = machine_arn
+        self.start_time = self.clock.now()
+        self.deadline = (
+            self.start_time + machine.timeout_seconds if machine.timeout_seconds else None
+        )
+        self.context_execution = {
+            "Id": self.execution_arn,
+            "Input": self.input,
+            "Name": self.name,
+            "RoleArn": f"arn:aws:iam::{account}:role/cirrus-local",
+            "StartTime": _iso(self.start_time),
+            "RedriveCount": 0,
+        }
+        self.context_machine = {"Id": machine_arn, "Name": machine.name}
+        self.task_token: str | None = None
+
+    # ------------------------------------------------------------------ public
+
+    def abort(self, error: str | None = None, cause: str | None = None) -> None:
+        """Stop the execution as soon as possible; it ends ABORTED."""
+        self._abort_error = (error, cause)
+        self._abort.set()
+
+    def run(self) -> ExecutionResult:
+        """Run to the end and return the result."""
+        lane = Lane(self, Scope(), 0.0, 0)
+        self.event(
+            lane,
+            "ExecutionStarted",
+            "executionStartedEventDetails",
+            {
+                "input": self.input,
+                "roleArn": self.context_execution["RoleArn"],
+                "stateMachineArn": self.machine_arn,
+            },
+        )
+        output: Any = None
+        error: str | None = None
+        cause: str | None = None
+        try:
+            output = self.run_graph(self.machine.graph, self.input, lane)
+            self.status = ExecutionStatus.SUCCEEDED
+            self.event(
+                lane, "ExecutionSucceeded", "executionSucceededEventDetails", {"output": output}
+            )
+        except StatesError as err:
+            self.status = ExecutionStatus.FAILED
+            error, cause = err.error, err.cause
+            self.event(
+                lane, "ExecutionFailed", "executionFailedEventDetails", _error_details(error, cause)
+            )
+        except _Stop as stop:
+            self.status = stop.status
+            error, cause = stop.error, stop.cause
+            kind = (
+                "ExecutionTimedOut"
+                if stop.status is ExecutionStatus.TIMED_OUT
+                else "ExecutionAborted"
+            )
+            key = (
+                "executionTimedOutEventDetails"
+                if kind == "ExecutionTimedOut"
+                else "executionAbortedEventDetails"
+            )
+            self.event(lane, kind, key, _error_details(error, cause))
+        return ExecutionResult(
+            status=self.status,
+            output=output if self.status is ExecutionStatus.SUCCEEDED else None,
+            error=error,
+            cause=cause,
+            events=self.events,
+            name=self.name,
+            execution_arn=self.execution_arn,
+            start_time=self.start_time,
+            stop_time=lane.now(),
+            transitions=self.transitions,
+        )
+
+    # ------------------------------------------------------------------ history
+
+    def event(self, lane: Lane, kind: str, key: str | None, details: dict[str, Any] | None) -> int:
+        """Record a history event on ``lane``; returns its id."""
+        event_id = next(self._ids)
+        event: dict[str, Any] = {
+            "id": event_id,
+            "previousEventId": lane.last_id,
+            "timestamp": self.clock.now() + lane.offset,
+            "type": kind,
+        }
+        if key is not None and details is not None:
+            event[key] = details
+        self.events.append(event)
+        lane.last_id = event_id
+        return event_id
+
+    # ------------------------------------------------------------------ driving
+
+    def check(self, lane: Lane) -> None:
+        """End the execution if it was aborted or ran out of time."""
+        if self._abort.is_set():
+            error, cause = self._abort_error
+            raise _Stop(ExecutionStatus.ABORTED, error or "ExecutionAborted", cause)
+        if self.deadline is not None and lane.now() >= self.deadline:
+            raise _Stop(ExecutionStatus.TIMED_OUT, TIMEOUT, _execution_timeout_cause(self.machine))
+
+    def run_graph(self, graph: Graph, data: Any, lane: Lane) -> Any:
+        """Run states from ``graph.start_at`` until one ends the graph; returns its output."""
+        states = graph.states
+        name: str | None = graph.start_at
+        check = self.check
+        run_state = self.run_state
+        while name is not None:
+            check(lane)
+            data, name = run_state(states[name], data, lane)
+        return data
+
+    def run_state(self, state: State, data: Any, lane: Lane) -> tuple[Any, str | None]:
+        """Enter one state, run it with its Retry and Catch, and exit it."""
+        kind = state.type
+        entered = self.event(
+            lane, _ENTERED[kind], "stateEnteredEventDetails", {"name": state.name, "input": data}
+        )
+        self.transitions += 1
+        lane.state_name = state.name
+        lane.entered_time = lane.now()
+        lane.retry_count = 0
+        step = transitions.STEPS[kind]
+        attempts: list[int] | None = None
+        while True:
+            try:
+                output, next_name, assigned = step(self, state, data, lane)
+                break
+            except StatesError as err:
+                if err.error in DECORATED_ERRORS and not getattr(err, "decorated", False):
+                    err.cause = (
+                        f"An error occurred while executing the state '{state.name}' "
+                        f"(entered at the event id #{entered}). {err.cause}"
+                    )
+                    err.decorated = True  # type: ignore[attr-defined]
+                if state.retriers:
+                    index = find_retrier(state.retriers, err.error)
+                    if index is not None:
+                        if attempts is None:
+                            attempts = [0] * len(state.retriers)
+                        retrier = state.retriers[index]
+                        if attempts[index] < retrier.max_attempts:
+                            delay = backoff_delay(retrier, attempts[index], self.rng)
+                            attempts[index] += 1
+                            lane.retry_count += 1
+                            self.sleep(lane, delay)
+                            continue
+                catcher = find_catcher(state.catchers, err.error) if state.catchers else None
+                if catcher is None:
+                    raise
+                output, assigned = transitions.apply_catch(state, catcher, data, err, lane)
+                next_name = catcher.next
+                break
+        if assigned:
+            lane.scope.vars.update(assigned)
+        if kind != "Fail":
+            self.event(
+                lane,
+                _EXITED[kind],
+                "stateExitedEventDetails",
+                {"name": state.name, "output": output},
+            )
+        return output, next_name
+
+    def sleep(self, lane: Lane, seconds: float) -> None:
+        """Wait ``seconds`` of execution time (``seconds * time_scale`` on the clock)."""
+        if seconds <= 0:
+            self.check(lane)
+            return
+        if self.deadline is not None and lane.now() + seconds > self.deadline:
+            seconds = max(self.deadline - lane.now(), 0.0)
+        real = seconds * self.time_scale
+        self.clock.sleep(real, self._abort)
+        lane.offset += seconds - real
+        self.check(lane)
+
+    def run_task(self, state: TaskState, payload: Any, timeout: float | None, lane: Lane) -> Any:
+        """Run a Task state's handler with its timeout, recording the task events."""
+        handler = state.handler
+        assert handler is not None
+        resource_type, resource = handler.resource_type, handler.resource
+        if handler.lambda_events:
+            prefix, key = "LambdaFunction", "lambdaFunction"
+            scheduled: dict[str, Any] = {"resource": state.resource, "input": payload}
+            if timeout is not None:
+                scheduled["timeoutInSeconds"] = int(timeout)
+            self.event(
+                lane, "LambdaFunctionScheduled", "lambdaFunctionScheduledEventDetails", scheduled
+            )
+            self.event(lane, "LambdaFunctionStarted", None, None)
+            base: dict[str, Any] = {}
+        else:
+            prefix, key = "Task", "task"
+            base = {"resourceType": resource_type, "resource": resource}
+            scheduled = {**base, "region": "us-east-1", "parameters": payload}
+            if timeout is not None:
+                scheduled["timeoutInSeconds"] = int(timeout)
+            self.event(lane, "TaskScheduled", "taskScheduledEventDetails", scheduled)
+            self.event(lane, "TaskStarted", "taskStartedEventDetails", base)
+        try:
+            result = self._invoke(handler.invoke, _copy_json(payload), timeout, lane)
+        except _TaskTimedOut:
+            self.event(
+                lane, f"{prefix}TimedOut", f"{key}TimedOutEventDetails", {**base, "error": TIMEOUT}
+            )
+            raise StatesError(TIMEOUT, None) from None
+        except (TaskFailure, StatesError) as err:
+            self.event(
+                lane,
+                f"{prefix}Failed",
+                f"{key}FailedEventDetails",
+                {**base, **_error_details(err.error, err.cause)},
+            )
+            raise StatesError(err.error, err.cause) from None
+        self.event(
+            lane, f"{prefix}Succeeded", f"{key}SucceededEventDetails", {**base, "output": result}
+        )
+        return result
+
+    def _invoke(
+        self,
+        invoke: Callable[[Any, float | None], Any],
+        payload: Any,
+        timeout: float | None,
+        lane: Lane,
+    ) -> Any:
+        """Call ``invoke`` in a worker thread; stop waiting at the timeout or on abort."""
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                box["result"] = invoke(payload, timeout)
+            except BaseException as err:  # noqa: BLE001 - handed to the waiting thread
+                box["error"] = err
+            finally:
+                done.set()
+
+        worker = threading.Thread(target=work, name=f"cirrus-task-{lane.state_name}", daemon=True)
+        worker.start()
+        started = time.monotonic()  # tasks run in real time, whatever the clock says
+        while not done.is_set():
+            wait = 0.05
+            if timeout is not None:
+                left = timeout - (time.monotonic() - started)
+                if left <= 0:
+                    raise _TaskTimedOut
+                wait = min(wait, left)
+            done.wait(wait)
+            if not done.is_set():
+                self.check(lane)
+        if "error" in box:
+            err = box["error"]
+            if isinstance(err, TaskFailure | StatesError):
+                raise err
+            if isinstance(err, _TaskTimedOut):
+                raise err
+            raise TaskFailure(type(err).__name__, str(err)) from err
+        return box.get("result")
+
+
+class _TaskTimedOut(Exception):
+    pass
+
+
+def _copy_json(value: Any) -> Any:
+    """A private copy of a JSON value for a task, which may change what it is given."""
+    if isinstance(value, dict | list):
+        return json.loads(json.dumps(value))
+    return value
+
+
+def _error_details(error: str | None, cause: str | None) -> dict[str, Any]:
+    details: dict[str, Any] = {}
+    if error is not None:
+        details["error"] = error
+    if cause is not None:
+        details["cause"] = cause
+    return details
+
+
+def _execution_timeout_cause(machine: StateMachine) -> str | None:
+    return None
+
+
+def run_execution(
+    machine: StateMachine,
+    input: Any = None,
+    *,
+    name: str | None = None,
+    time_scale: float = 1.0,
+    clock: Clock | None = None,
+    object_io: ObjectIO | None = None,
+    seed: int | None = None,
+) -> ExecutionResult:
+    """Run ``machine`` on ``input`` to the end. See :class:`Execution` for the options."""
+    execution = Execution(
+        machine,
+        input,
+        name=name,
+        time_scale=time_scale,
+        clock=clock,
+        object_io=object_io,
+        seed=seed,
+    )
+    return execution.run()
