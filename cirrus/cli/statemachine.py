@@ -1,0 +1,88 @@
+"""``cirrus statemachine``: run or validate an ASL definition locally.
+
+Exit codes of ``run``: 0 SUCCEEDED (output JSON on stdout); 1 FAILED, TIMED_OUT or ABORTED
+(``{"error": ..., "cause": ...}`` on stdout); 2 invalid definition or input (message on
+stderr).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cirrus.errors import DefinitionError
+
+
+@click.group()
+def statemachine() -> None:
+    """Run and validate Amazon States Language definitions locally."""
+
+
+def _load(definition: Path) -> Any:
+    from cirrus.engine import ResourceRegistry, StateMachine, default_task_runner
+
+    registry = ResourceRegistry(default_task_runner())
+    return StateMachine.from_file(definition, registry=registry)
+
+
+@statemachine.command()
+@click.argument("definition", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--input",
+    "input_file",
+    required=True,
+    type=click.File("r", encoding="utf-8"),
+    help="JSON file with the execution input, or - for stdin.",
+)
+@click.option(
+    "--history",
+    "history_file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the execution history events to this file as JSON.",
+)
+@click.option(
+    "--time-scale",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Multiply Wait and Retry delays; 0 makes them instant.",
+)
+def run(definition: Path, input_file: Any, history_file: Path | None, time_scale: float) -> None:
+    """Run DEFINITION (JSON or YAML) on the input and print its output."""
+    from cirrus.engine import run_execution
+
+    try:
+        machine = _load(definition)
+    except DefinitionError as err:
+        click.echo(str(err), err=True)
+        sys.exit(2)
+    try:
+        execution_input = json.load(input_file)
+    except ValueError as err:
+        click.echo(f"the input is not valid JSON: {err}", err=True)
+        sys.exit(2)
+    result = run_execution(machine, execution_input, time_scale=time_scale)
+    if history_file is not None:
+        history_file.write_text(json.dumps(result.history(), indent=2) + "\n", encoding="utf-8")
+    if result.succeeded:
+        click.echo(json.dumps(result.output))
+        sys.exit(0)
+    click.echo(json.dumps(result.error_document()))
+    sys.exit(1)
+
+
+@statemachine.command()
+@click.argument("definition", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def validate(definition: Path) -> None:
+    """Check DEFINITION statically: transitions, paths, intrinsics, resources."""
+    try:
+        machine = _load(definition)
+    except DefinitionError as err:
+        click.echo(str(err), err=True)
+        sys.exit(2)
+    count = len(machine.graph.states)
+    click.echo(f"{definition}: valid ({count} top-level states)", err=True)
