@@ -149,7 +149,12 @@ class StateDB(ABC):
 
     @abstractmethod
     def claim_many(
-        self, items: Sequence[tuple[str, bool]], *, owner: str, lease_seconds: float
+        self,
+        items: Sequence[tuple[str, bool]],
+        *,
+        owner: str,
+        lease_seconds: float,
+        events: Sequence[NewEvent] = (),
     ) -> list[ClaimResult]:
         """Claim many payloads in one atomic step; see :mod:`cirrus.state.rules`.
 
@@ -158,6 +163,8 @@ class StateDB(ABC):
                 claimed at most once (later copies see the claim: ALREADY_CLAIMED).
             owner: who claims (a worker id); needed to start, renew and finish.
             lease_seconds: the claim lapses after this long unless renewed.
+            events: workflow events to record in the same atomic step (all of
+                them, whatever the outcomes), so no change is kept without its event.
 
         Returns:
             One result per item, in order.
@@ -168,9 +175,16 @@ class StateDB(ABC):
 
     @abstractmethod
     def start_many(
-        self, items: Sequence[tuple[str, str]], *, owner: str, lease_seconds: float
+        self,
+        items: Sequence[tuple[str, str]],
+        *,
+        owner: str,
+        lease_seconds: float,
+        events: Sequence[NewEvent] = (),
     ) -> list[StateRecord | AlreadyClaimed]:
         """Batch :meth:`start`: ``(payload_id, execution)`` pairs in one atomic step.
+
+        ``events`` are recorded in the same step, as in :meth:`claim_many`.
 
         Returns:
             Per item, the PROCESSING record, or the error (not raised) when
@@ -187,8 +201,12 @@ class StateDB(ABC):
         """
 
     @abstractmethod
-    def finish_many(self, updates: Sequence[FinishUpdate]) -> list[StateRecord | AlreadyClaimed]:
+    def finish_many(
+        self, updates: Sequence[FinishUpdate], *, events: Sequence[NewEvent] = ()
+    ) -> list[StateRecord | AlreadyClaimed]:
         """Batch :meth:`finish` in one atomic step.
+
+        ``events`` are recorded in the same step, as in :meth:`claim_many`.
 
         Returns:
             Per update, the finished record, or the error (not raised) when the

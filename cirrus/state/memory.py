@@ -57,7 +57,12 @@ class MemoryStateDB(StateDB):
             return {pid: self._records[pid] for pid in payload_ids if pid in self._records}
 
     def claim_many(
-        self, items: Sequence[tuple[str, bool]], *, owner: str, lease_seconds: float
+        self,
+        items: Sequence[tuple[str, bool]],
+        *,
+        owner: str,
+        lease_seconds: float,
+        events: Sequence[NewEvent] = (),
     ) -> list[ClaimResult]:
         lease = self._lease(lease_seconds)
         self._check_ids([pid for pid, _ in items])
@@ -77,10 +82,16 @@ class MemoryStateDB(StateDB):
                 if result.claimed:
                     self._records[payload_id] = result.record
                 results.append(result)
+            self._append_events(events, now)
             return results
 
     def start_many(
-        self, items: Sequence[tuple[str, str]], *, owner: str, lease_seconds: float
+        self,
+        items: Sequence[tuple[str, str]],
+        *,
+        owner: str,
+        lease_seconds: float,
+        events: Sequence[NewEvent] = (),
     ) -> list[StateRecord | AlreadyClaimed]:
         lease = self._lease(lease_seconds)
         with self._lock:
@@ -102,6 +113,7 @@ class MemoryStateDB(StateDB):
                     continue
                 self._records[payload_id] = record
                 results.append(record)
+            self._append_events(events, now)
             return results
 
     def renew(self, payload_ids: Sequence[str], *, owner: str, lease_seconds: float) -> list[str]:
@@ -120,7 +132,9 @@ class MemoryStateDB(StateDB):
                     self._records[payload_id] = record
         return lost
 
-    def finish_many(self, updates: Sequence[FinishUpdate]) -> list[StateRecord | AlreadyClaimed]:
+    def finish_many(
+        self, updates: Sequence[FinishUpdate], *, events: Sequence[NewEvent] = ()
+    ) -> list[StateRecord | AlreadyClaimed]:
         self._check_updates(updates)
         with self._lock:
             self._check_open()
@@ -142,6 +156,7 @@ class MemoryStateDB(StateDB):
                     continue
                 self._records[update.payload_id] = record
                 results.append(record)
+            self._append_events(events, now)
             return results
 
     def release(self, payload_id: str, owner: str) -> bool:
@@ -160,22 +175,24 @@ class MemoryStateDB(StateDB):
     def add_events(self, events: Sequence[NewEvent]) -> list[WorkflowEvent]:
         with self._lock:
             self._check_open()
-            now = self.now()
-            added = []
-            for event in events:
-                stored = WorkflowEvent(
-                    id=len(self._events) + 1,
-                    payload_id=event.payload_id,
-                    event_type=event.event_type,
-                    time=event.time or now,
-                    execution=event.execution,
-                    error=event.error,
-                    input_url=event.input_url,
-                    output_url=event.output_url,
-                )
-                self._events.append(stored)
-                added.append(stored)
-            return added
+            return self._append_events(events, self.now())
+
+    def _append_events(self, events: Sequence[NewEvent], now: datetime) -> list[WorkflowEvent]:
+        added = []
+        for event in events:
+            stored = WorkflowEvent(
+                id=len(self._events) + 1,
+                payload_id=event.payload_id,
+                event_type=event.event_type,
+                time=event.time or now,
+                execution=event.execution,
+                error=event.error,
+                input_url=event.input_url,
+                output_url=event.output_url,
+            )
+            self._events.append(stored)
+            added.append(stored)
+        return added
 
     def events(
         self, payload_id: str | None = None, *, after_id: int = 0, limit: int | None = None

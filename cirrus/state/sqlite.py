@@ -336,7 +336,12 @@ class SQLiteStateDB(StateDB):
             return self._load(conn, payload_ids)
 
     def claim_many(
-        self, items: Sequence[tuple[str, bool]], *, owner: str, lease_seconds: float
+        self,
+        items: Sequence[tuple[str, bool]],
+        *,
+        owner: str,
+        lease_seconds: float,
+        events: Sequence[NewEvent] = (),
     ) -> list[ClaimResult]:
         lease = self._lease(lease_seconds)
         self._check_ids([pid for pid, _ in items])
@@ -358,10 +363,16 @@ class SQLiteStateDB(StateDB):
                     current[payload_id] = changed[payload_id] = result.record
                 results.append(result)
             self._store(conn, changed.values())
+            self._insert_events(conn, events, now)
         return results
 
     def start_many(
-        self, items: Sequence[tuple[str, str]], *, owner: str, lease_seconds: float
+        self,
+        items: Sequence[tuple[str, str]],
+        *,
+        owner: str,
+        lease_seconds: float,
+        events: Sequence[NewEvent] = (),
     ) -> list[StateRecord | AlreadyClaimed]:
         lease = self._lease(lease_seconds)
         with self._write() as conn:
@@ -385,6 +396,7 @@ class SQLiteStateDB(StateDB):
                 current[payload_id] = changed[payload_id] = record
                 results.append(record)
             self._store(conn, changed.values())
+            self._insert_events(conn, events, now)
         return results
 
     def renew(self, payload_ids: Sequence[str], *, owner: str, lease_seconds: float) -> list[str]:
@@ -405,7 +417,9 @@ class SQLiteStateDB(StateDB):
             )
         return lost
 
-    def finish_many(self, updates: Sequence[FinishUpdate]) -> list[StateRecord | AlreadyClaimed]:
+    def finish_many(
+        self, updates: Sequence[FinishUpdate], *, events: Sequence[NewEvent] = ()
+    ) -> list[StateRecord | AlreadyClaimed]:
         self._check_updates(updates)
         with self._write() as conn:
             now = self.now()
@@ -429,6 +443,7 @@ class SQLiteStateDB(StateDB):
                 current[update.payload_id] = changed[update.payload_id] = record
                 results.append(record)
             self._store(conn, changed.values())
+            self._insert_events(conn, events, now)
         return results
 
     def release(self, payload_id: str, owner: str) -> bool:
@@ -444,42 +459,49 @@ class SQLiteStateDB(StateDB):
 
     def add_events(self, events: Sequence[NewEvent]) -> list[WorkflowEvent]:
         with self._write() as conn:
-            now = self.now()
-            # we hold the write lock, so the next ids are ours to number
-            row = conn.execute(
-                "SELECT seq FROM sqlite_sequence WHERE name = 'workflow_events'"
-            ).fetchone()
-            last = row[0] if row else 0
-            added = [
-                WorkflowEvent(
-                    id=last + number,
-                    payload_id=event.payload_id,
-                    event_type=event.event_type,
-                    time=event.time or now,
-                    execution=event.execution,
-                    error=event.error,
-                    input_url=event.input_url,
-                    output_url=event.output_url,
-                )
-                for number, event in enumerate(events, start=1)
-            ]
-            conn.executemany(
-                f"INSERT INTO workflow_events ({_EVENT_COLUMNS})"  # noqa: S608
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        e.id,
-                        e.payload_id,
-                        e.event_type.value,
-                        format_time(e.time),
-                        e.execution,
-                        e.error,
-                        e.input_url,
-                        e.output_url,
-                    )
-                    for e in added
-                ],
+            return self._insert_events(conn, events, self.now())
+
+    @staticmethod
+    def _insert_events(
+        conn: sqlite3.Connection, events: Sequence[NewEvent], now: datetime
+    ) -> list[WorkflowEvent]:
+        if not events:
+            return []
+        # we hold the write lock, so the next ids are ours to number
+        row = conn.execute(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'workflow_events'"
+        ).fetchone()
+        last = row[0] if row else 0
+        added = [
+            WorkflowEvent(
+                id=last + number,
+                payload_id=event.payload_id,
+                event_type=event.event_type,
+                time=event.time or now,
+                execution=event.execution,
+                error=event.error,
+                input_url=event.input_url,
+                output_url=event.output_url,
             )
+            for number, event in enumerate(events, start=1)
+        ]
+        conn.executemany(
+            f"INSERT INTO workflow_events ({_EVENT_COLUMNS})"  # noqa: S608
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    e.id,
+                    e.payload_id,
+                    e.event_type.value,
+                    format_time(e.time),
+                    e.execution,
+                    e.error,
+                    e.input_url,
+                    e.output_url,
+                )
+                for e in added
+            ],
+        )
         return added
 
     def events(

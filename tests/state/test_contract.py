@@ -540,6 +540,41 @@ def test_events_are_recorded_and_followed(db: StateDB, clock: FakeClock) -> None
     assert db.events(after_id=added[-1].id) == [later]
 
 
+def test_batch_writes_record_events_in_the_same_step(db: StateDB) -> None:
+    db.claim_many(
+        [(PID, False)],
+        owner="w1",
+        lease_seconds=LEASE,
+        events=[NewEvent(PID, EventType.CLAIMED_PROCESSING)],
+    )
+    db.start_many(
+        [(PID, "run-1")],
+        owner="w1",
+        lease_seconds=LEASE,
+        events=[NewEvent(PID, EventType.STARTED_PROCESSING, execution="run-1")],
+    )
+    db.finish_many(
+        [FinishUpdate(PID, State.FAILED, owner="w1", error="E: x")],
+        events=[NewEvent(PID, EventType.FAILED, execution="run-1", error="E: x")],
+    )
+
+    assert [e.event_type for e in db.events(PID)] == [
+        EventType.CLAIMED_PROCESSING,
+        EventType.STARTED_PROCESSING,
+        EventType.FAILED,
+    ]
+    assert [e.id for e in db.events(PID)] == [1, 2, 3]
+
+
+def test_rejected_batch_records_no_events(db: StateDB) -> None:
+    with pytest.raises(StateError):
+        db.finish_many(
+            [FinishUpdate(PID, State.PROCESSING)],
+            events=[NewEvent(PID, EventType.FAILED)],
+        )
+    assert db.events() == []
+
+
 # ---------------------------------------------------------------- lifecycle
 
 
