@@ -1,0 +1,232 @@
+"""Project settings from ``cirrus.yml``, with environment variables on top.
+
+Every setting has a default, so an empty ``cirrus.yml`` (or none, see
+:meth:`ProjectConfig.embedded`) runs a project locally with everything under ``.cirrus/``::
+
+    name: my-project
+    state_db: .cirrus/state.db          # CIRRUS_STATE_DB
+    payload_root: .cirrus/payloads      # CIRRUS_PAYLOAD_ROOT, or CIRRUS_PAYLOAD_BUCKET
+    data_root: .cirrus/data             # CIRRUS_DATA_ROOT, or CIRRUS_DATA_BUCKET
+    publish_log: .cirrus/published.ndjson
+    publish_webhook: null
+    workers: 4
+    lease_seconds: 900
+    url_payload_threshold: 120000
+
+Relative paths in ``cirrus.yml`` are resolved against the project root; relative paths in
+environment variables against the current directory. Values with a URL scheme
+(``s3://``, ``file://``, ...) are kept as they are.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from cirrus.project.names import MAX_PROJECT_NAME, check_name, project_name_for
+from cirrus.project.problems import Problem, raise_for_problems
+from cirrus.project.yamlfile import LoadedYaml, load_yaml
+
+__all__ = ["CONFIG_FILE", "ProjectConfig", "config_problems"]
+
+CONFIG_FILE = "cirrus.yml"
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """Settings of one project; locations are absolute paths or URLs.
+
+    Attributes:
+        root: the project folder.
+        name: project name; prefixes AWS resource names.
+        state_db: state database location (a path for SQLite, or a URL).
+        payload_root: where input/output payloads and url-passed payloads are stored.
+        data_root: where output assets and items are stored.
+        publish_log: NDJSON file every published item is appended to ("" turns it off).
+        publish_webhook: URL that receives each published item by POST, or ``None``.
+        workers: number of payloads processed at once.
+        lease_seconds: how long a claim on a payload lasts before another worker may take it.
+        url_payload_threshold: payloads whose JSON is longer than this travel by ``url``.
+        source: the ``cirrus.yml`` these settings came from, ``None`` when embedded.
+    """
+
+    root: Path
+    name: str
+    state_db: str
+    payload_root: str
+    data_root: str
+    publish_log: str
+    publish_webhook: str | None = None
+    workers: int = 4
+    lease_seconds: int = 900
+    url_payload_threshold: int = 120_000
+    source: Path | None = None
+
+    @classmethod
+    def embedded(cls, root: Path | str, env: Mapping[str, str] | None = None) -> ProjectConfig:
+        """Defaults for running without a ``cirrus.yml``: everything under ``root/.cirrus``.
+
+        Environment variables still apply.
+
+        Raises:
+            ConfigError: an environment variable holds a value of the wrong type.
+        """
+        base = _defaults(Path(root).resolve())
+        config, problems = _apply_env(base, os.environ if env is None else env)
+        raise_for_problems(problems, "the environment")
+        return config
+
+    @classmethod
+    def load(cls, root: Path | str, env: Mapping[str, str] | None = None) -> ProjectConfig:
+        """Read ``root/cirrus.yml`` and apply environment overrides.
+
+        Raises:
+            ConfigError: listing every problem in the file (file, line, key) or environment.
+        """
+        root = Path(root).resolve()
+        config, problems = _load(root, os.environ if env is None else env)
+        raise_for_problems(problems, str(root / CONFIG_FILE))
+        return config
+
+
+def config_problems(root: Path, env: Mapping[str, str] | None = None) -> list[Problem]:
+    """Every problem in ``root/cirrus.yml`` and the environment overrides, without raising."""
+    return _load(root.resolve(), os.environ if env is None else env)[1]
+
+
+def _defaults(root: Path) -> ProjectConfig:
+    return ProjectConfig(
+        root=root,
+        name=project_name_for(root.name),
+        state_db=str(root / ".cirrus" / "state.db"),
+        payload_root=str(root / ".cirrus" / "payloads"),
+        data_root=str(root / ".cirrus" / "data"),
+        publish_log=str(root / ".cirrus" / "published.ndjson"),
+    )
+
+
+def _location(value: str, base: Path) -> str:
+    if not value or _URL.match(value):
+        return value
+    return str((base / Path(value).expanduser()).resolve())
+
+
+def _positive_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise TypeError
+    number = int(value)
+    if number <= 0 or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError
+    return number
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError
+    return value
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None or value == "" else _text(value)
+
+
+# key -> (parser, is a location, what it must be)
+_FIELDS: dict[str, tuple[Callable[[Any], Any], bool, str]] = {
+    "name": (_text, False, "a name"),
+    "state_db": (_text, True, "a path or URL"),
+    "payload_root": (_text, True, "a path or URL"),
+    "data_root": (_text, True, "a path or URL"),
+    "publish_log": (_text, True, "a path, or an empty string to turn it off"),
+    "publish_webhook": (_optional_text, False, "a URL or null"),
+    "workers": (_positive_int, False, "a positive whole number"),
+    "lease_seconds": (_positive_int, False, "a positive whole number of seconds"),
+    "url_payload_threshold": (_positive_int, False, "a positive whole number of characters"),
+}
+
+_ENV: dict[str, str] = {
+    "CIRRUS_STATE_DB": "state_db",
+    "CIRRUS_PAYLOAD_ROOT": "payload_root",
+    "CIRRUS_DATA_ROOT": "data_root",
+    "CIRRUS_PUBLISH_LOG": "publish_log",
+    "CIRRUS_PUBLISH_WEBHOOK": "publish_webhook",
+    "CIRRUS_WORKERS": "workers",
+    "CIRRUS_LEASE_SECONDS": "lease_seconds",
+    "CIRRUS_URL_PAYLOAD_THRESHOLD": "url_payload_threshold",
+}
+
+
+def _load(root: Path, env: Mapping[str, str]) -> tuple[ProjectConfig, list[Problem]]:
+    file = root / CONFIG_FILE
+    config = replace(_defaults(root), source=file)
+    loaded, problems = load_yaml(file)
+    if loaded is not None:
+        config, more = _apply_file(config, loaded)
+        problems += more
+    config, more = _apply_env(config, env)
+    return config, problems + more
+
+
+def _apply_file(config: ProjectConfig, loaded: LoadedYaml) -> tuple[ProjectConfig, list[Problem]]:
+    data = loaded.data
+    file = loaded.file
+    if data is None:
+        return config, []
+    if not isinstance(data, dict):
+        return config, [Problem(file, 1, "", "must be a mapping of settings (key: value)")]
+    problems: list[Problem] = []
+    changes: dict[str, Any] = {}
+    for key, value in data.items():
+        line = loaded.line((key,))
+        spec = _FIELDS.get(key) if isinstance(key, str) else None
+        if spec is None:
+            close = difflib.get_close_matches(str(key), list(_FIELDS), n=1)
+            hint = f"did you mean `{close[0]}`?" if close else f"known keys: {', '.join(_FIELDS)}"
+            problems.append(Problem(file, line, str(key), f"is not a cirrus.yml setting: {hint}"))
+            continue
+        parse, is_location, expected = spec
+        try:
+            parsed = parse(value)
+        except (TypeError, ValueError):
+            problems.append(Problem(file, line, key, f"is {value!r}: it must be {expected}"))
+            continue
+        if key == "name":
+            reason = check_name(parsed, "project", MAX_PROJECT_NAME)
+            if reason:
+                problems.append(Problem(file, line, key, reason))
+                continue
+        changes[key] = _location(parsed, config.root) if is_location else parsed
+    return replace(config, **changes), problems
+
+
+def _apply_env(
+    config: ProjectConfig, env: Mapping[str, str]
+) -> tuple[ProjectConfig, list[Problem]]:
+    problems: list[Problem] = []
+    changes: dict[str, Any] = {}
+    cwd = Path.cwd()
+    for variable, key in _ENV.items():
+        raw = env.get(variable)
+        if raw is None or raw == "":
+            continue
+        parse, is_location, expected = _FIELDS[key]
+        try:
+            parsed = parse(raw)
+        except (TypeError, ValueError):
+            problems.append(
+                Problem(Path(f"${variable}"), None, "", f"is {raw!r}: it must be {expected}")
+            )
+            continue
+        changes[key] = _location(parsed, cwd) if is_location else parsed
+    if "payload_root" not in changes and env.get("CIRRUS_PAYLOAD_BUCKET"):
+        prefix = env.get("CIRRUS_PAYLOAD_ROOT_PREFIX", "cirrus").strip("/")
+        bucket = env["CIRRUS_PAYLOAD_BUCKET"]
+        changes["payload_root"] = f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
+    if "data_root" not in changes and env.get("CIRRUS_DATA_BUCKET"):
+        changes["data_root"] = f"s3://{env['CIRRUS_DATA_BUCKET']}"
+    return replace(config, **changes), problems

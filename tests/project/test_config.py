@@ -1,0 +1,92 @@
+"""cirrus.yml settings, defaults and environment overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cirrus.errors import ConfigError
+from cirrus.project import ProjectConfig
+from cirrus.project.config import config_problems
+
+
+def _project(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "cirrus.yml").write_text(text)
+    return tmp_path
+
+
+def test_defaults_live_under_dot_cirrus(tmp_path: Path) -> None:
+    config = ProjectConfig.load(_project(tmp_path, "name: demo\n"), env={})
+    root = tmp_path.resolve()
+    assert config.name == "demo"
+    assert config.state_db == str(root / ".cirrus/state.db")
+    assert config.payload_root == str(root / ".cirrus/payloads")
+    assert config.data_root == str(root / ".cirrus/data")
+    assert config.publish_log == str(root / ".cirrus/published.ndjson")
+    assert config.publish_webhook is None
+    assert (config.workers, config.lease_seconds, config.url_payload_threshold) == (4, 900, 120_000)
+
+
+def test_file_values_resolve_against_the_root_and_keep_urls(tmp_path: Path) -> None:
+    text = "data_root: out/data\npayload_root: s3://bucket/prefix\nworkers: 2\n"
+    config = ProjectConfig.load(_project(tmp_path, text), env={})
+    assert config.data_root == str(tmp_path.resolve() / "out/data")
+    assert config.payload_root == "s3://bucket/prefix"
+    assert config.workers == 2
+
+
+def test_environment_overrides_the_file(tmp_path: Path) -> None:
+    env = {"CIRRUS_STATE_DB": "/tmp/x.db", "CIRRUS_WORKERS": "8", "CIRRUS_DATA_BUCKET": "data"}
+    config = ProjectConfig.load(_project(tmp_path, "workers: 2\n"), env=env)
+    assert config.state_db == "/tmp/x.db"
+    assert config.workers == 8
+    assert config.data_root == "s3://data"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        pytest.param({"CIRRUS_PAYLOAD_BUCKET": "b"}, "s3://b/cirrus", id="default-prefix"),
+        pytest.param(
+            {"CIRRUS_PAYLOAD_BUCKET": "b", "CIRRUS_PAYLOAD_ROOT_PREFIX": "p/q"},
+            "s3://b/p/q",
+            id="prefix",
+        ),
+        pytest.param(
+            {"CIRRUS_PAYLOAD_BUCKET": "b", "CIRRUS_PAYLOAD_ROOT": "s3://c/d"},
+            "s3://c/d",
+            id="root-wins",
+        ),
+    ],
+)
+def test_payload_bucket(tmp_path: Path, env: dict[str, str], expected: str) -> None:
+    assert ProjectConfig.embedded(tmp_path, env=env).payload_root == expected
+
+
+def test_unknown_key_names_file_line_and_key(tmp_path: Path) -> None:
+    root = _project(tmp_path, "name: demo\nworkrs: 3\n")
+    with pytest.raises(ConfigError) as caught:
+        ProjectConfig.load(root, env={})
+    message = str(caught.value)
+    assert f"{root / 'cirrus.yml'}:2: workrs" in message
+    assert "`workers`" in message
+
+
+def test_every_problem_is_listed(tmp_path: Path) -> None:
+    root = _project(tmp_path, "name: 9lives\nworkers: many\nlease_seconds: -1\n")
+    problems = config_problems(root, env={"CIRRUS_WORKERS": "x"})
+    assert [(p.line, p.field) for p in problems] == [
+        (1, "name"),
+        (2, "workers"),
+        (3, "lease_seconds"),
+        (None, ""),
+    ]
+    assert "CIRRUS_WORKERS" in str(problems[-1])
+
+
+def test_embedded_uses_the_folder(tmp_path: Path) -> None:
+    config = ProjectConfig.embedded(tmp_path / "My Project", env={})
+    assert config.name == "My-Project"
+    assert config.state_db.endswith("My Project/.cirrus/state.db")
+    assert config.source is None
