@@ -1,0 +1,260 @@
+"""Inspect and rerun: state records, payloads and executions.
+
+``cirrus get-input-payloads --state FAILED --rerun | cirrus process - --wait`` reruns
+exactly the failed payloads.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from cirrus.cli.common import echo_json, project_option, reporting_errors
+from cirrus.cli.pipeline import open_pipeline
+
+if TYPE_CHECKING:
+    from cirrus.runtime import Pipeline
+    from cirrus.state import StateRecord
+
+__all__ = [
+    "get_execution",
+    "get_execution_events",
+    "get_input_payload",
+    "get_input_payloads",
+    "get_output_payload",
+    "get_state",
+    "mgmt",
+    "query",
+]
+
+STATES = ["CLAIMED", "PROCESSING", "SUCCEEDED", "FAILED", "INVALID", "ABORTED"]
+
+
+def _record(pipeline: Pipeline, payload_id: str) -> StateRecord:
+    from cirrus.errors import NotFound
+
+    record = pipeline.db.get(payload_id)
+    if record is None:
+        raise NotFound(
+            f"no state record for payload {payload_id!r}; check the id with cirrus query"
+        )
+    return record
+
+
+def _execution_url(pipeline: Pipeline, record: StateRecord, name: str) -> str:
+    from cirrus.errors import NotFound
+    from cirrus.storage import join_url
+
+    if not record.executions:
+        raise NotFound(f"payload {record.payload_id!r} has no execution yet")
+    return join_url(
+        pipeline.settings.payload_root, "executions", record.payload_id, record.executions[-1], name
+    )
+
+
+def query_filters(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The filters shared by ``query`` and ``get-input-payloads``."""
+    options = [
+        click.option(
+            "--collections-workflow", help="<collections>_<workflow>, as in state records."
+        ),
+        click.option("--workflow", help="Workflow name, any collections."),
+        click.option("--state", type=click.Choice(STATES, case_sensitive=False)),
+        click.option("--since", help="Updated within this age: 7d, 24h, 30m, 45s."),
+        click.option("--error-prefix", help="last_error starts with this text."),
+        click.option("--limit", type=click.IntRange(min=1), help="At most this many records."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _records(pipeline: Pipeline, limit: int | None, **filters: Any) -> Iterator[StateRecord]:
+    """Every matching record, newest first, page by page."""
+    token: str | None = None
+    remaining = limit
+    while True:
+        page_size = min(remaining, 1000) if remaining is not None else 1000
+        page = pipeline.db.query(limit=page_size, next_token=token, **filters)
+        yield from page.records
+        if remaining is not None:
+            remaining -= len(page.records)
+            if remaining <= 0:
+                return
+        token = page.next_token
+        if token is None:
+            return
+
+
+@click.command("get-state")
+@click.argument("payload_id")
+@project_option
+def get_state(payload_id: str, project_dir: str | None) -> None:
+    """Print the state record of PAYLOAD_ID."""
+    with reporting_errors(), open_pipeline(project_dir) as pipeline:
+        echo_json(_record(pipeline, payload_id).to_dict())
+
+
+@click.command()
+@query_filters
+@project_option
+def query(project_dir: str | None, limit: int | None, **filters: Any) -> None:
+    """Print matching state records as NDJSON, newest first."""
+    with reporting_errors(), open_pipeline(project_dir) as pipeline:
+        for record in _records(pipeline, limit, **filters):
+            echo_json(record.to_dict())
+
+
+@click.command("get-input-payload")
+@click.argument("payload_id")
+@click.option("--rerun", is_flag=True, help="Set replace: true so that it runs again.")
+@project_option
+def get_input_payload(payload_id: str, rerun: bool, project_dir: str | None) -> None:
+    """Print the input payload of PAYLOAD_ID's last execution."""
+    from cirrus.storage import read_json
+
+    with reporting_errors(), open_pipeline(project_dir) as pipeline:
+        payload = read_json(_execution_url(pipeline, _record(pipeline, payload_id), "input.json"))
+        if rerun:
+            payload["process"][0]["replace"] = True
+        echo_json(payload)
+
+
+@click.command("get-input-payloads")
+@query_filters
+@click.option("--rerun", is_flag=True, help="Set replace: true so that they run again.")
+@project_option
+def get_input_payloads(
+    project_dir: str | None, limit: int | None, rerun: bool, **filters: Any
+) -> None:
+    """Print the input payloads of matching records as NDJSON (pipe into cirrus process -)."""
+    from cirrus.errors import NotFound
+    from cirrus.storage import read_json
+
+    with reporting_errors(), open_pipeline(project_dir) as pipeline:
+        count = 0
+        for record in _records(pipeline, limit, **filters):
+            try:
+                payload = read_json(_execution_url(pipeline, record, "input.json"))
+            except NotFound as err:
+                click.echo(f"skipped {record.payload_id}: {err}", err=True)
+                continue
+            if rerun:
+                payload["process"][0]["replace"] = True
+            echo_json(payload)
+            count += 1
+        click.echo(f"{count} payload(s)", err=True)
+
+
+@click.command("get-output-payload")
+@click.argument("payload_id")
+@project_option
+def get_output_payload(payload_id: str, project_dir: str | None) -> None:
+    """Print the output payload of PAYLOAD_ID."""
+    from cirrus.errors import NotFound
+    from cirrus.storage import read_json
+
+    with reporting_errors(), open_pipeline(project_dir) as pipeline:
+        record = _record(pipeline, payload_id)
+        if not record.output_url:
+            raise NotFound(f"payload {payload_id!r} has no output; it is {record.state.value}")
+        echo_json(read_json(record.output_url))
+
+
+@click.command("get-execution")
+@click.argument("payload_id")
+@project_option
+def get_execution(payload_id: str, project_dir: str | None) -> None:
+    """Print PAYLOAD_ID's last execution: name, status, times, input, output, error."""
+    from cirrus.errors import NotFound
+    from cirrus.storage import read_json
+
+    with reporting_errors(), open_pipeline(project_dir) as pipeline:
+        record = _record(pipeline, payload_id)
+        description: dict[str, Any] = {
+            "payload_id": record.payload_id,
+            "name": record.executions[-1] if record.executions else None,
+            "executions": list(record.executions),
+            "status": record.state.value,
+            "updated": record.to_dict()["updated"],
+            "error": record.last_error if record.state.value in ("FAILED", "INVALID") else None,
+        }
+        for part in ("input", "output"):
+            try:
+                description[part] = read_json(_execution_url(pipeline, record, f"{part}.json"))
+            except NotFound:
+                description[part] = None
+        echo_json(description)
+
+
+@click.command("get-execution-events")
+@click.argument("payload_id")
+@click.option(
+    "--workflow-events", is_flag=True, help="The pipeline's events instead of the state history."
+)
+@project_option
+def get_execution_events(payload_id: str, workflow_events: bool, project_dir: str | None) -> None:
+    """Print the history events of PAYLOAD_ID's last execution as NDJSON."""
+    from cirrus.storage import read_json
+
+    with reporting_errors(), open_pipeline(project_dir) as pipeline:
+        if workflow_events:
+            for event in pipeline.db.events(payload_id):
+                echo_json(event.to_dict())
+            return
+        record = _record(pipeline, payload_id)
+        for event in read_json(_execution_url(pipeline, record, "history.json")):
+            echo_json(event)
+
+
+_MGMT_COMMANDS = {
+    "get-state": get_state,
+    "query": query,
+    "get-input-payload": get_input_payload,
+    "get-input-payloads": get_input_payloads,
+    "get-output-payload": get_output_payload,
+    "get-execution": get_execution,
+    "get-execution-events": get_execution_events,
+}
+
+
+@click.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=True,
+)
+@click.argument("deployment")
+@click.argument("command")
+@click.pass_context
+def mgmt(ctx: click.Context, deployment: str, command: str) -> None:
+    """Upstream-style management: cirrus mgmt DEPLOYMENT COMMAND [ARGS]...
+
+    DEPLOYMENT "local" is the embedded deployment of the current project. COMMAND is one of
+    process, run-workflow, get-state, query, get-input-payload(s), get-output-payload,
+    get-execution, get-execution-events.
+    """
+    from cirrus.cli.pipeline import process, run_workflow
+
+    if deployment != "local":
+        click.echo(
+            f"error: unknown deployment {deployment!r}; the embedded deployment is 'local'",
+            err=True,
+        )
+        sys.exit(2)
+    commands: dict[str, click.Command] = {
+        **_MGMT_COMMANDS,
+        "process": process,
+        "run-workflow": run_workflow,
+    }
+    target = commands.get(command)
+    if target is None:
+        click.echo(
+            f"error: unknown command {command!r}; use one of {', '.join(sorted(commands))}",
+            err=True,
+        )
+        sys.exit(2)
+    target.main(
+        args=list(ctx.args), prog_name=f"cirrus mgmt {deployment} {command}", standalone_mode=True
+    )

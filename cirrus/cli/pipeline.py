@@ -1,0 +1,139 @@
+"""``cirrus process``, ``cirrus run-workflow`` and ``cirrus worker``."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from cirrus.cli.common import echo_json, project_option, reporting_errors
+
+if TYPE_CHECKING:
+    from cirrus.runtime import PayloadResult, Pipeline
+
+__all__ = ["process", "run_workflow", "worker"]
+
+EXIT_WORKFLOW_FAILED = 10
+EXIT_WORKFLOW_TIMED_OUT = 11
+_FAILURES = ("failed", "invalid", "aborted", "timed_out", "rejected")
+
+
+def open_pipeline(project_dir: str | None, **overrides: Any) -> Pipeline:
+    """The pipeline of ``--project`` or the working directory."""
+    from cirrus.cli.common import find_project_or_none
+    from cirrus.runtime import Pipeline
+
+    return Pipeline.for_project(find_project_or_none(project_dir), **overrides)
+
+
+def drain_with_progress(pipeline: Pipeline, workers: int | None) -> Counter[str]:
+    """Run a worker until the queue is empty, with a progress bar on stderr."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    counts: Counter[str] = Counter()
+    with Progress(
+        TextColumn("[bold]processing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[summary]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=not console.is_terminal,
+        disable=not console.is_terminal,
+    ) as progress:
+        bar = progress.add_task("payloads", total=None, summary="")
+
+        def on_result(result: PayloadResult) -> None:
+            counts[result.outcome] += 1
+            if result.outcome in _FAILURES:
+                console.print(
+                    f"[red]{result.outcome}[/] {result.payload_id or ''} {result.error or ''}"
+                )
+            done = sum(counts.values())
+            visible, in_flight = pipeline.queue.counts() if done % 100 == 0 else (0, 0)
+            summary = " ".join(f"{name}={count}" for name, count in sorted(counts.items()))
+            total = max(done + visible + in_flight, progress.tasks[0].total or 0)
+            progress.update(bar, completed=done, total=total, summary=summary)
+
+        pipeline.drain(on_result, workers=workers)
+    return counts
+
+
+@click.command()
+@click.argument("source", default="-")
+@click.option("--wait", is_flag=True, help="Process everything submitted, chains included.")
+@click.option("--workers", type=click.IntRange(min=1), help="Payloads run at once (with --wait).")
+@project_option
+def process(source: str, wait: bool, workers: int | None, project_dir: str | None) -> None:
+    """Submit the payloads in SOURCE (file or - for stdin: JSON, JSON array or NDJSON).
+
+    SQS and SNS envelopes and {"url": ...} references are accepted. With --wait, process
+    them now and print a summary; the exit status is 1 if any payload did not succeed.
+    """
+    with reporting_errors(), open_pipeline(project_dir) as pipeline:
+        if source == "-":
+            report = pipeline.submit_stream(sys.stdin, "stdin")
+        else:
+            with open(source) as stream:
+                report = pipeline.submit_stream(stream, source)
+        for reason in report.rejected:
+            click.echo(f"rejected: {reason}", err=True)
+        click.echo(f"queued {report.queued} payload(s)", err=True)
+        summary: dict[str, int] = {"queued": report.queued, "rejected": len(report.rejected)}
+        if wait:
+            summary.update(drain_with_progress(pipeline, workers))
+        echo_json(summary)
+    if any(summary.get(name) for name in _FAILURES):
+        sys.exit(1)
+
+
+@click.command("run-workflow")
+@click.argument("source", default="-")
+@project_option
+def run_workflow(source: str, project_dir: str | None) -> None:
+    """Run one payload now and print its output payload.
+
+    Exit status: 0 succeeded, 10 failed, invalid or aborted, 11 timed out.
+    """
+    from cirrus.task.cli import read_input
+
+    with reporting_errors(), open_pipeline(project_dir) as pipeline:
+        result = pipeline.run_one(read_input(source))
+        if result.outcome == "succeeded":
+            echo_json(result.output)
+            return
+        if result.outcome == "already_succeeded":
+            record = pipeline.db.get(result.payload_id or "")
+            click.echo(
+                f"{result.payload_id} already succeeded; set replace: true to run it again",
+                err=True,
+            )
+            if record is not None and record.output_url:
+                from cirrus.storage import read_json
+
+                echo_json(read_json(record.output_url))
+            return
+        click.echo(f"{result.outcome}: {result.payload_id} {result.error or ''}".rstrip(), err=True)
+    sys.exit(EXIT_WORKFLOW_TIMED_OUT if result.outcome == "timed_out" else EXIT_WORKFLOW_FAILED)
+
+
+@click.command()
+@click.option("--workers", type=click.IntRange(min=1), help="Payloads run at once.")
+@click.option("--until-empty", is_flag=True, help="Stop when nothing is left to do.")
+@project_option
+def worker(workers: int | None, until_empty: bool, project_dir: str | None) -> None:
+    """Process submitted payloads (forever, or --until-empty)."""
+    with reporting_errors(), open_pipeline(project_dir) as pipeline:
+        if until_empty:
+            counts = drain_with_progress(pipeline, workers)
+        else:
+            click.echo("worker started; Ctrl-C stops it", err=True)
+            try:
+                counts = pipeline.worker(workers=workers).run(until_empty=False)
+            except KeyboardInterrupt:
+                counts = Counter()
+        echo_json(dict(counts))

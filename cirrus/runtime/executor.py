@@ -1,0 +1,107 @@
+"""Running a payload's workflow on the engine and reporting how it ended."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cirrus.errors import ConfigError, WorkflowError
+
+if TYPE_CHECKING:
+    from cirrus.project import Project
+    from cirrus.task.runner import LocalTaskRunner
+
+__all__ = ["ExecutionOutcome", "WorkflowExecutor"]
+
+
+@dataclass
+class ExecutionOutcome:
+    """How an execution ended."""
+
+    status: str
+    """SUCCEEDED, FAILED, TIMED_OUT or ABORTED."""
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+class WorkflowExecutor:
+    """Loads workflows by name (project first, then built-in) and runs them.
+
+    Compiled definitions are cached, so a workflow is parsed and validated once per process.
+    """
+
+    def __init__(
+        self,
+        project: Project | None,
+        task_runner: LocalTaskRunner,
+        *,
+        time_scale: float = 1.0,
+        keep_history: bool = True,
+    ) -> None:
+        self.project = project
+        self.task_runner = task_runner
+        self.time_scale = time_scale
+        self.keep_history = keep_history
+        self._machines: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def definition(self, workflow: str) -> dict[str, Any]:
+        """The ASL definition of a workflow.
+
+        Raises:
+            ConfigError: no workflow has that name.
+        """
+        workflows = self._workflows()
+        component = workflows.get(workflow)
+        if component is None:
+            raise ConfigError(
+                f"no workflow named {workflow!r}; known workflows: "
+                f"{', '.join(sorted(workflows)) or 'none'}"
+            )
+        definition: dict[str, Any] = component.definition
+        return definition
+
+    def _workflows(self) -> dict[str, Any]:
+        if self.project is None:
+            from cirrus.project import Project
+
+            self.project = Project.embedded()
+        return dict(self.project.workflows())
+
+    def machine(self, workflow: str) -> Any:
+        """The compiled state machine of a workflow (cached)."""
+        machine = self._machines.get(workflow)
+        if machine is None:
+            from cirrus.engine import ResourceRegistry, StateMachine
+
+            registry = ResourceRegistry(self.task_runner)
+            with self._lock:
+                machine = self._machines.get(workflow)
+                if machine is None:
+                    machine = StateMachine.from_dict(
+                        self.definition(workflow), registry=registry, name=workflow
+                    )
+                    self._machines[workflow] = machine
+        return machine
+
+    def run(self, workflow: str, payload: Any, execution: str) -> ExecutionOutcome:
+        """Run a workflow on a payload to its end."""
+        from cirrus.engine import run_execution
+
+        try:
+            machine = self.machine(workflow)
+        except WorkflowError as err:
+            return ExecutionOutcome("FAILED", error=err.error, cause=err.cause)
+        except ConfigError as err:
+            return ExecutionOutcome("FAILED", error="States.Runtime", cause=str(err))
+        result = run_execution(machine, payload, name=execution, time_scale=self.time_scale)
+        return ExecutionOutcome(
+            status=str(result.status),
+            output=result.output,
+            error=result.error,
+            cause=result.cause,
+            history=result.history() if self.keep_history else [],
+        )

@@ -1,0 +1,274 @@
+"""The work queue in front of the pipeline: the local counterpart of the SQS process queue.
+
+Submitting a payload puts a message here; workers receive messages, which stay invisible
+to other workers for a visibility timeout, and delete them only when the payload has reached
+a decision (terminal state, skip, or invalid). A worker killed at any point therefore loses
+nothing: its messages become visible again and another worker picks them up.
+
+    with open_queue("sqlite:///project/.cirrus/queue.db") as queue:
+        queue.send_many(['{"type": "FeatureCollection", ...}'])
+        for message in queue.receive(10, visibility_seconds=60):
+            ...
+            queue.delete_many([message])
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+from urllib.parse import urlparse
+
+from cirrus.errors import ConfigError, StateError
+
+__all__ = ["MemoryQueue", "Message", "SQLiteQueue", "WorkQueue", "open_queue"]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One received message."""
+
+    id: int
+    body: str
+    receipt: str
+    """Proof of this receipt; only the latest receiver can delete the message."""
+    receive_count: int
+
+
+class WorkQueue(ABC):
+    """A durable queue with visibility timeouts."""
+
+    @abstractmethod
+    def send_many(self, bodies: Sequence[str], *, delay_seconds: float = 0) -> None:
+        """Append messages; they are durable when this returns."""
+
+    @abstractmethod
+    def receive(self, max_messages: int, *, visibility_seconds: float) -> list[Message]:
+        """Take up to ``max_messages`` visible messages, hiding them for a while."""
+
+    @abstractmethod
+    def delete_many(self, messages: Sequence[Message]) -> None:
+        """Remove handled messages (ignored when received again by someone else since)."""
+
+    @abstractmethod
+    def hide(self, messages: Sequence[Message], seconds: float) -> None:
+        """Keep messages invisible for ``seconds`` more (to look at them again later)."""
+
+    @abstractmethod
+    def counts(self) -> tuple[int, int]:
+        """``(visible, in flight)`` message counts."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most queues hold nothing
+        """Release resources."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+@dataclass
+class _Entry:
+    body: str
+    visible_at: float
+    receipt: str = ""
+    receive_count: int = 0
+
+
+class MemoryQueue(WorkQueue):
+    """An in-process queue, for tests and one-shot runs."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next_id = 1
+        self._messages: dict[int, _Entry] = {}
+
+    def send_many(self, bodies: Sequence[str], *, delay_seconds: float = 0) -> None:
+        visible_at = time.monotonic() + delay_seconds
+        with self._lock:
+            for body in bodies:
+                self._messages[self._next_id] = _Entry(body, visible_at)
+                self._next_id += 1
+
+    def receive(self, max_messages: int, *, visibility_seconds: float) -> list[Message]:
+        now = time.monotonic()
+        received: list[Message] = []
+        with self._lock:
+            for message_id, entry in self._messages.items():
+                if len(received) >= max_messages:
+                    break
+                if entry.visible_at <= now:
+                    entry.visible_at = now + visibility_seconds
+                    entry.receipt = uuid.uuid4().hex
+                    entry.receive_count += 1
+                    received.append(
+                        Message(message_id, entry.body, entry.receipt, entry.receive_count)
+                    )
+        return received
+
+    def _owned(self, message: Message) -> _Entry | None:
+        entry = self._messages.get(message.id)
+        return entry if entry is not None and entry.receipt == message.receipt else None
+
+    def delete_many(self, messages: Sequence[Message]) -> None:
+        with self._lock:
+            for message in messages:
+                if self._owned(message) is not None:
+                    del self._messages[message.id]
+
+    def hide(self, messages: Sequence[Message], seconds: float) -> None:
+        until = time.monotonic() + seconds
+        with self._lock:
+            for message in messages:
+                entry = self._owned(message)
+                if entry is not None:
+                    entry.visible_at = until
+
+    def counts(self) -> tuple[int, int]:
+        now = time.monotonic()
+        with self._lock:
+            visible = sum(1 for entry in self._messages.values() if entry.visible_at <= now)
+            return visible, len(self._messages) - visible
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    body TEXT NOT NULL,
+    visible_at REAL NOT NULL,
+    receipt TEXT NOT NULL DEFAULT '',
+    receive_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS messages_visible ON messages (visible_at, id);
+"""
+
+
+class SQLiteQueue(WorkQueue):
+    """A queue in a SQLite file (WAL mode), safe for several threads and processes.
+
+    Times are wall-clock seconds, since several processes share the file.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        try:
+            self._connection().executescript(_SCHEMA)  # runs in its own transaction
+        except sqlite3.Error as err:
+            raise StateError(f"cannot open work queue {self.path}: {err}") from err
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            self._local.connection = connection
+        return connection
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        connection = self._connection()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+        except sqlite3.Error as err:
+            raise StateError(
+                f"work queue {self.path} failed: {err}; check the file is writable and not "
+                "on a network drive"
+            ) from err
+
+    def send_many(self, bodies: Sequence[str], *, delay_seconds: float = 0) -> None:
+        visible_at = time.time() + delay_seconds
+        with self._transaction() as connection:
+            connection.executemany(
+                "INSERT INTO messages (body, visible_at) VALUES (?, ?)",
+                [(body, visible_at) for body in bodies],
+            )
+
+    def receive(self, max_messages: int, *, visibility_seconds: float) -> list[Message]:
+        now = time.time()
+        with self._transaction() as connection:
+            rows = connection.execute(
+                "SELECT id, body, receive_count FROM messages WHERE visible_at <= ? "
+                "ORDER BY visible_at, id LIMIT ?",
+                (now, max_messages),
+            ).fetchall()
+            received = [Message(row[0], row[1], uuid.uuid4().hex, row[2] + 1) for row in rows]
+            connection.executemany(
+                "UPDATE messages SET visible_at = ?, receipt = ?, receive_count = ? WHERE id = ?",
+                [(now + visibility_seconds, m.receipt, m.receive_count, m.id) for m in received],
+            )
+        return received
+
+    def delete_many(self, messages: Sequence[Message]) -> None:
+        if not messages:
+            return
+        with self._transaction() as connection:
+            connection.executemany(
+                "DELETE FROM messages WHERE id = ? AND receipt = ?",
+                [(m.id, m.receipt) for m in messages],
+            )
+
+    def hide(self, messages: Sequence[Message], seconds: float) -> None:
+        if not messages:
+            return
+        until = time.time() + seconds
+        with self._transaction() as connection:
+            connection.executemany(
+                "UPDATE messages SET visible_at = ? WHERE id = ? AND receipt = ?",
+                [(until, m.id, m.receipt) for m in messages],
+            )
+
+    def counts(self) -> tuple[int, int]:
+        now = time.time()
+        row = (
+            self._connection()
+            .execute("SELECT COALESCE(SUM(visible_at <= ?), 0), COUNT(*) FROM messages", (now,))
+            .fetchone()
+        )
+        return int(row[0]), int(row[1]) - int(row[0])
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+
+def open_queue(url: str) -> WorkQueue:
+    """Open a queue: ``sqlite:///path/queue.db``, a path ending ``.db``, or ``memory://``.
+
+    Raises:
+        ConfigError: the URL names no known queue kind.
+    """
+    if url.startswith("memory:"):
+        return MemoryQueue()
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        return SQLiteQueue(parsed.path)
+    if not parsed.scheme and url.endswith((".db", ".sqlite")):
+        return SQLiteQueue(url)
+    raise ConfigError(
+        f"unknown work queue {url!r}: use sqlite:///path/queue.db, a .db path, or memory://"
+    )

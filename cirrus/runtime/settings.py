@@ -1,0 +1,80 @@
+"""Where a running pipeline keeps things, and how hard it works."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    from cirrus.project import ProjectConfig
+
+__all__ = ["RuntimeSettings"]
+
+QUEUE_ENV = "CIRRUS_QUEUE"
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """Everything the runtime needs to know about its surroundings.
+
+    Built from a project's configuration with :meth:`from_config`; every location is a URL or
+    path so that any of them can move to S3 or another backend.
+    """
+
+    state_db: str
+    """State database URL (``sqlite:///...``, a ``.db`` path, ``memory://``)."""
+    queue: str
+    """Work queue URL (``sqlite:///...``, a ``.db`` path, ``memory://``)."""
+    payload_root: str
+    """Root for ``executions/<id>/<execution>/input.json`` and friends."""
+    data_root: str
+    """Root for relative ``path_template`` locations (assets and items)."""
+    publish_log: str | None = None
+    """NDJSON file that receives every published item."""
+    publish_webhook: str | None = None
+    """URL that receives every published item by POST."""
+    workers: int = 4
+    """Payloads executed at once."""
+    lease_seconds: float = 900
+    """How long a claim (and a received message) lasts without a heartbeat."""
+    url_payload_threshold: int = 120_000
+    """Payloads longer than this (as JSON escaped twice) travel by ``{"url"}``."""
+    batch_size: int = 100
+    """Messages received, claimed and finished together."""
+    keep_history: bool = True
+    """Store each execution's state history as ``history.json`` beside its input."""
+    time_scale: float = 1.0
+    """Multiplies Wait and Retry delays (0 makes them instant, for tests)."""
+
+    @classmethod
+    def from_config(cls, config: ProjectConfig) -> RuntimeSettings:
+        """Settings for a project; the queue sits beside a SQLite state database."""
+        queue = os.environ.get(QUEUE_ENV) or _queue_beside(config.state_db, config.root)
+        return cls(
+            state_db=config.state_db,
+            queue=queue,
+            payload_root=config.payload_root,
+            data_root=config.data_root,
+            publish_log=config.publish_log or None,
+            publish_webhook=config.publish_webhook,
+            workers=config.workers,
+            lease_seconds=config.lease_seconds,
+            url_payload_threshold=config.url_payload_threshold,
+        )
+
+    def with_changes(self, **changes: object) -> RuntimeSettings:
+        """A copy with some settings changed (None values are ignored)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
+
+
+def _queue_beside(state_db: str, root: Path) -> str:
+    parsed = urlparse(state_db)
+    if parsed.scheme == "memory":
+        return "memory://"
+    path = Path(parsed.path if parsed.scheme == "sqlite" else state_db)
+    if parsed.scheme not in ("", "sqlite", "file"):
+        path = root / ".cirrus" / "queue.db"
+    return str(path.with_name("queue.db"))

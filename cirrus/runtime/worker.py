@@ -1,0 +1,459 @@
+"""The worker: takes submitted payloads from the queue and sees each one through.
+
+For every batch of messages it does what the process, workflow and update-state functions
+do on AWS, in this order, so that a process killed at any point loses nothing:
+
+1. read and validate each payload; record invalid ones under ``tmp/invalid/``;
+2. drop duplicate ids within the batch; claim the rest in one atomic step;
+3. store each input at ``executions/<payload id>/<execution>/input.json``, mark PROCESSING;
+4. run the workflows (``workers`` at a time);
+5. store outputs, announce published items, queue the next links of each chain;
+6. record the terminal states and events, and only then delete the messages.
+
+A message is deleted only once its payload reached a decision. If a worker dies, its
+messages reappear after the lease, its claims lapse, and the next worker resumes them; a
+resumed payload whose execution had already written its output is finished from that output
+instead of being run again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cirrus.errors import CirrusError, NotFound, is_invalid_input_error
+from cirrus.payload import Payload, load_payload
+from cirrus.runtime.executor import ExecutionOutcome, WorkflowExecutor
+from cirrus.runtime.publish import Announcer
+from cirrus.runtime.queue import Message, WorkQueue, open_queue
+from cirrus.state import (
+    ClaimOutcome,
+    EventType,
+    FinishUpdate,
+    NewEvent,
+    State,
+    StateDB,
+    StateRecord,
+    open_state_db,
+)
+
+if TYPE_CHECKING:
+    from cirrus.project import Project
+    from cirrus.runtime.settings import RuntimeSettings
+
+__all__ = ["PayloadResult", "Worker", "execution_name"]
+
+logger = logging.getLogger(__name__)
+
+_STATUS_TO_STATE = {
+    "SUCCEEDED": State.SUCCEEDED,
+    "FAILED": State.FAILED,
+    "TIMED_OUT": State.FAILED,
+    "ABORTED": State.ABORTED,
+}
+_STATUS_TO_EVENT = {
+    "SUCCEEDED": EventType.SUCCEEDED,
+    "FAILED": EventType.FAILED,
+    "TIMED_OUT": EventType.TIMED_OUT,
+    "ABORTED": EventType.ABORTED,
+}
+_SKIP_EVENTS = {
+    ClaimOutcome.ALREADY_SUCCEEDED: EventType.ALREADY_SUCCEEDED,
+    ClaimOutcome.ALREADY_INVALID: EventType.ALREADY_INVALID,
+    ClaimOutcome.ALREADY_PROCESSING: EventType.ALREADY_PROCESSING,
+    ClaimOutcome.ALREADY_CLAIMED: EventType.ALREADY_CLAIMED,
+}
+
+
+def execution_name(payload_id: str, number: int) -> str:
+    """The name of a payload's ``number``-th execution: the same inputs give the same name."""
+    digest = hashlib.sha256(payload_id.encode()).hexdigest()[:24]
+    return f"{digest}-{number:04d}"
+
+
+@dataclass
+class PayloadResult:
+    """What happened to one submitted payload."""
+
+    payload_id: str | None
+    outcome: str
+    """succeeded, failed, invalid, aborted, timed_out, already_succeeded, already_invalid,
+    already_processing, duplicate, or rejected (unreadable input)."""
+    error: str | None = None
+    output: dict[str, Any] | None = None
+
+
+@dataclass
+class _Job:
+    message: Message
+    payload: Payload
+    payload_id: str
+    record: StateRecord | None = None
+    execution: str = ""
+    input_url: str = ""
+    outcome: ExecutionOutcome | None = None
+
+
+@dataclass
+class _Batch:
+    """What one batch decided, written out together at its end."""
+
+    events: list[NewEvent] = field(default_factory=list)
+    finishes: list[FinishUpdate] = field(default_factory=list)
+    done: list[Message] = field(default_factory=list)
+    chained: list[str] = field(default_factory=list)
+    results: list[PayloadResult] = field(default_factory=list)
+
+
+class Worker:
+    """Drains the work queue of a project.
+
+    Args:
+        settings: where state, queue and stores are, and how many workers to run.
+        project: the project whose tasks and workflows run (None: built-ins only).
+        on_result: called for every payload that reached a decision (progress reports).
+    """
+
+    def __init__(
+        self,
+        settings: RuntimeSettings,
+        project: Project | None = None,
+        *,
+        on_result: Callable[[PayloadResult], None] | None = None,
+        state_db: StateDB | None = None,
+        queue: WorkQueue | None = None,
+    ) -> None:
+        from cirrus.task.runner import LocalTaskRunner
+
+        self.settings = settings
+        self.project = project
+        self.db = state_db or open_state_db(settings.state_db)
+        self.queue = queue or open_queue(settings.queue)
+        runner = LocalTaskRunner(
+            project, settings.payload_root, settings.data_root, find=project is None
+        )
+        self.executor = WorkflowExecutor(
+            project, runner, time_scale=settings.time_scale, keep_history=settings.keep_history
+        )
+        self.announcer = Announcer(settings.publish_log, settings.publish_webhook)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.on_result = on_result
+        self.counts: Counter[str] = Counter()
+        self._in_flight: dict[str, Message] = {}
+        self._in_flight_lock = threading.Lock()
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def run(self, *, until_empty: bool = True, stop: threading.Event | None = None) -> Counter[str]:
+        """Process messages until the queue is empty (or forever, until ``stop`` is set).
+
+        Returns:
+            How many payloads ended each way.
+        """
+        stop = stop or threading.Event()
+        self.recover_expired()
+        heartbeat = threading.Thread(target=self._heartbeat, args=(stop,), daemon=True)
+        heartbeat.start()
+        workers = max(1, self.settings.workers)
+        try:
+            with ThreadPoolExecutor(workers, thread_name_prefix="cirrus-task") as pool:
+                while not stop.is_set():
+                    messages = self.queue.receive(
+                        self.settings.batch_size, visibility_seconds=self.settings.lease_seconds
+                    )
+                    if messages:
+                        self.handle(messages, pool if workers > 1 else None)
+                        continue
+                    visible, in_flight = self.queue.counts()
+                    if until_empty and visible == 0 and in_flight == 0:
+                        break
+                    stop.wait(0.2)  # others' messages in flight, or hidden until a lease ends
+        finally:
+            stop.set()
+            heartbeat.join()
+        return self.counts
+
+    def _heartbeat(self, stop: threading.Event) -> None:
+        """Renew the leases of running payloads so long executions keep their claim."""
+        interval = max(0.5, self.settings.lease_seconds / 3)
+        while not stop.wait(interval):
+            with self._in_flight_lock:
+                running = dict(self._in_flight)
+            if running:
+                self.db.renew(
+                    list(running), owner=self.owner, lease_seconds=self.settings.lease_seconds
+                )
+                self.queue.hide(list(running.values()), self.settings.lease_seconds)
+
+    def recover_expired(self) -> int:
+        """Queue again the stored inputs of payloads whose worker died mid-execution."""
+        bodies = []
+        for record in self.db.expired():
+            if not record.executions:
+                continue  # claimed but never started: its message is still queued
+            url = self._execution_url(record.payload_id, record.executions[-1], "input.json")
+            try:
+                from cirrus.storage import read_bytes
+
+                bodies.append(read_bytes(url).decode())
+            except NotFound:
+                continue
+        if bodies:
+            self.queue.send_many(bodies)
+        return len(bodies)
+
+    # -- one batch -------------------------------------------------------------------------
+
+    def handle(
+        self, messages: Sequence[Message], pool: ThreadPoolExecutor | None = None
+    ) -> list[PayloadResult]:
+        """See a batch of messages through to their decisions."""
+        batch = _Batch()
+        jobs = self._claim(self._read(messages, batch), batch)
+        started = self._start(jobs, batch)
+        with self._in_flight_lock:
+            self._in_flight.update({job.payload_id: job.message for job in started})
+        try:
+            if pool is not None and len(started) > 1:
+                outcomes = list(pool.map(self._execute, started))
+            else:
+                outcomes = [self._execute(job) for job in started]
+            for job, outcome in zip(started, outcomes, strict=True):
+                job.outcome = outcome
+                self._keep_history(job, outcome)
+                self._conclude(job, batch)
+            self._commit(batch)
+        finally:
+            with self._in_flight_lock:
+                for job in started:
+                    self._in_flight.pop(job.payload_id, None)
+        return batch.results
+
+    def _read(self, messages: Sequence[Message], batch: _Batch) -> list[_Job]:
+        jobs: list[_Job] = []
+        seen: set[str] = set()
+        for message in messages:
+            try:
+                data = load_payload(json.loads(message.body))
+                payload = Payload.from_dict(data, copy_data=False)
+                payload_id = payload.id
+            except (CirrusError, ValueError) as err:
+                self._reject(message, err, batch)
+                continue
+            if payload_id in seen:
+                batch.events.append(NewEvent(payload_id, EventType.DUPLICATE_ID_ENCOUNTERED))
+                batch.done.append(message)
+                self._result(batch, PayloadResult(payload_id, "duplicate"))
+                continue
+            seen.add(payload_id)
+            jobs.append(_Job(message, payload, payload_id))
+        return jobs
+
+    def _reject(self, message: Message, error: Exception, batch: _Batch) -> None:
+        """Keep an unreadable or invalid payload under tmp/invalid/ with the reason."""
+        from cirrus.storage import join_url, write_json
+
+        reason = str(error)
+        url = join_url(self.settings.payload_root, "tmp", "invalid", f"{uuid.uuid4().hex}.json")
+        write_json(url, {"reason": reason, "body": message.body})
+        logger.warning("invalid payload stored at %s: %s", url, reason)
+        batch.done.append(message)
+        self._result(batch, PayloadResult(None, "rejected", f"{reason} (kept at {url})"))
+
+    def _claim(self, jobs: list[_Job], batch: _Batch) -> list[_Job]:
+        if not jobs:
+            return []
+        claims = self.db.claim_many(
+            [(job.payload_id, job.payload.process_definition.replace) for job in jobs],
+            owner=self.owner,
+            lease_seconds=self.settings.lease_seconds,
+        )
+        claimed = []
+        for job, claim in zip(jobs, claims, strict=True):
+            job.record = claim.record
+            if claim.claimed:
+                claimed.append(job)
+                continue
+            in_progress = claim.outcome in (
+                ClaimOutcome.ALREADY_PROCESSING,
+                ClaimOutcome.ALREADY_CLAIMED,
+            )
+            if in_progress and job.message.receive_count > 1:
+                # our own earlier delivery, held by a worker that may have died: look again
+                # when its lease runs out
+                self.queue.hide([job.message], self._seconds_until(claim.record))
+                continue
+            batch.events.append(NewEvent(job.payload_id, _SKIP_EVENTS[claim.outcome]))
+            batch.done.append(job.message)
+            outcome = "already_processing" if in_progress else claim.outcome.value.lower()
+            self._result(batch, PayloadResult(job.payload_id, outcome))
+        return claimed
+
+    def _seconds_until(self, record: StateRecord) -> float:
+        if record.lease_expires is None:
+            return self.settings.lease_seconds
+        remaining = (record.lease_expires - self.db.now()).total_seconds()
+        return max(0.5, remaining + 0.5)
+
+    def _start(self, jobs: list[_Job], batch: _Batch) -> list[_Job]:
+        from cirrus.storage import exists, write_bytes
+
+        to_start: list[_Job] = []
+        for job in jobs:
+            assert job.record is not None
+            previous = job.record.executions
+            if previous and exists(
+                self._execution_url(job.payload_id, previous[-1], "output.json")
+            ):
+                # a dead worker finished this execution but not its bookkeeping
+                job.execution = previous[-1]
+                job.input_url = self._execution_url(job.payload_id, job.execution, "input.json")
+                job.outcome = self._adopt(job)
+                self._conclude(job, batch)
+                continue
+            job.execution = execution_name(job.payload_id, len(previous) + 1)
+            job.input_url = self._execution_url(job.payload_id, job.execution, "input.json")
+            data = dict(job.payload.as_dict())
+            data["id"] = job.payload_id
+            write_bytes(job.input_url, json.dumps(data).encode(), content_type="application/json")
+            to_start.append(job)
+        if not to_start:
+            return []
+        results = self.db.start_many(
+            [(job.payload_id, job.execution) for job in to_start],
+            owner=self.owner,
+            lease_seconds=self.settings.lease_seconds,
+        )
+        started = []
+        for job, result in zip(to_start, results, strict=True):
+            if isinstance(result, StateRecord):
+                started.append(job)
+                batch.events.append(
+                    NewEvent(
+                        job.payload_id,
+                        EventType.STARTED_PROCESSING,
+                        execution=job.execution,
+                        input_url=job.input_url,
+                    )
+                )
+            # else: the claim lapsed before the start; the message will come back
+        return started
+
+    def _adopt(self, job: _Job) -> ExecutionOutcome:
+        from cirrus.storage import read_json
+
+        output = read_json(self._execution_url(job.payload_id, job.execution, "output.json"))
+        return ExecutionOutcome("SUCCEEDED", output=output)
+
+    def _execute(self, job: _Job) -> ExecutionOutcome:
+        data = dict(job.payload.as_dict())
+        data["id"] = job.payload_id
+        execution_input: Any = data
+        text = json.dumps(data)
+        if len(json.dumps(text)) > self.settings.url_payload_threshold:
+            from cirrus.storage import join_url, write_bytes
+
+            url = join_url(
+                self.settings.payload_root, "tmp", "oversized", f"{uuid.uuid4().hex}.json"
+            )
+            write_bytes(url, text.encode(), content_type="application/json")
+            execution_input = {"url": url}
+        try:
+            return self.executor.run(job.payload.workflow, execution_input, job.execution)
+        except Exception as err:  # an engine bug must not take the worker down
+            logger.exception("execution %s of %s crashed", job.execution, job.payload_id)
+            return ExecutionOutcome("FAILED", error=type(err).__name__, cause=str(err))
+
+    def _keep_history(self, job: _Job, outcome: ExecutionOutcome) -> None:
+        if outcome.history:
+            from cirrus.storage import write_bytes
+
+            url = self._execution_url(job.payload_id, job.execution, "history.json")
+            write_bytes(url, json.dumps(outcome.history).encode(), content_type="application/json")
+
+    # -- update-state ----------------------------------------------------------------------
+
+    def _conclude(self, job: _Job, batch: _Batch) -> None:
+        outcome = job.outcome
+        assert outcome is not None
+        if outcome.status == "SUCCEEDED":
+            try:
+                self._succeed(job, outcome, batch)
+                return
+            except CirrusError as err:
+                outcome = ExecutionOutcome("FAILED", error=type(err).__name__, cause=str(err))
+        error = f"{outcome.error}: {outcome.cause}" if outcome.cause else outcome.error
+        state = _STATUS_TO_STATE.get(outcome.status, State.FAILED)
+        event = _STATUS_TO_EVENT.get(outcome.status, EventType.FAILED)
+        if outcome.status == "FAILED" and is_invalid_input_error(outcome.error):
+            state, event = State.INVALID, EventType.INVALID
+        batch.finishes.append(FinishUpdate(job.payload_id, state, owner=self.owner, error=error))
+        batch.events.append(
+            NewEvent(
+                job.payload_id, event, execution=job.execution, error=error, input_url=job.input_url
+            )
+        )
+        batch.done.append(job.message)
+        label = "invalid" if state is State.INVALID else outcome.status.lower()
+        self._result(batch, PayloadResult(job.payload_id, label, error))
+
+    def _succeed(self, job: _Job, outcome: ExecutionOutcome, batch: _Batch) -> None:
+        from cirrus.storage import write_bytes
+
+        output = load_payload(outcome.output)
+        model = Payload.from_dict(output, copy_data=False)
+        output_url = self._execution_url(job.payload_id, job.execution, "output.json")
+        write_bytes(output_url, json.dumps(output).encode(), content_type="application/json")
+        self.announcer.announce(job.payload_id, model.features)
+        batch.chained.extend(json.dumps(following) for following in model.next_payloads())
+        batch.finishes.append(
+            FinishUpdate(job.payload_id, State.SUCCEEDED, owner=self.owner, output_url=output_url)
+        )
+        batch.events.append(
+            NewEvent(
+                job.payload_id,
+                EventType.SUCCEEDED,
+                execution=job.execution,
+                input_url=job.input_url,
+                output_url=output_url,
+            )
+        )
+        batch.done.append(job.message)
+        self._result(batch, PayloadResult(job.payload_id, "succeeded", output=output))
+
+    def _commit(self, batch: _Batch) -> None:
+        # next links first: a crash after this point re-runs update-state, and the chained
+        # payloads' claims make the second submission harmless
+        if batch.chained:
+            self.queue.send_many(batch.chained)
+        if batch.finishes:
+            self.db.finish_many(batch.finishes)
+        if batch.events:
+            self.db.add_events(batch.events)
+        self.queue.delete_many(batch.done)
+
+    def _result(self, batch: _Batch, result: PayloadResult) -> None:
+        batch.results.append(result)
+        self.counts[result.outcome] += 1
+        if self.on_result is not None:
+            self.on_result(result)
+
+    def _execution_url(self, payload_id: str, execution: str, name: str) -> str:
+        from cirrus.storage import join_url
+
+        return join_url(self.settings.payload_root, "executions", payload_id, execution, name)
+
+    def close(self) -> None:
+        """Close the state database and queue."""
+        self.db.close()
+        self.queue.close()
