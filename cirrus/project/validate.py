@@ -12,7 +12,7 @@ with them.
 from __future__ import annotations
 
 import ast
-import importlib
+import re
 from typing import Any
 
 from cirrus.errors import CirrusError
@@ -174,24 +174,79 @@ def check_workflow(workflow: WorkflowComponent, tasks: dict[str, TaskComponent])
                     f"cirrus:{sorted(task.types)[0]}:{ref.task}",
                 )
             )
-    if not problems:
-        problems += _engine_problems(machine, loaded, prefix)
+    if not any(problem.is_error for problem in problems):
+        problems += _engine_problems(machine, loaded, prefix, tasks)
     return problems
 
 
-def _engine_problems(machine: Any, loaded: LoadedYaml, prefix: KeyPath) -> list[Problem]:
-    """The workflow engine's own static validation, once the engine provides one."""
+class _ValidationRunner:
+    """A task runner that knows which tasks exist but never runs them."""
+
+    def __init__(self, tasks: dict[str, TaskComponent]) -> None:
+        self.tasks = tasks
+
+    def has_task(self, name: str) -> bool:
+        return name in self.tasks
+
+    def task_types(self, name: str) -> set[str]:
+        task = self.tasks.get(name)
+        return set(task.types) if task is not None else set()
+
+    def run_lambda(self, name: str, event: Any, *, timeout: float | None) -> Any:
+        raise NotImplementedError  # validation never runs a task
+
+    def run_batch(self, name: str, payload: Any, *, timeout: float | None) -> Any:
+        raise NotImplementedError  # validation never runs a task
+
+
+_ENGINE_LINE = re.compile(r"\s*- State '(?P<state>[^']*)': (?P<message>.*)")
+
+
+def _state_paths(machine: Any, path: KeyPath = ()) -> dict[str, KeyPath]:
+    """Key path of every state by name, nested branches included (first one wins)."""
+    found: dict[str, KeyPath] = {}
+    states = machine.get("States") if isinstance(machine, dict) else None
+    if not isinstance(states, dict):
+        return found
+    for name, state in states.items():
+        state_path = (*path, "States", name)
+        found.setdefault(str(name), state_path)
+        if not isinstance(state, dict):
+            continue
+        for index, branch in enumerate(state.get("Branches") or []):
+            for key, value in _state_paths(branch, (*state_path, "Branches", index)).items():
+                found.setdefault(key, value)
+        for key in ("Iterator", "ItemProcessor"):
+            for inner, value in _state_paths(state.get(key), (*state_path, key)).items():
+                found.setdefault(inner, value)
+    return found
+
+
+def _engine_problems(
+    machine: Any, loaded: LoadedYaml, prefix: KeyPath, tasks: dict[str, TaskComponent]
+) -> list[Problem]:
+    """The workflow engine's own static validation (paths, intrinsics, rules, ...)."""
     try:
-        engine = importlib.import_module("cirrus.engine")
+        from cirrus.engine import ResourceRegistry, StateMachine, TaskHandler
     except ImportError:
         return []
-    validate = getattr(engine, "validate_definition", None)
-    if validate is None:
-        return []
+    registry = ResourceRegistry(_ValidationRunner(tasks))
+    # Resources only AWS can run were reported as warnings already; accept them here.
+    placeholder = TaskHandler(
+        invoke=lambda payload, timeout: payload, resource_type="", resource=""
+    )
+    registry.register(lambda resource: True, lambda request: placeholder, first=False)
     try:
-        messages = validate(machine)
+        StateMachine.from_dict(machine, registry=registry)
     except CirrusError as err:
-        messages = [str(err)]
-    line = loaded.line(prefix)
-    field = dotted(prefix) or "definition"
-    return [Problem(loaded.file, line, field, str(message)) for message in messages or []]
+        states = _state_paths(machine)
+        problems = []
+        for text in str(err).splitlines():
+            if not text.strip().startswith("-"):
+                continue
+            match = _ENGINE_LINE.match(text)
+            path = states.get(match["state"], ()) if match else ()
+            message = match["message"] if match else text.strip()[1:].strip()
+            problems.append(_problem(loaded, prefix, path, message))
+        return problems or [_problem(loaded, prefix, (), str(err))]
+    return []

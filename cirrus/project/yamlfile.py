@@ -45,7 +45,9 @@ def _construct_text_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -
         parts = loader.construct_sequence(node, deep=True)
         return f"!GetAtt {'.'.join(str(part) for part in parts)}"
     if isinstance(node, yaml.ScalarNode):
-        return f"!{suffix} {loader.construct_scalar(node)}"
+        value = loader.construct_scalar(node)
+        # A substitution has nothing to resolve locally: keep its text.
+        return value if suffix == "Sub" else f"!{suffix} {value}"
     return _construct_cloudformation(loader, suffix, node)
 
 

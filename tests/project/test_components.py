@@ -112,7 +112,7 @@ def test_yaml_tags() -> None:
     assert load_yaml_text(text, Path("x.yml"), text_tags=True).data == {
         "a": "!GetAtt t.Arn",
         "b": "!Ref X",
-        "c": "!Sub ${X}-y",
+        "c": "${X}-y",
     }
 
 

@@ -283,3 +283,15 @@ def test_unknown_aws_resource_is_a_warning(project: Project) -> None:
 def test_problem_format() -> None:
     problem = Problem(Path("/p/tasks/t/definition.yml"), 3, "lambda.timeout", "is too long")
     assert problem.format(Path("/p")) == "tasks/t/definition.yml:3: lambda.timeout: is too long"
+
+
+def test_engine_validation_problems_point_at_the_state(project: Project) -> None:
+    _workflow(
+        project,
+        "w",
+        "description: w\ndefinition:\n  StartAt: a\n  States:\n    a:\n      Type: Pass\n"
+        "      InputPath: not-a-path\n      End: true\n",
+    )
+    [(file, line, field, message)] = _problems(project)
+    assert (file, line, field) == ("workflows/w/definition.yml", 5, "definition.States.a")
+    assert "not-a-path" in message
