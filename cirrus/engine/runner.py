@@ -378,7 +378,7 @@ class Execution:
             )
         except StatesError as err:
             self.status = ExecutionStatus.FAILED
-            error, cause = err.error, err.cause
+            error, cause = err.error or None, err.cause  # a Fail state may give no Error
             self.event(
                 lane, "ExecutionFailed", "executionFailedEventDetails", _error_details(error, cause)
             )
