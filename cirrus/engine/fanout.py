@@ -357,12 +357,9 @@ def _batched(state: MapState, items: list[Any], effective: Any, lane: Lane) -> l
         size += item_size
     if current:
         batches.append(current)
-    out = []
-    for batch in batches:
-        entry = dict(base) if isinstance(base, dict) else {}
-        entry["Items"] = batch
-        out.append(entry)
-    return out
+    if "BatchInput" in batcher:
+        return [{"BatchInput": base, "Items": batch} for batch in batches]
+    return [{"Items": batch} for batch in batches]
 
 
 # --------------------------------------------------------------------------- reader / writer

@@ -30,9 +30,15 @@ class FakeTaskRunner:
         return name in self.lambdas or name in self.batches
 
     def task_types(self, name: str) -> set[str]:
-        return {kind for kind, table in (("lambda", self.lambdas), ("batch", self.batches)) if name in table}
+        return {
+            kind
+            for kind, table in (("lambda", self.lambdas), ("batch", self.batches))
+            if name in table
+        }
 
-    def _call(self, kind: str, table: dict[str, Callable[[Any], Any]], name: str, payload: Any) -> Any:
+    def _call(
+        self, kind: str, table: dict[str, Callable[[Any], Any]], name: str, payload: Any
+    ) -> Any:
         self.calls.append((kind, name, payload))
         try:
             return table[name](payload)
@@ -89,7 +95,9 @@ def load(definition: dict[str, Any], runner: Any = None) -> StateMachine:
     return StateMachine.from_dict(definition, registry=ResourceRegistry(runner or FakeTaskRunner()))
 
 
-def run(definition: dict[str, Any], data: Any = None, runner: Any = None, **options: Any) -> ExecutionResult:
+def run(
+    definition: dict[str, Any], data: Any = None, runner: Any = None, **options: Any
+) -> ExecutionResult:
     options.setdefault("time_scale", 0)
     return run_execution(load(definition, runner), data, **options)
 

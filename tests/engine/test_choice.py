@@ -48,10 +48,17 @@ def test_comparisons_and_path_variants(op: str, left: Any, right: Any, expected:
 
 @pytest.mark.parametrize(
     ("op", "value"),
-    [("StringEquals", 1), ("NumericEquals", "1"), ("BooleanEquals", "true"), ("TimestampEquals", "yesterday")],
+    [
+        ("StringEquals", 1),
+        ("NumericEquals", "1"),
+        ("BooleanEquals", "true"),
+        ("TimestampEquals", "yesterday"),
+    ],
 )
 def test_wrong_type_is_false_not_an_error(op: str, value: Any) -> None:
-    right = {"StringEquals": "1", "NumericEquals": 1, "BooleanEquals": True, "TimestampEquals": T1}[op]
+    right = {"StringEquals": "1", "NumericEquals": 1, "BooleanEquals": True, "TimestampEquals": T1}[
+        op
+    ]
     assert matches({"Variable": "$.v", op: right}, {"v": value}) is False
 
 
@@ -166,7 +173,9 @@ def test_choice_output_path_and_variables() -> None:
             "C": {
                 "Type": "Choice",
                 "OutputPath": "$.x",
-                "Choices": [{"Variable": "$x", "IsPresent": False, "Next": "P", "Assign": {"x.$": "$.x"}}],
+                "Choices": [
+                    {"Variable": "$x", "IsPresent": False, "Next": "P", "Assign": {"x.$": "$.x"}}
+                ],
             },
             "P": {"Type": "Pass", "Parameters": {"seen.$": "$x"}, "End": True},
         },

@@ -37,15 +37,29 @@ def pass_parameters(parameters: dict[str, Any], data: Any) -> Any:
         ),
         pytest.param("States.ArrayRange(1, 9, 2)", {}, [1, 3, 5, 7, 9], id="ArrayRange"),
         pytest.param(
-            "States.ArrayGetItem($.inputArray, $.index)", {"inputArray": NINE, "index": 5}, 6, id="ArrayGetItem"
+            "States.ArrayGetItem($.inputArray, $.index)",
+            {"inputArray": NINE, "index": 5},
+            6,
+            id="ArrayGetItem",
         ),
         pytest.param("States.ArrayLength($.inputArray)", {"inputArray": NINE}, 9, id="ArrayLength"),
         pytest.param(
-            "States.ArrayUnique($.inputArray)", {"inputArray": [1, 2, 3, 3, 3, 3, 3, 3, 4]}, [1, 2, 3, 4], id="ArrayUnique"
+            "States.ArrayUnique($.inputArray)",
+            {"inputArray": [1, 2, 3, 3, 3, 3, 3, 3, 4]},
+            [1, 2, 3, 4],
+            id="ArrayUnique",
         ),
-        pytest.param("States.Base64Encode($.input)", {"input": "Data to encode"}, "RGF0YSB0byBlbmNvZGU=", id="Base64Encode"),
         pytest.param(
-            "States.Base64Decode($.base64)", {"base64": "RGF0YSB0byBlbmNvZGU="}, "Data to encode", id="Base64Decode"
+            "States.Base64Encode($.input)",
+            {"input": "Data to encode"},
+            "RGF0YSB0byBlbmNvZGU=",
+            id="Base64Encode",
+        ),
+        pytest.param(
+            "States.Base64Decode($.base64)",
+            {"base64": "RGF0YSB0byBlbmNvZGU="},
+            "Data to encode",
+            id="Base64Decode",
         ),
         pytest.param(
             "States.Hash($.Data, $.Algorithm)",
@@ -55,15 +69,28 @@ def pass_parameters(parameters: dict[str, Any], data: Any) -> Any:
         ),
         pytest.param(
             "States.JsonMerge($.json1, $.json2, false)",
-            {"json1": {"a": {"a1": 1, "a2": 2}, "b": 2}, "json2": {"a": {"a3": 1, "a4": 2}, "c": 3}},
+            {
+                "json1": {"a": {"a1": 1, "a2": 2}, "b": 2},
+                "json2": {"a": {"a3": 1, "a4": 2}, "c": 3},
+            },
             {"a": {"a3": 1, "a4": 2}, "b": 2, "c": 3},
             id="JsonMerge",
         ),
         pytest.param(
-            "States.StringToJson($.escapedJsonString)", {"escapedJsonString": '{"foo": "bar"}'}, {"foo": "bar"}, id="StringToJson"
+            "States.StringToJson($.escapedJsonString)",
+            {"escapedJsonString": '{"foo": "bar"}'},
+            {"foo": "bar"},
+            id="StringToJson",
         ),
-        pytest.param("States.JsonToString($.unescapedJson)", {"unescapedJson": {"foo": "bar"}}, '{"foo":"bar"}', id="JsonToString"),
-        pytest.param("States.MathAdd($.value1, $.step)", {"value1": 111, "step": -1}, 110, id="MathAdd"),
+        pytest.param(
+            "States.JsonToString($.unescapedJson)",
+            {"unescapedJson": {"foo": "bar"}},
+            '{"foo":"bar"}',
+            id="JsonToString",
+        ),
+        pytest.param(
+            "States.MathAdd($.value1, $.step)", {"value1": 111, "step": -1}, 110, id="MathAdd"
+        ),
         pytest.param(
             "States.StringSplit($.inputString, $.splitter)",
             {"inputString": "1,2,3,4,5", "splitter": ","},
@@ -77,13 +104,22 @@ def pass_parameters(parameters: dict[str, Any], data: Any) -> Any:
             id="StringSplit-many-delimiters",
         ),
         pytest.param(
-            "States.Format('Hello, my name is {}.', $.name)", {"name": "Arnav"}, "Hello, my name is Arnav.", id="Format"
+            "States.Format('Hello, my name is {}.', $.name)",
+            {"name": "Arnav"},
+            "Hello, my name is Arnav.",
+            id="Format",
         ),
         pytest.param(
-            "States.Format('{} \\{\\} it\\'s {}', $.n, true)", {"n": 3}, "3 {} it's true", id="Format-escapes"
+            "States.Format('{} \\{\\} it\\'s {}', $.n, true)",
+            {"n": 3},
+            "3 {} it's true",
+            id="Format-escapes",
         ),
         pytest.param(
-            "States.ArrayGetItem(States.StringSplit($.arn, '/'), 1)", {"arn": "a/b/c"}, "b", id="nested"
+            "States.ArrayGetItem(States.StringSplit($.arn, '/'), 1)",
+            {"arn": "a/b/c"},
+            "b",
+            id="nested",
         ),
     ],
 )
@@ -93,7 +129,11 @@ def test_intrinsic_functions(expression: str, data: Any, expected: Any) -> None:
 
 def test_math_random_and_uuid() -> None:
     out = pass_parameters(
-        {"r.$": "States.MathRandom($.start, $.end)", "s.$": "States.MathRandom(1, 999, 7)", "u.$": "States.UUID()"},
+        {
+            "r.$": "States.MathRandom($.start, $.end)",
+            "s.$": "States.MathRandom(1, 999, 7)",
+            "u.$": "States.UUID()",
+        },
         {"start": 1, "end": 999},
     )
     assert 1 <= out["r"] < 999
@@ -140,7 +180,11 @@ def test_parameters_documented_example() -> None:
     }
     parameters = {
         "comment": "Selecting what I care about.",
-        "MyDetails": {"size.$": "$.product.details.size", "exists.$": "$.product.availability", "StaticValue": "foo"},
+        "MyDetails": {
+            "size.$": "$.product.details.size",
+            "exists.$": "$.product.availability",
+            "StaticValue": "foo",
+        },
     }
     assert pass_parameters(parameters, data) == {
         "comment": "Selecting what I care about.",
@@ -154,16 +198,23 @@ def test_input_result_output_paths_documented_example() -> None:
         "details": "Default example",
         "who": "AWS Step Functions",
     }
-    definition = single({"Type": "Pass", "Result": "Hello, AWS Step Functions!", "ResultPath": "$.taskresult"})
+    definition = single(
+        {"Type": "Pass", "Result": "Hello, AWS Step Functions!", "ResultPath": "$.taskresult"}
+    )
     assert run(definition, data).output == {**data, "taskresult": "Hello, AWS Step Functions!"}
     datasets = {
         "comment": "Example for InputPath.",
         "dataset1": {"val1": 1, "val2": 2, "val3": 3},
         "dataset2": {"val1": "a", "val2": "b", "val3": "c"},
     }
-    assert run(single({"Type": "Pass", "InputPath": "$.dataset2"}), datasets).output == datasets["dataset2"]
+    assert (
+        run(single({"Type": "Pass", "InputPath": "$.dataset2"}), datasets).output
+        == datasets["dataset2"]
+    )
     assert run(single({"Type": "Pass", "OutputPath": "$.dataset1.val2"}), datasets).output == 2
-    assert run(single({"Type": "Pass", "ResultPath": None, "Result": 1}), datasets).output == datasets
+    assert (
+        run(single({"Type": "Pass", "ResultPath": None, "Result": 1}), datasets).output == datasets
+    )
     assert run(single({"Type": "Pass", "InputPath": None}), datasets).output == {}
 
 
@@ -172,7 +223,8 @@ def test_missing_parameter_path_is_a_runtime_error_naming_state_and_event() -> N
     assert result.error == "States.Runtime"
     assert result.cause == (
         "An error occurred while executing the state 'S' (entered at the event id #2). "
-        "The JSONPath '$.missing' specified for the field 'x.$' could not be found in the input '{\"a\":1}'"
+        "The JSONPath '$.missing' specified for the field 'x.$' "
+        "could not be found in the input '{\"a\":1}'"
     )
 
 
@@ -186,7 +238,12 @@ def test_missing_input_path() -> None:
 
 def test_context_object() -> None:
     out = pass_parameters(
-        {"id.$": "$$.Execution.Id", "state.$": "$$.State.Name", "input.$": "$$.Execution.Input", "sm.$": "$$.StateMachine.Name"},
+        {
+            "id.$": "$$.Execution.Id",
+            "state.$": "$$.State.Name",
+            "input.$": "$$.Execution.Input",
+            "sm.$": "$$.StateMachine.Name",
+        },
         {"k": 1},
     )
     assert out["id"].startswith("arn:aws:states:us-east-1:123456789012:execution:StateMachine:")
@@ -197,7 +254,9 @@ def test_context_object() -> None:
 
 def test_full_jsonpath_returns_lists() -> None:
     data = {"items": [{"id": 1, "ok": True}, {"id": 2, "ok": False}]}
-    assert pass_parameters({"ids.$": "$.items[*].id", "ok.$": "$.items[?(@.ok == true)].id"}, data) == {
+    assert pass_parameters(
+        {"ids.$": "$.items[*].id", "ok.$": "$.items[?(@.ok == true)].id"}, data
+    ) == {
         "ids": [1, 2],
         "ok": [1],
     }

@@ -27,7 +27,9 @@ def test_max_delay_caps_every_interval() -> None:
 
 
 def test_full_jitter_stays_within_bounds() -> None:
-    retrier = Retrier(("States.ALL",), interval=2, max_attempts=5, backoff_rate=2, max_delay=10, jitter="FULL")
+    retrier = Retrier(
+        ("States.ALL",), interval=2, max_attempts=5, backoff_rate=2, max_delay=10, jitter="FULL"
+    )
     rng = random.Random(1)
     for attempt in range(5):
         low, high = jitter_bounds(retrier, attempt)
@@ -65,8 +67,15 @@ def flaky(failures: int, error: type[Exception] = RuntimeError) -> Any:
     return task
 
 
-def task_machine(retry: list[dict[str, Any]], catch: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    state: dict[str, Any] = {"Type": "Task", "Resource": "cirrus:lambda:work", "Retry": retry, "End": True}
+def task_machine(
+    retry: list[dict[str, Any]], catch: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "Type": "Task",
+        "Resource": "cirrus:lambda:work",
+        "Retry": retry,
+        "End": True,
+    }
     states: dict[str, Any] = {"Work": state}
     if catch:
         state["Catch"] = catch
@@ -77,7 +86,14 @@ def task_machine(retry: list[dict[str, Any]], catch: list[dict[str, Any]] | None
 def test_retries_wait_the_computed_intervals() -> None:
     clock = ManualClock()
     runner = FakeTaskRunner({"work": flaky(3)})
-    retry = [{"ErrorEquals": ["RuntimeError"], "IntervalSeconds": 2, "BackoffRate": 3, "MaxDelaySeconds": 10}]
+    retry = [
+        {
+            "ErrorEquals": ["RuntimeError"],
+            "IntervalSeconds": 2,
+            "BackoffRate": 3,
+            "MaxDelaySeconds": 10,
+        }
+    ]
     result = run(task_machine(retry), {}, runner, clock=clock, time_scale=1)
     assert result.output == {"attempts": 4}
     assert clock.sleeps == [2.0, 6.0, 10.0]
@@ -86,7 +102,12 @@ def test_retries_wait_the_computed_intervals() -> None:
 def test_time_scale_zero_makes_retries_instant_but_history_keeps_time() -> None:
     clock = ManualClock()
     runner = FakeTaskRunner({"work": flaky(2)})
-    result = run(task_machine([{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 5}]), {}, runner, clock=clock)
+    result = run(
+        task_machine([{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 5}]),
+        {},
+        runner,
+        clock=clock,
+    )
     assert result.succeeded
     assert clock.sleeps == [0.0, 0.0]
     assert result.stop_time - result.start_time == pytest.approx(15.0)
@@ -103,7 +124,10 @@ def test_exhausted_retries_fall_to_catch_with_result_path() -> None:
 
 def test_first_matching_retrier_is_the_only_one_used() -> None:
     runner = FakeTaskRunner({"work": flaky(10, ValueError)})
-    retry = [{"ErrorEquals": ["ValueError"], "MaxAttempts": 1}, {"ErrorEquals": ["States.ALL"], "MaxAttempts": 5}]
+    retry = [
+        {"ErrorEquals": ["ValueError"], "MaxAttempts": 1},
+        {"ErrorEquals": ["States.ALL"], "MaxAttempts": 5},
+    ]
     result = run(task_machine(retry), {}, runner)
     assert result.error == "ValueError"
     assert len(runner.calls) == 2

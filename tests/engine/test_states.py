@@ -13,7 +13,10 @@ from tests.engine.fakes import FakeTaskRunner, load, run, single, types
 def test_pass_chain_history() -> None:
     definition = {
         "StartAt": "A",
-        "States": {"A": {"Type": "Pass", "Result": {"x": 1}, "Next": "B"}, "B": {"Type": "Succeed"}},
+        "States": {
+            "A": {"Type": "Pass", "Result": {"x": 1}, "Next": "B"},
+            "B": {"Type": "Succeed"},
+        },
     }
     result = run(definition, {"in": True})
     assert result.output == {"x": 1}
@@ -48,7 +51,13 @@ def test_task_events_and_result_selector() -> None:
     }
     result = run(single(state), {"x": 1}, runner)
     assert result.output == {"x": 1, "result": {"total": 3}}
-    assert types(result)[1:6] == ["TaskStateEntered", "TaskScheduled", "TaskStarted", "TaskSucceeded", "TaskStateExited"]
+    assert types(result)[1:6] == [
+        "TaskStateEntered",
+        "TaskScheduled",
+        "TaskStarted",
+        "TaskSucceeded",
+        "TaskStateExited",
+    ]
     scheduled = result.history()[2]["taskScheduledEventDetails"]
     assert (scheduled["resourceType"], scheduled["resource"], scheduled["parameters"]) == (
         "lambda",
@@ -61,7 +70,11 @@ def test_task_failure_is_the_task_error_and_message() -> None:
     def boom(event: Any) -> Any:
         raise KeyError("missing thing")
 
-    result = run(single({"Type": "Task", "Resource": "cirrus:lambda:boom"}), {}, FakeTaskRunner({"boom": boom}))
+    result = run(
+        single({"Type": "Task", "Resource": "cirrus:lambda:boom"}),
+        {},
+        FakeTaskRunner({"boom": boom}),
+    )
     assert result.status is ExecutionStatus.FAILED
     assert (result.error, result.cause) == ("KeyError", "'missing thing'")
     assert types(result)[-2:] == ["TaskFailed", "ExecutionFailed"]
@@ -118,11 +131,13 @@ def test_wait_uses_time_scale_and_clock() -> None:
 def test_wait_errors() -> None:
     result = run(single({"Type": "Wait", "SecondsPath": "$.s"}), {"s": -1})
     assert result.error == "States.Runtime"
-    assert result.cause is not None and result.cause.endswith("The SecondsPath parameter references a negative value: $.s == -1")
+    assert result.cause is not None and result.cause.endswith(
+        "The SecondsPath parameter references a negative value: $.s == -1"
+    )
     result = run(single({"Type": "Wait", "TimestampPath": "$.t"}), {"t": "soon"})
     assert result.cause is not None and result.cause.endswith(
-        "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: "
-        '$.t == "soon"'
+        "The TimestampPath parameter does not reference a valid ISO-8601 extended offset "
+        'date-time format string: $.t == "soon"'
     )
 
 
@@ -131,7 +146,8 @@ def test_fail_state_error_and_cause_paths() -> None:
     assert (result.error, result.cause) == ("ErrorA", "Kaiju attack")
     assert types(result)[-2:] == ["FailStateEntered", "ExecutionFailed"]
     result = run(
-        single({"Type": "Fail", "ErrorPath": "$.e", "CausePath": "States.Format('code {}', $.c)"}), {"e": "Bad", "c": 7}
+        single({"Type": "Fail", "ErrorPath": "$.e", "CausePath": "States.Format('code {}', $.c)"}),
+        {"e": "Bad", "c": 7},
     )
     assert (result.error, result.cause) == ("Bad", "code 7")
 
@@ -170,7 +186,11 @@ def test_variables_assign_and_scope() -> None:
                 "Assign": {"count.$": "States.MathAdd($count, 1)", "old.$": "$count"},
                 "Next": "C",
             },
-            "C": {"Type": "Pass", "Parameters": {"count.$": "$count", "old.$": "$old", "name.$": "$name"}, "End": True},
+            "C": {
+                "Type": "Pass",
+                "Parameters": {"count.$": "$count", "old.$": "$old", "name.$": "$name"},
+                "End": True,
+            },
         },
     }
     assert run(definition, {"n": "x"}).output == {"count": 2, "old": 1, "name": "x"}
