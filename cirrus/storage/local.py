@@ -4,8 +4,9 @@
 
 Writes go to a temporary file beside the target and are moved in place with
 :func:`os.replace`, so a crash never leaves a half-written object. There is no fsync per
-object: the pipeline writes thousands of small JSON objects per second, and plain Python IO
-measured about three times faster than obstore's LocalStore for 1 KB objects.
+object: the pipeline writes thousands of small JSON objects per second. Plain Python IO
+(``os.open``/``os.write``/``os.replace``) measured faster than obstore's LocalStore for 1 KB
+objects (about 30,000 against 22,000 objects/s on tmpfs; on a busy disk both are disk-bound).
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ import itertools
 import os
 import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
-from typing import BinaryIO
+from contextlib import suppress
+from typing import TYPE_CHECKING, BinaryIO
 
 from cirrus.errors import NotFound, StorageError
 from cirrus.storage.base import CHUNK_SIZE, ObjectStore, Source
 from cirrus.storage.errors import AlreadyExists
 from cirrus.storage.paths import ParsedRoot, parse_root
+
+if TYPE_CHECKING:
+    from types import TracebackType
 
 __all__ = ["LocalStore"]
 
@@ -29,18 +33,38 @@ _TMP_MARK = ".cirrus-tmp-"
 _counter = itertools.count()
 
 
-@contextmanager
-def map_os_errors(url: str, action: str) -> Iterator[None]:
-    """Turn OS errors into cirrus errors naming ``url``; a missing file is NotFound."""
-    try:
-        yield
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
-        if action == "read":
-            raise NotFound(f"no object at {url}") from exc
-        raise StorageError(f"cannot {action} {url}: {exc.strerror or exc}") from exc
-    except FileExistsError as exc:
-        raise AlreadyExists(f"an object already exists at {url}") from exc
-    except OSError as exc:
+class map_os_errors:
+    """Turn OS errors into cirrus errors naming the key's URL; a missing file is NotFound.
+
+    A class rather than ``@contextmanager``, and the URL is built only on failure: this runs
+    for every small object the pipeline writes.
+    """
+
+    __slots__ = ("_action", "_key", "_store")
+
+    def __init__(self, store: LocalStore, key: str, action: str) -> None:
+        self._store = store
+        self._key = key
+        self._action = action
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None or not isinstance(exc, OSError):
+            return
+        url = self._store.url_for(self._key) if self._key else self._store.url
+        action = self._action
+        if isinstance(exc, FileNotFoundError | IsADirectoryError | NotADirectoryError):
+            if action == "read":
+                raise NotFound(f"no object at {url}") from exc
+        elif isinstance(exc, FileExistsError):
+            raise AlreadyExists(f"an object already exists at {url}") from exc
         raise StorageError(f"cannot {action} {url}: {exc.strerror or exc}") from exc
 
 
@@ -61,14 +85,16 @@ class LocalStore(ObjectStore):
 
     def path_for(self, key: str) -> str:
         """The local filesystem path of ``key`` (key already checked)."""
-        return os.path.join(self.root, *key.split("/"))
+        if os.sep != "/":
+            key = key.replace("/", os.sep)
+        return os.path.join(self.root, key)
 
     def _get(self, key: str) -> bytes:
-        with map_os_errors(self._url_for(key), "read"), open(self.path_for(key), "rb") as handle:
+        with map_os_errors(self, key, "read"), open(self.path_for(key), "rb") as handle:
             return handle.read()
 
     def _open_read(self, key: str) -> BinaryIO:
-        with map_os_errors(self._url_for(key), "read"):
+        with map_os_errors(self, key, "read"):
             return open(self.path_for(key), "rb")
 
     def _put(
@@ -84,29 +110,31 @@ class LocalStore(ObjectStore):
         # content_type, headers and public have no meaning on a local disk.
         path = self.path_for(key)
         tmp = f"{path}{_TMP_MARK}{os.getpid()}-{threading.get_ident()}-{next(_counter)}"
-        url = self._url_for(key)
-        with map_os_errors(url, "write"):
+        with map_os_errors(self, key, "write"):
             fd = _create(tmp)
             try:
-                with os.fdopen(fd, "wb") as out:
+                try:
                     if isinstance(source, bytes | bytearray | memoryview):
-                        out.write(source)
+                        _write_all(fd, source)
                     else:
                         while chunk := source.read(CHUNK_SIZE):
-                            out.write(chunk)
+                            _write_all(fd, chunk)
+                finally:
+                    os.close(fd)
                 if if_absent:
-                    _link_new(tmp, path, url)
+                    _link_new(tmp, path)
                 else:
                     os.replace(tmp, path)
-            finally:
-                if os.path.lexists(tmp):
+            except BaseException:
+                with suppress(OSError):
                     os.remove(tmp)
+                raise
 
     def _exists(self, key: str) -> bool:
         return os.path.isfile(self.path_for(key))
 
     def _delete(self, key: str) -> None:
-        with map_os_errors(self._url_for(key), "delete"), suppress(FileNotFoundError):
+        with map_os_errors(self, key, "delete"), suppress(FileNotFoundError):
             os.remove(self.path_for(key))
 
     def _list(self, prefix: str) -> Iterator[str]:
@@ -137,12 +165,25 @@ def _create(path: str) -> int:
         return os.open(path, flags, 0o666)
 
 
-def _link_new(tmp: str, path: str, url: str) -> None:
-    """Move ``tmp`` to ``path`` only if ``path`` does not exist, atomically."""
+def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
+    """Write every byte: ``os.write`` may write fewer than given."""
+    written = os.write(fd, data)
+    if written < len(data):
+        view = memoryview(data)
+        while written < len(view):
+            written += os.write(fd, view[written:])
+
+
+def _link_new(tmp: str, path: str) -> None:
+    """Move ``tmp`` to ``path`` only if ``path`` does not exist, atomically.
+
+    Raises:
+        FileExistsError: ``path`` exists (mapped to AlreadyExists by the caller).
+    """
     try:
         os.link(tmp, path)
-    except FileExistsError as exc:
-        raise AlreadyExists(f"an object already exists at {url}") from exc
+    except FileExistsError:
+        raise
     except OSError as exc:
         if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
             raise
@@ -151,3 +192,4 @@ def _link_new(tmp: str, path: str, url: str) -> None:
         with os.fdopen(fd, "wb") as out, open(tmp, "rb") as src:
             while chunk := src.read(CHUNK_SIZE):
                 out.write(chunk)
+    os.remove(tmp)

@@ -56,6 +56,18 @@ def check_key(key: str, *, allow_empty: bool = False) -> str:
     Raises:
         PathEscapeError: the key could leave its root or is not a plain relative key.
     """
+    # Fast path (C-level string searches): this runs for every object read or written.
+    # Padded with "/", a leading, trailing or doubled "/" shows as "//".
+    padded = f"/{key}/" if isinstance(key, str) else "//"
+    if (
+        "//" not in padded
+        and "/./" not in padded
+        and "/../" not in padded
+        and "\\" not in key
+        and "\x00" not in key
+        and key[1:2] != ":"
+    ):
+        return key
     if not isinstance(key, str):
         raise PathEscapeError(f"path part {key!r} is a {type(key).__name__}, not a str: {_ALLOWED}")
     if key == "":
