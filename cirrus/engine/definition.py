@@ -324,11 +324,13 @@ class Graph:
         start_at: the first state.
         states: the states by name.
         pure: no Task anywhere inside, so it can run in-line without threads.
+        waits: a Wait state somewhere inside (in-line only when time is scaled to 0).
     """
 
     start_at: str
     states: dict[str, State]
     pure: bool = True
+    waits: bool = False
 
 
 @dataclass(eq=False)
@@ -510,7 +512,7 @@ class _Compiler:
                 states[name] = state
         self.check_graph(start, raw_states, states, where)
         pure = all(_pure(state) for state in states.values())
-        return Graph(str(start), states, pure)
+        return Graph(str(start), states, pure, any(_waits(state) for state in states.values()))
 
     def check_graph(
         self, start: Any, raw_states: dict[str, Any], states: dict[str, State], where: str
@@ -985,6 +987,14 @@ def _terminal(state: State) -> bool:
     return isinstance(state, SucceedState | FailState) or (
         state.next is None and not isinstance(state, ChoiceState)
     )
+
+
+def _waits(state: State) -> bool:
+    if isinstance(state, WaitState):
+        return True
+    if isinstance(state, ParallelState):
+        return any(branch.waits for branch in state.branches)
+    return isinstance(state, MapState) and state.processor is not None and state.processor.waits
 
 
 def _pure(state: State) -> bool:

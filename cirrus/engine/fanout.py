@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import math
+import threading
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
@@ -110,6 +111,11 @@ def _run_lanes(
     return outcomes
 
 
+def _inline(execution: Execution, graph: Graph) -> bool:
+    """Whether a graph's lanes can run one after another without changing anything."""
+    return graph.pure and (not graph.waits or execution.time_scale == 0)
+
+
 def _join_time(lane: Lane, outcomes: list[_Outcome]) -> None:
     """The parent lane's time moves on to the latest child's."""
     for outcome in outcomes:
@@ -120,7 +126,7 @@ def run_parallel(execution: Execution, state: ParallelState, data: Any, lane: La
     """Run every branch on ``data``; the result is the list of branch outputs."""
     execution.event(lane, "ParallelStateStarted", None, None)
     jobs = [(branch, data, lane.child()) for branch in state.branches]
-    pure = all(branch.pure for branch in state.branches)
+    pure = all(_inline(execution, branch) for branch in state.branches)
     outcomes = _run_lanes(
         execution,
         jobs,
@@ -162,13 +168,14 @@ def run_map(execution: Execution, state: MapState, effective: Any, raw: Any, lan
     for index, item in enumerate(inputs):
         child_input = _select(state, index, item, effective, lane, bindings)
         jobs.append((processor, child_input, lane.child()))
-    if processor.pure or max_concurrency == 1:
+    if _inline(execution, processor) or max_concurrency == 1:
         workers = 1
     else:
         workers = min(max_concurrency or DEFAULT_WORKERS, DEFAULT_WORKERS, max(len(jobs), 1))
     tolerant = tolerated_count is not None or tolerated_percentage is not None
     total = len(jobs)
     failures = [0]
+    lock = threading.Lock()
 
     def exceeded() -> bool:
         if not tolerant:
@@ -196,7 +203,8 @@ def run_map(execution: Execution, state: MapState, effective: Any, raw: Any, lan
                 child, "MapIterationSucceeded", "mapIterationSucceededEventDetails", details
             )
         else:
-            failures[0] += 1
+            with lock:
+                failures[0] += 1
             execution.event(child, "MapIterationFailed", "mapIterationFailedEventDetails", details)
 
     outcomes = _run_lanes(execution, jobs, workers, on_start, on_end, lambda outcome: exceeded())

@@ -561,7 +561,18 @@ class Execution:
         timeout: float | None,
         lane: Lane,
     ) -> Any:
-        """Call ``invoke`` in a worker thread; stop waiting at the timeout or on abort."""
+        """Call ``invoke``; with a timeout, in a worker thread that is abandoned at the deadline.
+
+        Without a timeout (the ASL default) and without an execution deadline the task runs
+        inline: a thread per task would cost more than a small task itself.
+        """
+        if timeout is None and self.deadline is None:
+            try:
+                return invoke(payload, None)
+            except (TaskFailure, StatesError, _TaskTimedOut):
+                raise
+            except Exception as err:
+                raise TaskFailure(type(err).__name__, str(err)) from err
         box: dict[str, Any] = {}
         done = threading.Event()
 
@@ -587,12 +598,10 @@ class Execution:
             if not done.is_set():
                 self.check(lane)
         if "error" in box:
-            err = box["error"]
-            if isinstance(err, TaskFailure | StatesError):
-                raise err
-            if isinstance(err, _TaskTimedOut):
-                raise err
-            raise TaskFailure(type(err).__name__, str(err)) from err
+            failure = box["error"]
+            if isinstance(failure, TaskFailure | StatesError | _TaskTimedOut):
+                raise failure
+            raise TaskFailure(type(failure).__name__, str(failure)) from failure
         return box.get("result")
 
 

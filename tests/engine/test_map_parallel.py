@@ -262,3 +262,14 @@ def test_map_variables_are_scoped_to_iterations() -> None:
         "outer": "o",
         "all": [{"inner": 1, "outer": "o"}, {"inner": 2, "outer": "o"}],
     }
+
+
+def test_waits_in_map_iterations_overlap_in_time() -> None:
+    from cirrus.engine import ManualClock
+
+    clock = ManualClock()
+    processor = {"W": {"Type": "Wait", "Seconds": 10, "End": True}}
+    result = run(map_machine(processor, "W"), [1, 2, 3], clock=clock, time_scale=0.001)
+    assert result.output == [1, 2, 3]
+    assert clock.sleeps == pytest.approx([0.01, 0.01, 0.01])
+    assert result.stop_time - result.start_time == pytest.approx(10.03, abs=0.05)
