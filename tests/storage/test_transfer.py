@@ -105,8 +105,9 @@ def test_s3_upload_copy_download_stream_with_bounded_memory(
     assert (tmp_path / "big.out.dl").read_bytes() == big_file.read_bytes()
     assert (tmp_path / "bigger.out").stat().st_size == 2 * SIZE
     print(f"peak memory: 20 MB object {peak / 1e6:.1f} MB, 40 MB object {peak_double / 1e6:.1f} MB")
-    # Memory is a few parts in flight, whatever the object size: doubling it adds ~nothing.
-    assert peak_double - peak < SIZE // 4
+    # Memory is a few parts in flight, whatever the object size. Holding the object would add
+    # at least 20 MB when doubling it; allocator noise between runs is a few MB.
+    assert peak_double - peak < SIZE // 2
 
 
 @pytest.mark.parametrize(
