@@ -154,5 +154,5 @@ def test_make_cog_names_the_known_profiles(
     from cirrus.errors import InvalidInput
 
     payload["process"][0]["tasks"]["make-cog"]["profile"] = "gif"
-    with pytest.raises(InvalidInput, match="unknown profile 'gif'; known: .*deflate"):
+    with pytest.raises(InvalidInput, match=r"unknown profile 'gif'; known: .*deflate"):
         demo.tasks()["make-cog"].load_class().handler(payload, data_root=str(tmp_path))
