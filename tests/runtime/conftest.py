@@ -1,0 +1,363 @@
+"""Fixtures for the pipeline end-to-end tests: a real project in a temporary folder.
+
+Every test gets its own copy of a project made by ``cirrus init`` with four tasks and
+three workflows, and drives it through the ``cirrus`` command in real subprocesses, so the
+state database, work queue and stores are real SQLite files and folders.
+
+Tasks (all lambda-type, in ``tasks/<name>/src/task/task.py``):
+
+- ``stamp``: sets ``properties.stamped = true``; with ``sleep_ms`` it sleeps first, and with
+  ``exec_log`` it appends the payload id to that file (``O_APPEND``, one write per run), so
+  a test can count how often each payload was executed;
+- ``maybe-fail``: raises ``RuntimeError("asked to fail <item id>")`` when an item has
+  ``properties.fail`` set;
+- ``check``: raises cirrus ``InvalidInput`` when an item has ``properties.invalid ==
+  "cirrus"``, stactask's ``InvalidInput`` when it is ``"stactask"``;
+- ``nap``: sleeps ``seconds``.
+
+Workflows: ``three`` (stamp, maybe-fail, check, publish), ``stamp-only`` (stamp, publish)
+and ``timeout`` (a state machine with ``TimeoutSeconds: 1`` whose only state waits 3 s).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TASKS: dict[str, str] = {
+    "stamp": '''
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from cirrus.task import Task
+
+
+class Stamp(Task):
+    """Marks items as stamped; optionally sleeps and logs each execution."""
+
+    name = "stamp"
+    description = "marks items as stamped"
+    version = "1.0.0"
+
+    def process(self, sleep_ms: int = 0, exec_log: str = "", **kwargs: Any) -> list[dict[str, Any]]:
+        if sleep_ms:
+            time.sleep(sleep_ms / 1000)
+        if exec_log:
+            line = f"{self._payload.get('id')}\\n".encode()
+            fd = os.open(exec_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, line)
+            finally:
+                os.close(fd)
+        items = self.items_as_dicts
+        for item in items:
+            item.setdefault("properties", {})["stamped"] = True
+        return items
+
+
+handler = Stamp.handler
+''',
+    "maybe-fail": '''
+from __future__ import annotations
+
+from typing import Any
+
+from cirrus.task import Task
+
+
+class MaybeFail(Task):
+    """Fails when an item asks for it with properties.fail."""
+
+    name = "maybe-fail"
+    description = "fails on request"
+    version = "1.0.0"
+
+    def process(self, **kwargs: Any) -> list[dict[str, Any]]:
+        for item in self.items_as_dicts:
+            if item.get("properties", {}).get("fail"):
+                raise RuntimeError(f"asked to fail {item['id']}")
+        return self.items_as_dicts
+
+
+handler = MaybeFail.handler
+''',
+    "check": '''
+from __future__ import annotations
+
+from typing import Any
+
+from cirrus.task import Task
+
+
+class Check(Task):
+    """Rejects items whose properties.invalid names an error library."""
+
+    name = "check"
+    description = "rejects items on request"
+    version = "1.0.0"
+
+    def process(self, **kwargs: Any) -> list[dict[str, Any]]:
+        for item in self.items_as_dicts:
+            kind = item.get("properties", {}).get("invalid")
+            if kind == "cirrus":
+                from cirrus.errors import InvalidInput
+
+                raise InvalidInput(f"item {item['id']} is not usable")
+            if kind == "stactask":
+                from stactask.exceptions import InvalidInput as StacTaskInvalidInput
+
+                raise StacTaskInvalidInput(f"item {item['id']} is not usable either")
+        return self.items_as_dicts
+
+
+handler = Check.handler
+''',
+    "nap": '''
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from cirrus.task import Task
+
+
+class Nap(Task):
+    """Sleeps a while."""
+
+    name = "nap"
+    description = "sleeps"
+    version = "1.0.0"
+
+    def process(self, seconds: float = 0, **kwargs: Any) -> list[dict[str, Any]]:
+        time.sleep(seconds)
+        return self.items_as_dicts
+
+
+handler = Nap.handler
+''',
+}
+
+
+def _task_state(task: str, next_state: str | None) -> dict[str, Any]:
+    state: dict[str, Any] = {"Type": "Task", "Resource": f"cirrus:lambda:{task}"}
+    if next_state is None:
+        state["End"] = True
+    else:
+        state["Next"] = next_state
+    return state
+
+
+def _chain(tasks: Sequence[str]) -> dict[str, Any]:
+    states = {
+        task: _task_state(task, tasks[i + 1] if i + 1 < len(tasks) else None)
+        for i, task in enumerate(tasks)
+    }
+    return {"StartAt": tasks[0], "States": states}
+
+
+WORKFLOWS: dict[str, dict[str, Any]] = {
+    "three": _chain(["stamp", "maybe-fail", "check", "publish"]),
+    "stamp-only": _chain(["stamp", "publish"]),
+    "timeout": {
+        "TimeoutSeconds": 1,
+        "StartAt": "wait",
+        "States": {
+            "wait": {"Type": "Wait", "Seconds": 3, "Next": "publish"},
+            "publish": _task_state("publish", None),
+        },
+    },
+}
+
+
+def _write_project_files(root: Path) -> None:
+    for name, source in TASKS.items():
+        folder = root / "tasks" / name
+        (folder / "src" / "task").mkdir(parents=True, exist_ok=True)
+        (folder / "definition.yml").write_text(
+            f'description: "{name} test task"\nlambda:\n  handler: task.handler\n'
+        )
+        (folder / "src" / "task" / "task.py").write_text(source.lstrip())
+        (folder / "README.md").write_text(f"# {name}\n\nA task of the runtime tests.\n")
+    for name, definition in WORKFLOWS.items():
+        folder = root / "workflows" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        document = {"description": f"{name} test workflow", "definition": definition}
+        # JSON is YAML: the definition is written exactly as built
+        (folder / "definition.yml").write_text(json.dumps(document, indent=2))
+        (folder / "README.md").write_text(f"# {name}\n\nA workflow of the runtime tests.\n")
+
+
+@pytest.fixture(scope="session")
+def project_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project made once by ``cirrus init``, with the test tasks and workflows added."""
+    root = tmp_path_factory.mktemp("template") / "proj"
+    result = subprocess.run(
+        [sys.executable, "-m", "cirrus", "init", str(root)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=clean_env(),
+    )
+    assert result.returncode == 0, result.stderr
+    _write_project_files(root)
+    with (root / "cirrus.yml").open("a") as config:
+        # short leases so a killed worker's payloads come back quickly
+        config.write("lease_seconds: 2\nworkers: 2\n")
+    return root
+
+
+def clean_env() -> dict[str, str]:
+    """The environment for subprocesses: no AWS or CIRRUS settings leak in."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "CIRRUS_", "COV_"))
+    }
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    return env
+
+
+@dataclass
+class Run:
+    """A finished ``cirrus`` command."""
+
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        """Stdout as one JSON document."""
+        return json.loads(self.stdout)
+
+    def ndjson(self) -> list[Any]:
+        """Stdout as NDJSON."""
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+
+@dataclass
+class Proj:
+    """A test project and the ways to drive it."""
+
+    root: Path
+
+    def cirrus(
+        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 120
+    ) -> Run:
+        """Run ``cirrus ARGS`` in the project folder; with ``check``, demand exit status 0."""
+        result = subprocess.run(
+            [sys.executable, "-m", "cirrus", *args],
+            cwd=self.root,
+            input=input,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
+            env=clean_env(),
+        )
+        run = Run(list(args), result.returncode, result.stdout, result.stderr)
+        if check:
+            assert result.returncode == 0, f"cirrus {' '.join(args)}: {result.stderr}"
+        return run
+
+    def popen(self, *args: str, **kwargs: Any) -> subprocess.Popen[str]:
+        """Start ``cirrus ARGS`` in the project folder without waiting."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "cirrus", *args],
+            cwd=self.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=clean_env(),
+            **kwargs,
+        )
+
+    def write_payloads(self, payloads: Iterable[dict[str, Any]], name: str = "in.ndjson") -> Path:
+        """Write payloads as NDJSON into the project folder."""
+        path = self.root / name
+        path.write_text("".join(json.dumps(p) + "\n" for p in payloads))
+        return path
+
+    @property
+    def cirrus_dir(self) -> Path:
+        """The embedded deployment's folder."""
+        return self.root / ".cirrus"
+
+    @property
+    def executions(self) -> Path:
+        """``<payload root>/executions``."""
+        return self.cirrus_dir / "payloads" / "executions"
+
+    @property
+    def published(self) -> list[dict[str, Any]]:
+        """Every line of the publish log."""
+        path = self.cirrus_dir / "published.ndjson"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def records(self, *filters: str) -> dict[str, dict[str, Any]]:
+        """State records from ``cirrus query FILTERS``, by payload id."""
+        return {r["payload_id"]: r for r in self.cirrus("query", *filters).ndjson()}
+
+    def execution_dirs(self, payload_id: str) -> list[Path]:
+        """The execution folders stored for a payload."""
+        folder = self.executions / payload_id
+        return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.exists() else []
+
+
+@pytest.fixture
+def proj(project_template: Path, tmp_path: Path) -> Iterator[Proj]:
+    """A fresh copy of the test project."""
+    root = tmp_path / "proj"
+    shutil.copytree(project_template, root)
+    yield Proj(root)
+
+
+def item(item_id: str, collection: str = "test", **properties: Any) -> dict[str, Any]:
+    """A small STAC item."""
+    return {
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "id": item_id,
+        "collection": collection,
+        "geometry": {"type": "Point", "coordinates": [10.0, 50.0]},
+        "bbox": [10.0, 50.0, 10.0, 50.0],
+        "properties": {"datetime": "2024-01-01T00:00:00Z", **properties},
+        "links": [],
+        "assets": {},
+    }
+
+
+def payload(
+    *items: dict[str, Any],
+    workflow: str = "three",
+    tasks: dict[str, Any] | None = None,
+    chain: Sequence[Any] = (),
+    **options: Any,
+) -> dict[str, Any]:
+    """A payload running ``workflow`` on ``items``, then the ``chain`` links."""
+    first: dict[str, Any] = {
+        "workflow": workflow,
+        "upload_options": {"path_template": "${collection}/${id}"},
+        "tasks": tasks or {},
+        **options,
+    }
+    return {"type": "FeatureCollection", "features": list(items), "process": [first, *chain]}
+
+
+def payload_id(item_id: str, workflow: str = "three", collection: str = "test") -> str:
+    """The id cirrus gives a one-item payload."""
+    return f"{collection}/workflow-{workflow}/{item_id}"
