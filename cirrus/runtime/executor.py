@@ -39,7 +39,7 @@ class WorkflowExecutor:
         task_runner: LocalTaskRunner,
         *,
         time_scale: float = 1.0,
-        keep_history: bool = True,
+        keep_history: str = "failed",
     ) -> None:
         self.project = project
         self.task_runner = task_runner
@@ -87,6 +87,11 @@ class WorkflowExecutor:
                     self._machines[workflow] = machine
         return machine
 
+    def _keeps(self, status: str) -> bool:
+        return self.keep_history == "all" or (
+            self.keep_history == "failed" and status != "SUCCEEDED"
+        )
+
     def run(self, workflow: str, payload: Any, execution: str) -> ExecutionOutcome:
         """Run a workflow on a payload to its end."""
         from cirrus.engine import run_execution
@@ -103,5 +108,5 @@ class WorkflowExecutor:
             output=result.output,
             error=result.error,
             cause=result.cause,
-            history=result.history() if self.keep_history else [],
+            history=result.history() if self._keeps(str(result.status)) else [],
         )

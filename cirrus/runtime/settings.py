@@ -44,8 +44,9 @@ class RuntimeSettings:
     """Payloads longer than this (as JSON escaped twice) travel by ``{"url"}``."""
     batch_size: int = 100
     """Messages received, claimed and finished together."""
-    keep_history: bool = True
-    """Store each execution's state history as ``history.json`` beside its input."""
+    keep_history: str = "failed"
+    """Which executions keep their state history as ``history.json`` beside their input:
+    ``all``, ``failed`` (every one that did not succeed) or ``none``."""
     time_scale: float = 1.0
     """Multiplies Wait and Retry delays (0 makes them instant, for tests)."""
 

@@ -113,6 +113,8 @@ class _Batch:
     done: list[Message] = field(default_factory=list)
     chained: list[str] = field(default_factory=list)
     results: list[PayloadResult] = field(default_factory=list)
+    writes: list[tuple[str, bytes]] = field(default_factory=list)
+    announcements: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
 
 
 class Worker:
@@ -150,6 +152,7 @@ class Worker:
         self.on_result = on_result
         self.counts: Counter[str] = Counter()
         self._in_flight: dict[str, Message] = {}
+        self._io_pool = ThreadPoolExecutor(8, thread_name_prefix="cirrus-io")
         self._in_flight_lock = threading.Lock()
 
     # -- the loop --------------------------------------------------------------------------
@@ -230,7 +233,9 @@ class Worker:
                 outcomes = [self._execute(job) for job in started]
             for job, outcome in zip(started, outcomes, strict=True):
                 job.outcome = outcome
-                self._keep_history(job, outcome)
+                if outcome.history:
+                    url = self._execution_url(job.payload_id, job.execution, "history.json")
+                    batch.writes.append((url, json.dumps(outcome.history).encode()))
                 self._conclude(job, batch)
             self._commit(batch)
         finally:
@@ -306,9 +311,10 @@ class Worker:
         return max(0.5, remaining + 0.5)
 
     def _start(self, jobs: list[_Job], batch: _Batch) -> list[_Job]:
-        from cirrus.storage import exists, write_bytes
+        from cirrus.storage import exists
 
         to_start: list[_Job] = []
+        inputs: list[tuple[str, bytes]] = []
         for job in jobs:
             assert job.record is not None
             previous = job.record.executions
@@ -325,10 +331,11 @@ class Worker:
             job.input_url = self._execution_url(job.payload_id, job.execution, "input.json")
             data = dict(job.payload.as_dict())
             data["id"] = job.payload_id
-            write_bytes(job.input_url, json.dumps(data).encode(), content_type="application/json")
+            inputs.append((job.input_url, json.dumps(data).encode()))
             to_start.append(job)
         if not to_start:
             return []
+        self._write_all(inputs)
         results = self.db.start_many(
             [(job.payload_id, job.execution) for job in to_start],
             owner=self.owner,
@@ -374,12 +381,18 @@ class Worker:
             logger.exception("execution %s of %s crashed", job.execution, job.payload_id)
             return ExecutionOutcome("FAILED", error=type(err).__name__, cause=str(err))
 
-    def _keep_history(self, job: _Job, outcome: ExecutionOutcome) -> None:
-        if outcome.history:
-            from cirrus.storage import write_bytes
+    def _write_all(self, writes: Sequence[tuple[str, bytes]]) -> None:
+        """Store objects, several at once: most of a small payload's time is file latency."""
+        from cirrus.storage import write_bytes
 
-            url = self._execution_url(job.payload_id, job.execution, "history.json")
-            write_bytes(url, json.dumps(outcome.history).encode(), content_type="application/json")
+        def write(item: tuple[str, bytes]) -> None:
+            write_bytes(item[0], item[1], content_type="application/json")
+
+        if len(writes) > 1:
+            list(self._io_pool.map(write, writes))
+        else:
+            for item in writes:
+                write(item)
 
     # -- update-state ----------------------------------------------------------------------
 
@@ -408,13 +421,11 @@ class Worker:
         self._result(batch, PayloadResult(job.payload_id, label, error))
 
     def _succeed(self, job: _Job, outcome: ExecutionOutcome, batch: _Batch) -> None:
-        from cirrus.storage import write_bytes
-
         output = load_payload(outcome.output)
         model = Payload.from_dict(output, copy_data=False)
         output_url = self._execution_url(job.payload_id, job.execution, "output.json")
-        write_bytes(output_url, json.dumps(output).encode(), content_type="application/json")
-        self.announcer.announce(job.payload_id, model.features)
+        batch.writes.append((output_url, json.dumps(output).encode()))
+        batch.announcements.append((job.payload_id, model.features))
         batch.chained.extend(json.dumps(following) for following in model.next_payloads())
         batch.finishes.append(
             FinishUpdate(job.payload_id, State.SUCCEEDED, owner=self.owner, output_url=output_url)
@@ -432,13 +443,17 @@ class Worker:
         self._result(batch, PayloadResult(job.payload_id, "succeeded", output=output))
 
     def _commit(self, batch: _Batch) -> None:
-        # next links first: a crash after this point re-runs update-state, and the chained
-        # payloads' claims make the second submission harmless
+        # outputs, then announcements, then next links, then states: a crash at any point
+        # re-runs update-state from the stored output, and the chained payloads' claims make
+        # a second submission of the next links harmless
+        self._write_all(batch.writes)
+        for payload_id, items in batch.announcements:
+            self.announcer.announce(payload_id, items)
         if batch.chained:
             self.queue.send_many(batch.chained)
         if batch.finishes:
-            self.db.finish_many(batch.finishes)
-        if batch.events:
+            self.db.finish_many(batch.finishes, events=batch.events)
+        elif batch.events:
             self.db.add_events(batch.events)
         self.queue.delete_many(batch.done)
 
@@ -455,5 +470,6 @@ class Worker:
 
     def close(self) -> None:
         """Close the state database and queue."""
+        self._io_pool.shutdown()
         self.db.close()
         self.queue.close()

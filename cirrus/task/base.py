@@ -88,12 +88,14 @@ class Task(ABC):
         self._upload = upload and not skip_upload
         self._skip_upload = not self._upload  # stactask spelling, kept for subclasses
         self.data_root = data_root
+        # a temporary work directory is made on first use: most tasks never touch one, and
+        # creating and removing folders costs more than the rest of a small task
+        self._workdir_path: Path | None = None
         if workdir is None:
-            self._workdir = Path(tempfile.mkdtemp(prefix=f"cirrus-{self.name}-"))
             self._save_workdir = bool(save_workdir)
         else:
-            self._workdir = Path(workdir).absolute()
-            self._workdir.mkdir(parents=True, exist_ok=True)
+            self._workdir_path = Path(workdir).absolute()
+            self._workdir_path.mkdir(parents=True, exist_ok=True)
             self._save_workdir = True if save_workdir is None else save_workdir
         self.logger = logging.LoggerAdapter(
             logging.getLogger(self.name), {"payload_id": payload.get("id")}
@@ -101,6 +103,17 @@ class Task(ABC):
         if validate and not skip_validation and not self.validate():
             self.cleanup_workdir()
             raise FailedValidation(f"task {self.name!r} rejected the input payload")
+
+    @property
+    def _workdir(self) -> Path:
+        """The work directory (created when first asked for)."""
+        if self._workdir_path is None:
+            self._workdir_path = Path(tempfile.mkdtemp(prefix=f"cirrus-{self.name}-"))
+        return self._workdir_path
+
+    @_workdir.setter
+    def _workdir(self, value: Path) -> None:
+        self._workdir_path = Path(value)
 
     # -- the payload ---------------------------------------------------------------------
 
@@ -186,8 +199,9 @@ class Task(ABC):
 
     def cleanup_workdir(self) -> None:
         """Remove the work directory unless it is to be kept."""
-        if not self._save_workdir and self._workdir.exists():
-            shutil.rmtree(self._workdir, ignore_errors=True)
+        path = self._workdir_path
+        if not self._save_workdir and path is not None and path.exists():
+            shutil.rmtree(path, ignore_errors=True)
 
     def assign_collections(self) -> None:
         """Set each output item's collection from ``collection_matchers`` (or the legacy map)."""

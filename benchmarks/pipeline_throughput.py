@@ -1,0 +1,215 @@
+"""Payloads per second through a 3-task workflow with full state tracking and storage.
+
+Prints, for N payloads of one item each (default 10,000):
+
+- the embedded pipeline (SQLite state, local payload and data stores, in-process engine);
+- the limit: a bare loop calling the same three tasks in-process, no state, no storage;
+- what users do today: each task run as its own process per payload (stactask style),
+  measured on a sample and reported per payload.
+
+Also prints peak memory (max RSS) of the pipeline run at N and N/4, to show it stays flat.
+
+    python benchmarks/pipeline_throughput.py [--payloads 10000] [--workers 4] [--sample 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+TASKS = {
+    "stamp": ("Stamps the item", 'item["properties"]["stamped"] = True'),
+    "measure": ("Adds a size", 'item["properties"]["size"] = len(json.dumps(item))'),
+    "tag": ("Tags the item", 'item["properties"]["tags"] = sorted({"a", "b", item["id"][-1]})'),
+}
+
+TASK_SOURCE = """
+import json
+from typing import Any
+
+from cirrus.task import Task
+
+
+class {cls}(Task):
+    name = "{name}"
+    description = "{description}"
+    version = "1.0.0"
+
+    def process(self, **kwargs: Any) -> list[dict[str, Any]]:
+        items = self.items_as_dicts
+        for item in items:
+            {body}
+        return items
+
+
+if __name__ == "__main__":
+    {cls}.cli()
+"""
+
+WORKFLOW = """\
+description: three tasks in a row
+definition:
+  StartAt: stamp
+  States:
+    stamp: {Type: Task, Resource: "cirrus:lambda:stamp", Next: measure}
+    measure: {Type: Task, Resource: "cirrus:lambda:measure", Next: tag}
+    tag: {Type: Task, Resource: "cirrus:lambda:tag", End: true}
+"""
+
+
+def make_project(root: Path, workers: int) -> None:
+    """A project with the three tasks and the workflow."""
+    subprocess.run(
+        [sys.executable, "-m", "cirrus", "init", str(root)], check=True, capture_output=True
+    )
+    (root / "cirrus.yml").write_text(f"name: bench\nworkers: {workers}\npublish_log: ''\n")
+    for name, (description, body) in TASKS.items():
+        folder = root / "tasks" / name
+        (folder / "src" / "task").mkdir(parents=True)
+        (folder / "definition.yml").write_text(f"description: {description}\nlambda: {{}}\n")
+        (folder / "README.md").write_text(f"# {name}\n\n{description}\n")
+        source = TASK_SOURCE.format(cls=name.title(), name=name, description=description, body=body)
+        (folder / "src" / "task" / "task.py").write_text(textwrap.dedent(source))
+    (root / "workflows" / "three").mkdir(parents=True)
+    (root / "workflows" / "three" / "definition.yml").write_text(WORKFLOW)
+    (root / "workflows" / "three" / "README.md").write_text("# three\n")
+
+
+def payload(index: int) -> dict[str, object]:
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "stac_version": "1.0.0",
+                "stac_extensions": [],
+                "id": f"item-{index:07d}",
+                "collection": "bench",
+                "geometry": None,
+                "properties": {"datetime": "2024-01-01T00:00:00Z"},
+                "links": [],
+                "assets": {},
+            }
+        ],
+        "process": [{"workflow": "three"}],
+    }
+
+
+def run_pipeline(root: Path, count: int) -> tuple[float, int]:
+    """Submit and drain ``count`` payloads in a fresh process; returns (seconds, max RSS KiB)."""
+    source = root / f"payloads-{count}.ndjson"
+    with source.open("w") as stream:
+        for index in range(count):
+            stream.write(json.dumps(payload(index)) + "\n")
+    code = textwrap.dedent(
+        f"""
+        import resource, sys, time
+        from cirrus.project import find_project
+        from cirrus.runtime import Pipeline
+        project = find_project(explicit={str(root)!r})
+        with Pipeline.for_project(project) as pipeline:
+            start = time.perf_counter()
+            with open({str(source)!r}) as stream:
+                pipeline.submit_stream(stream)
+            counts = pipeline.drain()
+            elapsed = time.perf_counter() - start
+        assert counts.get("succeeded") == {count}, counts
+        print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"pipeline run failed:\n{result.stderr[-3000:]}")
+    elapsed, rss = result.stdout.split()
+    return float(elapsed), int(rss)
+
+
+def run_bare_loop(root: Path, count: int) -> float:
+    """The same three tasks called in-process with no state or storage."""
+    sys.path.insert(0, str(root))
+    from cirrus.task.registry import load_class_from_file
+
+    classes = [
+        load_class_from_file(root / "tasks" / name / "src" / "task" / "task.py") for name in TASKS
+    ]
+    start = time.perf_counter()
+    for index in range(count):
+        data = payload(index)
+        for task_class in classes:
+            data = task_class.handler(data)  # type: ignore[attr-defined]
+    return time.perf_counter() - start
+
+
+def run_process_per_task(root: Path, sample: int) -> float:
+    """Each task as its own process per payload, files in between (stactask style)."""
+    work = root / "per-process"
+    work.mkdir()
+    start = time.perf_counter()
+    for index in range(sample):
+        current = work / f"{index}-in.json"
+        current.write_text(json.dumps(payload(index)))
+        for name in TASKS:
+            output = work / f"{index}-{name}.json"
+            script = root / "tasks" / name / "src" / "task" / "task.py"
+            subprocess.run(
+                [sys.executable, str(script), "run", str(current), "--output", str(output)],
+                check=True,
+                capture_output=True,
+            )
+            current = output
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--payloads", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--sample", type=int, default=20, help="payloads for the per-process run")
+    parser.add_argument("--dir", default=".bench", help="folder for the temporary project")
+    args = parser.parse_args()
+    for name in list(os.environ):
+        if name.startswith("AWS_") or name.startswith("CIRRUS_"):
+            del os.environ[name]
+    # the project lives where projects live (here, not /tmp, which is a slower
+    # filesystem on some machines); --dir picks another place
+    Path(args.dir).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="cirrus-bench-", dir=args.dir) as folder:
+        root = Path(folder).absolute() / "project"
+        make_project(root, args.workers)
+        small = max(1, args.payloads // 4)
+        _, small_rss = run_pipeline(root, small)
+        (root / ".cirrus").rename(root / ".cirrus-small")
+        seconds, rss = run_pipeline(root, args.payloads)
+        bare = run_bare_loop(root, args.payloads)
+        per_process = run_process_per_task(root, args.sample)
+    pipeline_rate = args.payloads / seconds
+    bare_rate = args.payloads / bare
+    process_rate = args.sample / per_process
+    print(
+        f"payloads: {args.payloads}, one item each, workflow of 3 lambda-type tasks, workers={args.workers}"
+    )
+    print(f"embedded pipeline (state + storage): {pipeline_rate:10,.0f} payloads/s")
+    print(f"bare in-process loop (the limit):    {bare_rate:10,.0f} payloads/s")
+    print(
+        f"one process per task (today):        {process_rate:10,.1f} payloads/s  (sample of {args.sample})"
+    )
+    print(f"pipeline / bare loop:                {pipeline_rate / bare_rate:10.2f}")
+    print(f"pipeline / process per task:         {pipeline_rate / process_rate:10,.0f}x")
+    print(
+        f"peak memory: {small_rss / 1024:.0f} MiB at {small} payloads, {rss / 1024:.0f} MiB at {args.payloads}"
+    )
+
+
+if __name__ == "__main__":
+    main()
