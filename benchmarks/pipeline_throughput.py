@@ -196,18 +196,18 @@ def main() -> None:
     pipeline_rate = args.payloads / seconds
     bare_rate = args.payloads / bare
     process_rate = args.sample / per_process
-    print(
-        f"payloads: {args.payloads}, one item each, workflow of 3 lambda-type tasks, workers={args.workers}"
-    )
+    print(f"payloads: {args.payloads}, one item each, 3 lambda-type tasks, workers={args.workers}")
     print(f"embedded pipeline (state + storage): {pipeline_rate:10,.0f} payloads/s")
     print(f"bare in-process loop (the limit):    {bare_rate:10,.0f} payloads/s")
     print(
-        f"one process per task (today):        {process_rate:10,.1f} payloads/s  (sample of {args.sample})"
+        f"one process per task (today):        {process_rate:10,.1f} payloads/s"
+        f"  (sample of {args.sample})"
     )
     print(f"pipeline / bare loop:                {pipeline_rate / bare_rate:10.2f}")
     print(f"pipeline / process per task:         {pipeline_rate / process_rate:10,.0f}x")
     print(
-        f"peak memory: {small_rss / 1024:.0f} MiB at {small} payloads, {rss / 1024:.0f} MiB at {args.payloads}"
+        f"peak memory: {small_rss / 1024:.0f} MiB at {small} payloads, "
+        f"{rss / 1024:.0f} MiB at {args.payloads}"
     )
 
 

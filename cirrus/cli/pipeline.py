@@ -85,7 +85,8 @@ def process(source: str, wait: bool, workers: int | None, project_dir: str | Non
         click.echo(f"queued {report.queued} payload(s)", err=True)
         summary: dict[str, int] = {"queued": report.queued, "rejected": len(report.rejected)}
         if wait:
-            summary.update(drain_with_progress(pipeline, workers))
+            for outcome, count in drain_with_progress(pipeline, workers).items():
+                summary[outcome] = summary.get(outcome, 0) + count
         echo_json(summary)
     if any(summary.get(name) for name in _FAILURES):
         sys.exit(1)

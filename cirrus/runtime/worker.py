@@ -99,6 +99,8 @@ class _Job:
     payload: Payload
     payload_id: str
     record: StateRecord | None = None
+    resumed: bool = False
+    """The claim took over from a worker that died: its last execution may have finished."""
     execution: str = ""
     input_url: str = ""
     outcome: ExecutionOutcome | None = None
@@ -287,6 +289,8 @@ class Worker:
         for job, claim in zip(jobs, claims, strict=True):
             job.record = claim.record
             if claim.claimed:
+                job.resumed = claim.outcome is ClaimOutcome.RESUMED
+                batch.events.append(NewEvent(job.payload_id, EventType.CLAIMED_PROCESSING))
                 claimed.append(job)
                 continue
             in_progress = claim.outcome in (
@@ -318,8 +322,10 @@ class Worker:
         for job in jobs:
             assert job.record is not None
             previous = job.record.executions
-            if previous and exists(
-                self._execution_url(job.payload_id, previous[-1], "output.json")
+            if (
+                job.resumed
+                and previous
+                and exists(self._execution_url(job.payload_id, previous[-1], "output.json"))
             ):
                 # a dead worker finished this execution but not its bookkeeping
                 job.execution = previous[-1]
