@@ -15,7 +15,7 @@ from cirrus.project import Project, validate_project
 pytest.importorskip("rasterio")
 pytest.importorskip("rio_cogeo")
 
-DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo"
+DEMO = Path(__file__).resolve().parents[2] / "cirrus" / "demo" / "project"
 
 
 def _make_data() -> ModuleType:
