@@ -120,10 +120,6 @@ def test_workflow_events_and_execution_history_are_recorded(mixed: Mixed) -> Non
     assert entered == ["stamp", "maybe-fail"]
 
 
-@pytest.mark.xfail(
-    reason="the worker never records CLAIMED_PROCESSING (see /work/notes/runtime-bugs.md #3)",
-    strict=True,
-)
 def test_claiming_a_payload_is_a_recorded_event(mixed: Mixed) -> None:
     events = mixed.proj.cirrus("get-execution-events", OK, "--workflow-events").ndjson()
     assert [event["event_type"] for event in events] == [
@@ -182,11 +178,6 @@ def test_unreadable_input_is_kept_under_tmp_invalid_with_the_reason(mixed: Mixed
     assert mixed.records[OK]["state"] == "SUCCEEDED"
 
 
-@pytest.mark.xfail(
-    reason="process --wait summary: the worker's 'rejected' count overwrites the submission's "
-    "(see /work/notes/runtime-bugs.md #2)",
-    strict=True,
-)
 def test_summary_counts_every_rejected_input(mixed: Mixed) -> None:
     assert mixed.run.json()["rejected"] == 2
 
@@ -238,11 +229,6 @@ def test_resubmitting_a_succeeded_payload_skips_it(proj: Proj) -> None:
     assert len(proj.published) == 1
 
 
-@pytest.mark.xfail(
-    reason="replace: true re-adopts the last output instead of running again "
-    "(see /work/notes/runtime-bugs.md #1)",
-    strict=True,
-)
 def test_replace_reruns_a_succeeded_payload(proj: Proj) -> None:
     log = proj.root / "exec.log"
     first = payload(item("a"), tasks={"stamp": {"exec_log": str(log)}})
@@ -261,6 +247,7 @@ def test_replace_reruns_a_succeeded_payload(proj: Proj) -> None:
     for folder in proj.execution_dirs(OK):
         assert (folder / "input.json").exists() and (folder / "output.json").exists()
     assert record["output_url"].endswith(f"{record['executions'][1]}/output.json")
+    assert [line["item"]["id"] for line in proj.published] == ["a", "a"]
 
 
 def test_the_same_payload_twice_in_one_submission_runs_once(proj: Proj) -> None:
