@@ -1,5 +1,8 @@
 """``cirrus statemachine``: run or validate an ASL definition locally.
 
+Map ``ItemReader``/``ResultWriter`` buckets are S3 buckets unless ``--bucket NAME=ROOT``
+maps them to another storage root, e.g. ``--bucket my-bucket=./data``.
+
 Exit codes of ``run``: 0 SUCCEEDED (output JSON on stdout); 1 FAILED, TIMED_OUT or ABORTED
 (``{"error": ..., "cause": ...}`` on stdout); 2 invalid definition or input (message on
 stderr).
@@ -14,7 +17,7 @@ from typing import Any
 
 import click
 
-from cirrus.errors import DefinitionError
+from cirrus.errors import ConfigError, DefinitionError
 
 
 @click.group()
@@ -51,9 +54,28 @@ def _load(definition: Path) -> Any:
     show_default=True,
     help="Multiply Wait and Retry delays; 0 makes them instant.",
 )
-def run(definition: Path, input_file: Any, history_file: Path | None, time_scale: float) -> None:
+@click.option(
+    "--bucket",
+    "buckets",
+    multiple=True,
+    metavar="NAME=ROOT",
+    help="Map a Map ItemReader/ResultWriter bucket to a storage root (local path, file://, "
+    "s3://, memory://); repeatable. Unmapped buckets are s3://NAME.",
+)
+def run(
+    definition: Path,
+    input_file: Any,
+    history_file: Path | None,
+    time_scale: float,
+    buckets: tuple[str, ...],
+) -> None:
     """Run DEFINITION (JSON or YAML) on the input and print its output."""
-    from cirrus.engine import run_execution
+    from cirrus.engine import parse_bucket_roots, run_execution, storage_object_io
+
+    try:
+        object_io = storage_object_io(parse_bucket_roots(buckets))
+    except ConfigError as err:
+        raise click.BadParameter(str(err), param_hint="--bucket") from err
 
     try:
         machine = _load(definition)
@@ -65,7 +87,7 @@ def run(definition: Path, input_file: Any, history_file: Path | None, time_scale
     except ValueError as err:
         click.echo(f"the input is not valid JSON: {err}", err=True)
         sys.exit(2)
-    result = run_execution(machine, execution_input, time_scale=time_scale)
+    result = run_execution(machine, execution_input, time_scale=time_scale, object_io=object_io)
     if history_file is not None:
         history_file.write_text(json.dumps(result.history(), indent=2) + "\n", encoding="utf-8")
     if result.succeeded:

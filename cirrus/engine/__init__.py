@@ -39,6 +39,7 @@ from cirrus.engine.runner import (
     SystemClock,
     run_execution,
 )
+from cirrus.engine.storage_io import StorageObjectIO, parse_bucket_roots, storage_object_io
 
 __all__ = [
     "Catcher",
@@ -57,6 +58,7 @@ __all__ = [
     "Retrier",
     "StateMachine",
     "StatesError",
+    "StorageObjectIO",
     "SystemClock",
     "TaskFailure",
     "TaskHandler",
@@ -66,5 +68,7 @@ __all__ = [
     "default_task_runner",
     "jitter_bounds",
     "load_document",
+    "parse_bucket_roots",
     "run_execution",
+    "storage_object_io",
 ]

@@ -19,6 +19,7 @@ def test_all_is_complete_and_importable() -> None:
         "resources",
         "retry",
         "runner",
+        "storage_io",
         "transitions",
     }
     assert set(cirrus.engine.__all__) == public - modules - {"annotations"}
