@@ -332,16 +332,9 @@ def test_envelopes_and_url_references_are_accepted(proj: Proj) -> None:
     assert "missing.json" in json.loads(kept[0].read_text())["reason"]
 
 
-def test_process_reads_stdin(proj: Proj) -> None:
-    text = json.dumps(payload(item("s1"))) + "\n"
-    summary = proj.cirrus("process", "-", "--wait", input=text).json()
-    assert summary["succeeded"] == 1
-    assert proj.records()[payload_id("s1")]["state"] == "SUCCEEDED"
-
-
-def test_process_without_wait_only_queues(proj: Proj) -> None:
-    proj.write_payloads([payload(item("w1"))])
-    assert proj.cirrus("process", "in.ndjson").json() == {"queued": 1, "rejected": 0}
+def test_process_without_wait_only_queues_and_a_worker_drains(proj: Proj) -> None:
+    text = json.dumps(payload(item("w1"))) + "\n"
+    assert proj.cirrus("process", "-", input=text).json() == {"queued": 1, "rejected": 0}
     assert proj.records() == {}
     assert proj.cirrus("worker", "--until-empty").json() == {"succeeded": 1}
     assert proj.records()[payload_id("w1")]["state"] == "SUCCEEDED"
