@@ -119,8 +119,19 @@ class Pipeline:
     def drain(
         self, on_result: Callable[[PayloadResult], None] | None = None, **overrides: Any
     ) -> Counter[str]:
-        """Process everything queued, chained links included; returns outcome counts."""
-        return self.worker(on_result, **overrides).run(until_empty=True)
+        """Process everything queued, chained links included; returns outcome counts.
+
+        With ``processes`` above 1 the work is shared by that many processes.
+        """
+        worker = self.worker(on_result, **overrides)
+        try:
+            if worker.settings.processes > 1:
+                from cirrus.runtime.processes import run_in_processes
+
+                return run_in_processes(worker.settings, self.project, worker, on_result)
+            return worker.run(until_empty=True)
+        finally:
+            worker.close()
 
     def run_one(self, payload: Any) -> PayloadResult:
         """Run one payload now, with full state tracking; its chain is queued for later."""

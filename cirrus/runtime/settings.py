@@ -37,7 +37,9 @@ class RuntimeSettings:
     publish_webhook: str | None = None
     """URL that receives every published item by POST."""
     workers: int = 4
-    """Payloads executed at once."""
+    """Payloads executed at once in each process (threads: they overlap waiting)."""
+    processes: int = 1
+    """Worker processes (cores) draining the queue together."""
     lease_seconds: float = 900
     """How long a claim (and a received message) lasts without a heartbeat."""
     url_payload_threshold: int = 120_000

@@ -141,6 +141,7 @@ class Worker:
 
         self.settings = settings
         self.project = project
+        self._owns = (state_db is None, queue is None)
         self.db = state_db or open_state_db(settings.state_db)
         self.queue = queue or open_queue(settings.queue)
         runner = LocalTaskRunner(
@@ -475,7 +476,9 @@ class Worker:
         return join_url(self.settings.payload_root, "executions", payload_id, execution, name)
 
     def close(self) -> None:
-        """Close the state database and queue."""
+        """Stop the I/O threads; close the state database and queue if this worker opened them."""
         self._io_pool.shutdown()
-        self.db.close()
-        self.queue.close()
+        if self._owns[0]:
+            self.db.close()
+        if self._owns[1]:
+            self.queue.close()

@@ -1,0 +1,104 @@
+"""Running workers in several processes, so CPU-bound tasks use every core.
+
+Threads (``workers``) overlap waiting; processes (``processes``) add cores. Each extra
+process is ``python -m cirrus.runtime.processes`` running its own
+:class:`~cirrus.runtime.worker.Worker` on the same queue and state database (the claims keep
+them from ever running the same payload twice) and reporting each decision as one JSON line
+on its stdout. Plain subprocesses, not multiprocessing, so that the caller's main module is
+never imported again in the children.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable
+from typing import IO, TYPE_CHECKING
+
+from cirrus.runtime.settings import RuntimeSettings
+from cirrus.runtime.worker import PayloadResult, Worker
+
+if TYPE_CHECKING:
+    from cirrus.project import Project
+
+__all__ = ["run_in_processes"]
+
+
+def run_in_processes(
+    settings: RuntimeSettings,
+    project: Project | None,
+    worker: Worker,
+    on_result: Callable[[PayloadResult], None] | None = None,
+) -> Counter[str]:
+    """Drain the queue with ``settings.processes`` processes, this one included.
+
+    Args:
+        settings: the runtime settings every process uses.
+        project: the project (its folder is handed to the other processes).
+        worker: this process's worker.
+        on_result: called here for every payload decided in any process.
+
+    Returns:
+        Outcome counts over all processes.
+    """
+    has_config = project is not None and project.config.source is not None
+    root = str(project.root) if project is not None and has_config else ""
+    encoded = json.dumps(dataclasses.asdict(settings))
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-m", "cirrus.runtime.processes", encoded, root],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(max(0, settings.processes - 1))
+    ]
+    counts: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def record(result: PayloadResult, *, count: bool) -> None:
+        with lock:
+            if count:
+                counts[result.outcome] += 1
+            if on_result is not None:
+                on_result(result)
+
+    def relay(stream: IO[str]) -> None:
+        for line in stream:
+            payload_id, outcome, error = json.loads(line)
+            record(PayloadResult(payload_id, outcome, error), count=True)
+
+    relays = [threading.Thread(target=relay, args=(child.stdout,)) for child in children]
+    for thread in relays:
+        thread.start()
+    worker.on_result = lambda result: record(result, count=False)
+    own = worker.run(until_empty=True)
+    for child in children:
+        child.wait()
+    for thread in relays:
+        thread.join()
+    return counts + own
+
+
+def _main(encoded: str, root: str) -> None:
+    from cirrus.project import Project, find_project
+
+    settings = RuntimeSettings(**json.loads(encoded))
+    project = find_project(explicit=root) if root else Project.embedded()
+
+    def report(result: PayloadResult) -> None:
+        sys.stdout.write(json.dumps([result.payload_id, result.outcome, result.error]) + "\n")
+        sys.stdout.flush()
+
+    worker = Worker(settings, project, on_result=report)
+    try:
+        worker.run(until_empty=True)
+    finally:
+        worker.close()
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1], sys.argv[2])
