@@ -28,7 +28,9 @@ def open_pipeline(project_dir: str | None, **overrides: Any) -> Pipeline:
     return Pipeline.for_project(find_project_or_none(project_dir), **overrides)
 
 
-def drain_with_progress(pipeline: Pipeline, workers: int | None) -> Counter[str]:
+def drain_with_progress(
+    pipeline: Pipeline, workers: int | None, processes: int | None = None
+) -> Counter[str]:
     """Run a worker until the queue is empty, with a progress bar on stderr."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -59,7 +61,7 @@ def drain_with_progress(pipeline: Pipeline, workers: int | None) -> Counter[str]
             total = max(done + visible + in_flight, progress.tasks[0].total or 0)
             progress.update(bar, completed=done, total=total, summary=summary)
 
-        pipeline.drain(on_result, workers=workers)
+        pipeline.drain(on_result, workers=workers, processes=processes)
     return counts
 
 
@@ -67,8 +69,13 @@ def drain_with_progress(pipeline: Pipeline, workers: int | None) -> Counter[str]
 @click.argument("source", default="-")
 @click.option("--wait", is_flag=True, help="Process everything submitted, chains included.")
 @click.option("--workers", type=click.IntRange(min=1), help="Payloads run at once (with --wait).")
+@click.option(
+    "--processes", type=click.IntRange(min=1), help="Worker processes, one per core (with --wait)."
+)
 @project_option
-def process(source: str, wait: bool, workers: int | None, project_dir: str | None) -> None:
+def process(
+    source: str, wait: bool, workers: int | None, processes: int | None, project_dir: str | None
+) -> None:
     """Submit the payloads in SOURCE (file or - for stdin: JSON, JSON array or NDJSON).
 
     SQS and SNS envelopes and {"url": ...} references are accepted. With --wait, process
@@ -85,7 +92,7 @@ def process(source: str, wait: bool, workers: int | None, project_dir: str | Non
         click.echo(f"queued {report.queued} payload(s)", err=True)
         summary: dict[str, int] = {"queued": report.queued, "rejected": len(report.rejected)}
         if wait:
-            for outcome, count in drain_with_progress(pipeline, workers).items():
+            for outcome, count in drain_with_progress(pipeline, workers, processes).items():
                 summary[outcome] = summary.get(outcome, 0) + count
         echo_json(summary)
     if any(summary.get(name) for name in _FAILURES):
@@ -125,12 +132,15 @@ def run_workflow(source: str, project_dir: str | None) -> None:
 @click.command()
 @click.option("--workers", type=click.IntRange(min=1), help="Payloads run at once.")
 @click.option("--until-empty", is_flag=True, help="Stop when nothing is left to do.")
+@click.option("--processes", type=click.IntRange(min=1), help="Worker processes (--until-empty).")
 @project_option
-def worker(workers: int | None, until_empty: bool, project_dir: str | None) -> None:
+def worker(
+    workers: int | None, until_empty: bool, processes: int | None, project_dir: str | None
+) -> None:
     """Process submitted payloads (forever, or --until-empty)."""
     with reporting_errors(), open_pipeline(project_dir) as pipeline:
         if until_empty:
-            counts = drain_with_progress(pipeline, workers)
+            counts = drain_with_progress(pipeline, workers, processes)
         else:
             click.echo("worker started; Ctrl-C stops it", err=True)
             try:
