@@ -71,7 +71,7 @@ class SystemClock:
 
     def now(self) -> float:
         """Seconds since the epoch."""
-        return datetime.now(UTC).timestamp()
+        return time.time()
 
     def sleep(self, seconds: float, interrupt: threading.Event) -> None:
         """Sleep on the interrupt event."""

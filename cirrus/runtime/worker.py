@@ -75,6 +75,18 @@ _SKIP_EVENTS = {
 }
 
 
+def _escaped_length(text: str) -> int:
+    """Length of JSON text once escaped again, as it sits inside an event envelope.
+
+    Exact for ASCII text; counts each other character as a six-character escape, as
+    ``json.dumps`` writes them.
+    """
+    extra = text.count('"') + text.count("\\")
+    if not text.isascii():
+        extra += sum(5 for character in text if ord(character) > 127)
+    return len(text) + 2 + extra
+
+
 def execution_name(payload_id: str, number: int) -> str:
     """The name of a payload's ``number``-th execution: the same inputs give the same name."""
     digest = hashlib.sha256(payload_id.encode()).hexdigest()[:24]
@@ -103,6 +115,7 @@ class _Job:
     """The claim took over from a worker that died: its last execution may have finished."""
     execution: str = ""
     input_url: str = ""
+    input_text: str = ""
     outcome: ExecutionOutcome | None = None
 
 
@@ -338,7 +351,8 @@ class Worker:
             job.input_url = self._execution_url(job.payload_id, job.execution, "input.json")
             data = dict(job.payload.as_dict())
             data["id"] = job.payload_id
-            inputs.append((job.input_url, json.dumps(data).encode()))
+            job.input_text = json.dumps(data)
+            inputs.append((job.input_url, job.input_text.encode()))
             to_start.append(job)
         if not to_start:
             return []
@@ -373,8 +387,8 @@ class Worker:
         data = dict(job.payload.as_dict())
         data["id"] = job.payload_id
         execution_input: Any = data
-        text = json.dumps(data)
-        if len(json.dumps(text)) > self.settings.url_payload_threshold:
+        text = job.input_text or json.dumps(data)
+        if _escaped_length(text) > self.settings.url_payload_threshold:
             from cirrus.storage import join_url, write_bytes
 
             url = join_url(
