@@ -15,8 +15,9 @@ Tasks (all lambda-type, in ``tasks/<name>/src/task/task.py``):
   "cirrus"``, stactask's ``InvalidInput`` when it is ``"stactask"``;
 - ``nap``: sleeps ``seconds``.
 
-Workflows: ``three`` (stamp, maybe-fail, check, publish), ``stamp-only`` (stamp, publish)
-and ``timeout`` (a state machine with ``TimeoutSeconds: 1`` whose only state waits 3 s).
+Workflows: ``three`` (stamp, maybe-fail, check, publish), ``stamp-only`` (stamp, publish),
+``timeout`` (a state machine with ``TimeoutSeconds: 1`` that waits 3 s) and ``task-timeout``
+(a ``nap`` Task state with ``TimeoutSeconds: 1``).
 """
 
 from __future__ import annotations
@@ -177,6 +178,10 @@ WORKFLOWS: dict[str, dict[str, Any]] = {
             "wait": {"Type": "Wait", "Seconds": 3, "Next": "publish"},
             "publish": _task_state("publish", None),
         },
+    },
+    "task-timeout": {
+        "StartAt": "nap",
+        "States": {"nap": {**_task_state("nap", None), "TimeoutSeconds": 1}},
     },
 }
 

@@ -60,3 +60,14 @@ def test_timed_out_exits_11_and_is_recorded_failed(proj: Proj) -> None:
     events = proj.cirrus("get-execution-events", pid, "--workflow-events").ndjson()
     assert events[-1]["event_type"] == "TIMED_OUT"
     assert not (proj.cirrus_dir / "data" / "test" / "t").exists()  # publish never ran
+
+
+def test_task_state_timeout_is_a_task_failure_and_exits_10(proj: Proj) -> None:
+    # a Task state's own TimeoutSeconds raises States.Timeout in the workflow (catchable,
+    # as on Step Functions); uncaught, the execution fails rather than times out
+    napping = payload(item("n"), workflow="task-timeout", tasks={"nap": {"seconds": 5}})
+    run = proj.cirrus("run-workflow", "-", input=json.dumps(napping), check=False)
+    assert run.returncode == 10
+    record = proj.cirrus("get-state", payload_id("n", workflow="task-timeout")).json()
+    assert record["state"] == "FAILED"
+    assert record["last_error"].startswith("States.Timeout")
