@@ -27,6 +27,7 @@ SCHEMA_NOTE = (
     "STAC core schemas, offline (pystac's bundled copies); extension schemas need the "
     "network and were not checked"
 )
+_HIERARCHY = frozenset({"root", "parent", "child", "item", "collection"})
 
 
 @dataclass
@@ -65,81 +66,111 @@ class CatalogReport:
 def check_catalog(catalog_file: Path) -> CatalogReport:
     """Validate the catalog at ``catalog_file`` and everything it links to.
 
+    The files are walked by their ``child`` and ``item`` links; one broken file is
+    reported and the walk goes on with the others.
+
     Args:
         catalog_file: the root ``catalog.json``.
 
     Returns:
         The report; check :attr:`CatalogReport.ok`. Problems are collected, not raised.
     """
-    import pystac
-
     report = CatalogReport(catalog=catalog_file)
-    try:
-        root = pystac.Catalog.from_file(str(catalog_file))
-    except (OSError, ValueError, pystac.STACError) as err:
-        report.problems.append(f"{catalog_file}: cannot be read as a STAC catalog: {err}")
+    document = _read(catalog_file, report)
+    if document is None:
         return report
-    _validate_file(catalog_file, report)
-    try:
-        for child in root.get_children():
-            path = _self_path(child)
-            report.collections.append(path)
-            _validate_file(path, report)
-        for item in root.get_items(recursive=True):
-            report.items.append(_check_item(item, report))
-    except (OSError, ValueError, pystac.STACError) as err:
-        report.problems.append(f"{catalog_file}: a link does not lead to a STAC object: {err}")
+    if document.get("type") != "Catalog":
+        report.problems.append(f"{catalog_file}: type is {document.get('type')!r}, not Catalog")
+        return report
+    _walk(catalog_file, document, report, seen={catalog_file.resolve()})
     return report
 
 
-def _self_path(stac_object: Any) -> Path:
-    href = stac_object.get_self_href()
-    assert href is not None  # objects read from files know where they came from
-    return Path(href)
-
-
-def _validate_file(path: Path, report: CatalogReport) -> None:
-    """Validate one JSON file against its STAC core schema; record problems."""
-    from pystac.errors import STACValidationError
-    from pystac.validation import GetSchemaError, validate_dict
-
+def _read(path: Path, report: CatalogReport, linked_from: str = "") -> dict[str, Any] | None:
+    """The JSON object in ``path``, or None with the problem recorded."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
-        report.problems.append(f"{path}: not readable JSON: {err}")
-        return
+        report.problems.append(f"{linked_from}{path}: not readable JSON: {err}")
+        return None
+    if not isinstance(document, dict):
+        report.problems.append(f"{linked_from}{path}: not a JSON object")
+        return None
+    return document
+
+
+def _walk(path: Path, document: dict[str, Any], report: CatalogReport, seen: set[Path]) -> None:
+    """Validate one catalog or collection file, then what its links lead to."""
+    _validate(path, document, report)
+    for link in document.get("links", []):
+        rel = link.get("rel")
+        if rel not in ("child", "item"):
+            continue
+        target = (path.parent / str(link.get("href", ""))).resolve()
+        if target in seen:
+            continue
+        seen.add(target)
+        linked = _read(target, report, f"{path}: {rel} link {link.get('href')!r} -> ")
+        if linked is None:
+            continue
+        if rel == "item":
+            report.items.append(_check_item(target, linked, report))
+        else:
+            if linked.get("type") == "Collection":
+                report.collections.append(target)
+            _walk(target, linked, report, seen)
+
+
+def _validate(path: Path, document: dict[str, Any], report: CatalogReport) -> None:
+    """Validate one document against its STAC core schema; check its links are relative."""
+    from pystac.errors import STACError, STACValidationError
+    from pystac.validation import GetSchemaError, validate_dict
+
     try:
         validate_dict(document, extensions=[], href=str(path))
     except STACValidationError as err:
-        report.problems.append(f"{path}: {str(err).splitlines()[-1]}")
+        report.problems.append(f"{path}: does not match the STAC core schema: {_reason(err)}")
     except GetSchemaError as err:
         report.problems.append(f"{path}: the core schema is not available offline: {err}")
+    except STACError as err:  # not recognisable as STAC at all
+        report.problems.append(f"{path}: {err}")
     for link in document.get("links", []):
         href = str(link.get("href", ""))
-        if link.get("rel") in ("root", "parent", "child", "item", "collection") and (
-            href.startswith("/") or "://" in href
-        ):
+        if link.get("rel") in _HIERARCHY and (href.startswith("/") or "://" in href):
             report.problems.append(f"{path}: link {link.get('rel')} is not relative: {href}")
 
 
-def _check_item(item: Any, report: CatalogReport) -> CheckedItem:
-    path = _self_path(item)
-    checked = CheckedItem(id=item.id, path=path)
-    _validate_file(path, report)
-    for key, asset in item.assets.items():
-        href = asset.get_absolute_href() or asset.href
-        file = Path(href)
+def _reason(error: Exception) -> str:
+    """The most telling jsonschema error behind a validation failure, with where it is."""
+    from jsonschema.exceptions import ValidationError, best_match  # type: ignore[import-untyped]
+
+    best = error.__cause__
+    if not isinstance(best, ValidationError):
+        return str(error).splitlines()[0]
+    # "not valid under any of the given schemas" says little: look inside oneOf/anyOf
+    while best.context:
+        best = best_match(best.context)
+    return f"{best.message} (at {best.json_path})"
+
+
+def _check_item(path: Path, document: dict[str, Any], report: CatalogReport) -> CheckedItem:
+    checked = CheckedItem(id=str(document.get("id")), path=path)
+    _validate(path, document, report)
+    for key, asset in (document.get("assets") or {}).items():
+        href = str(asset.get("href", ""))
+        file = path.parent / href
         if "://" in href or not file.is_file():
             report.problems.append(f"{path}: asset {key!r} has no local file at {href}")
             continue
-        if "profile=cloud-optimized" in (asset.media_type or ""):
+        file = file.resolve()
+        if "profile=cloud-optimized" in str(asset.get("type", "")):
             errors, cog_warnings = _cog_problems(file)
             report.cog_warnings.extend(f"{file}: {text}" for text in cog_warnings)
             if errors:
                 report.problems.extend(f"{file}: not a valid COG: {text}" for text in errors)
             else:
                 checked.cogs.append(file)
-        if "thumbnail" in (asset.roles or []):
+        if "thumbnail" in (asset.get("roles") or []):
             with file.open("rb") as stream:
                 signature = stream.read(len(PNG_SIGNATURE))
             if signature != PNG_SIGNATURE:
