@@ -51,8 +51,13 @@ class WorkQueue(ABC):
         """Append messages; they are durable when this returns."""
 
     @abstractmethod
-    def receive(self, max_messages: int, *, visibility_seconds: float) -> list[Message]:
-        """Take up to ``max_messages`` visible messages, hiding them for a while."""
+    def receive(
+        self, max_messages: int, *, visibility_seconds: float, owner: str = ""
+    ) -> list[Message]:
+        """Take up to ``max_messages`` visible messages, hiding them for a while.
+
+        ``owner`` names the receiver, so that its messages can be freed if it dies.
+        """
 
     @abstractmethod
     def delete_many(self, messages: Sequence[Message]) -> None:
@@ -65,6 +70,14 @@ class WorkQueue(ABC):
     @abstractmethod
     def counts(self) -> tuple[int, int]:
         """``(visible, in flight)`` message counts."""
+
+    @abstractmethod
+    def receivers(self) -> set[str]:
+        """Owners of the messages in flight."""
+
+    @abstractmethod
+    def release(self, owner: str) -> int:
+        """Make the in-flight messages of a dead receiver visible again; returns how many."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, most queues hold nothing
         """Release resources."""
@@ -87,6 +100,7 @@ class _Entry:
     visible_at: float
     receipt: str = ""
     receive_count: int = 0
+    owner: str = ""
 
 
 class MemoryQueue(WorkQueue):
@@ -104,7 +118,9 @@ class MemoryQueue(WorkQueue):
                 self._messages[self._next_id] = _Entry(body, visible_at)
                 self._next_id += 1
 
-    def receive(self, max_messages: int, *, visibility_seconds: float) -> list[Message]:
+    def receive(
+        self, max_messages: int, *, visibility_seconds: float, owner: str = ""
+    ) -> list[Message]:
         now = time.monotonic()
         received: list[Message] = []
         with self._lock:
@@ -115,6 +131,7 @@ class MemoryQueue(WorkQueue):
                     entry.visible_at = now + visibility_seconds
                     entry.receipt = uuid.uuid4().hex
                     entry.receive_count += 1
+                    entry.owner = owner
                     received.append(
                         Message(message_id, entry.body, entry.receipt, entry.receive_count)
                     )
@@ -144,6 +161,21 @@ class MemoryQueue(WorkQueue):
             visible = sum(1 for entry in self._messages.values() if entry.visible_at <= now)
             return visible, len(self._messages) - visible
 
+    def receivers(self) -> set[str]:
+        now = time.monotonic()
+        with self._lock:
+            return {e.owner for e in self._messages.values() if e.visible_at > now and e.owner}
+
+    def release(self, owner: str) -> int:
+        now = time.monotonic()
+        released = 0
+        with self._lock:
+            for entry in self._messages.values():
+                if entry.owner == owner and entry.visible_at > now:
+                    entry.visible_at = now
+                    released += 1
+        return released
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -151,7 +183,8 @@ CREATE TABLE IF NOT EXISTS messages (
     body TEXT NOT NULL,
     visible_at REAL NOT NULL,
     receipt TEXT NOT NULL DEFAULT '',
-    receive_count INTEGER NOT NULL DEFAULT 0
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    owner TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS messages_visible ON messages (visible_at, id);
 """
@@ -168,7 +201,11 @@ class SQLiteQueue(WorkQueue):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         try:
-            self._connection().executescript(_SCHEMA)  # runs in its own transaction
+            connection = self._connection()
+            connection.executescript(_SCHEMA)  # runs in its own transaction
+            columns = {row[1] for row in connection.execute("PRAGMA table_info(messages)")}
+            if "owner" not in columns:  # a queue made by an earlier version
+                connection.execute("ALTER TABLE messages ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
         except sqlite3.Error as err:
             raise StateError(f"cannot open work queue {self.path}: {err}") from err
 
@@ -206,7 +243,9 @@ class SQLiteQueue(WorkQueue):
                 [(body, visible_at) for body in bodies],
             )
 
-    def receive(self, max_messages: int, *, visibility_seconds: float) -> list[Message]:
+    def receive(
+        self, max_messages: int, *, visibility_seconds: float, owner: str = ""
+    ) -> list[Message]:
         now = time.time()
         with self._transaction() as connection:
             rows = connection.execute(
@@ -216,8 +255,12 @@ class SQLiteQueue(WorkQueue):
             ).fetchall()
             received = [Message(row[0], row[1], uuid.uuid4().hex, row[2] + 1) for row in rows]
             connection.executemany(
-                "UPDATE messages SET visible_at = ?, receipt = ?, receive_count = ? WHERE id = ?",
-                [(now + visibility_seconds, m.receipt, m.receive_count, m.id) for m in received],
+                "UPDATE messages SET visible_at = ?, receipt = ?, receive_count = ?, owner = ? "
+                "WHERE id = ?",
+                [
+                    (now + visibility_seconds, m.receipt, m.receive_count, owner, m.id)
+                    for m in received
+                ],
             )
         return received
 
@@ -248,6 +291,22 @@ class SQLiteQueue(WorkQueue):
             .fetchone()
         )
         return int(row[0]), int(row[1]) - int(row[0])
+
+    def receivers(self) -> set[str]:
+        rows = self._connection().execute(
+            "SELECT DISTINCT owner FROM messages WHERE visible_at > ? AND owner != ''",
+            (time.time(),),
+        )
+        return {row[0] for row in rows}
+
+    def release(self, owner: str) -> int:
+        now = time.time()
+        with self._transaction() as connection:
+            cursor = connection.execute(
+                "UPDATE messages SET visible_at = ? WHERE owner = ? AND visible_at > ?",
+                (now, owner, now),
+            )
+            return int(cursor.rowcount)
 
     def close(self) -> None:
         connection = getattr(self._local, "connection", None)

@@ -13,7 +13,9 @@ do on AWS, in this order, so that a process killed at any point loses nothing:
 A message is deleted only once its payload reached a decision. If a worker dies, its
 messages reappear after the lease, its claims lapse, and the next worker resumes them; a
 resumed payload whose execution had already written its output is finished from that output
-instead of being run again.
+instead of being run again. On the same machine there is no need to wait for the lease: a
+worker that finds messages or claims held by a process that no longer exists takes them over
+at once (see :mod:`cirrus.runtime.owners`).
 """
 
 from __future__ import annotations
@@ -21,9 +23,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import socket
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -34,10 +35,12 @@ from typing import TYPE_CHECKING, Any
 from cirrus.errors import CirrusError, NotFound, is_invalid_input_error
 from cirrus.payload import Payload, load_payload
 from cirrus.runtime.executor import ExecutionOutcome, WorkflowExecutor
+from cirrus.runtime.owners import is_dead_local_owner, new_owner
 from cirrus.runtime.publish import Announcer
 from cirrus.runtime.queue import Message, WorkQueue, open_queue
 from cirrus.state import (
     ClaimOutcome,
+    ClaimResult,
     EventType,
     FinishUpdate,
     NewEvent,
@@ -164,7 +167,7 @@ class Worker:
             project, runner, time_scale=settings.time_scale, keep_history=settings.keep_history
         )
         self.announcer = Announcer(settings.publish_log, settings.publish_webhook)
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = new_owner()
         self.on_result = on_result
         self.counts: Counter[str] = Counter()
         self._in_flight: dict[str, Message] = {}
@@ -180,6 +183,7 @@ class Worker:
             How many payloads ended each way.
         """
         stop = stop or threading.Event()
+        self.release_dead_receivers()
         self.recover_expired()
         heartbeat = threading.Thread(target=self._heartbeat, args=(stop,), daemon=True)
         heartbeat.start()
@@ -188,7 +192,9 @@ class Worker:
             with ThreadPoolExecutor(workers, thread_name_prefix="cirrus-task") as pool:
                 while not stop.is_set():
                     messages = self.queue.receive(
-                        self.settings.batch_size, visibility_seconds=self.settings.lease_seconds
+                        self.settings.batch_size,
+                        visibility_seconds=self.settings.lease_seconds,
+                        owner=self.owner,
                     )
                     if messages:
                         self.handle(messages, pool if workers > 1 else None)
@@ -213,6 +219,14 @@ class Worker:
                     list(running), owner=self.owner, lease_seconds=self.settings.lease_seconds
                 )
                 self.queue.hide(list(running.values()), self.settings.lease_seconds)
+
+    def release_dead_receivers(self) -> int:
+        """Free at once the messages held by workers of this machine that died."""
+        return sum(
+            self.queue.release(owner)
+            for owner in self.queue.receivers()
+            if is_dead_local_owner(owner)
+        )
 
     def recover_expired(self) -> int:
         """Queue again the stored inputs of payloads whose worker died mid-execution."""
@@ -294,11 +308,11 @@ class Worker:
     def _claim(self, jobs: list[_Job], batch: _Batch) -> list[_Job]:
         if not jobs:
             return []
+        items = [(job.payload_id, job.payload.process_definition.replace) for job in jobs]
         claims = self.db.claim_many(
-            [(job.payload_id, job.payload.process_definition.replace) for job in jobs],
-            owner=self.owner,
-            lease_seconds=self.settings.lease_seconds,
+            items, owner=self.owner, lease_seconds=self.settings.lease_seconds
         )
+        claims = self._take_over_dead_claims(items, claims)
         claimed = []
         for job, claim in zip(jobs, claims, strict=True):
             job.record = claim.record
@@ -321,6 +335,29 @@ class Worker:
             outcome = "already_processing" if in_progress else claim.outcome.value.lower()
             self._result(batch, PayloadResult(job.payload_id, outcome))
         return claimed
+
+    def _take_over_dead_claims(
+        self, items: list[tuple[str, bool]], claims: list[ClaimResult]
+    ) -> list[ClaimResult]:
+        """Claim again the payloads whose holder is a dead process of this machine."""
+        dead: dict[str, list[int]] = {}
+        for index, claim in enumerate(claims):
+            if not claim.claimed and is_dead_local_owner(claim.record.claim_owner):
+                dead.setdefault(str(claim.record.claim_owner), []).append(index)
+        if not dead:
+            return claims
+        for owner, indexes in dead.items():
+            # end the dead holder's lease now (the shortest lease the database takes)
+            self.db.renew([items[i][0] for i in indexes], owner=owner, lease_seconds=1e-6)
+        time.sleep(1e-3)
+        retry = [index for indexes in dead.values() for index in indexes]
+        again = self.db.claim_many(
+            [items[i] for i in retry], owner=self.owner, lease_seconds=self.settings.lease_seconds
+        )
+        claims = list(claims)
+        for index, claim in zip(retry, again, strict=True):
+            claims[index] = claim
+        return claims
 
     def _seconds_until(self, record: StateRecord) -> float:
         if record.lease_expires is None:
