@@ -172,9 +172,7 @@ def _print_next(console: Console, result: DemoResult) -> None:
     if cog is not None:
         relative = os.path.relpath(cog, result.folder)
         lines.append((f"rio cogeo validate {shlex.quote(relative)}", "check a COG yourself"))
-    lines.append(
-        ("python -m http.server -d catalog", "serve catalog/catalog.json to a STAC browser")
-    )
+    lines.append(("python -m json.tool catalog/catalog.json", "the catalog's root"))
     console.print()
     console.print("Next, look at the results:")
     width = max(len(command) for command, _ in lines)
