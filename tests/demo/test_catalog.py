@@ -156,3 +156,17 @@ def test_check_reports_an_unreadable_catalog(tmp_path: Path) -> None:
     report = check_catalog(tmp_path / "catalog.json")
     assert not report.ok
     assert report.problems[0].startswith(f"{tmp_path / 'catalog.json'}: not readable JSON")
+
+
+def test_the_demo_api_is_exported_and_light() -> None:
+    import subprocess
+    import sys
+
+    import cirrus.demo
+
+    for name in cirrus.demo.__all__:
+        assert getattr(cirrus.demo, name) is not None
+    heavy = "('pystac', 'rasterio', 'rio_cogeo')"
+    code = f"import sys, cirrus.demo; print(sorted(m for m in {heavy} if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
