@@ -191,3 +191,39 @@ def test_force_replaces_an_earlier_demo(tmp_path: Path) -> None:
     assert (tmp_path / "cirrus.yml").is_file()
     assert (tmp_path / "tasks" / "make-cog" / "src" / "task" / "task.py").is_file()
     assert not list(tmp_path.rglob("__pycache__"))
+
+
+def test_a_failing_payload_fails_the_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from click.testing import CliRunner
+
+    from cirrus.cli.main import cli
+    from cirrus.demo import run
+
+    # a copy of the demo project whose thumbnail step breaks on the second scene
+    source = tmp_path / "source"
+    shutil.copytree(run.project_source(), source)  # type: ignore[arg-type]
+    task = source / "tasks" / "make-thumbnail" / "src" / "task" / "task.py"
+    task.write_text(
+        task.read_text().replace(
+            "        for item in self.items_as_dicts:\n",
+            "        for item in self.items_as_dicts:\n"
+            "            if item['id'] == 'demo-scene-2':\n"
+            "                raise RuntimeError('no thumbnail today')\n",
+            1,
+        )
+    )
+    monkeypatch.setattr(run, "project_source", lambda: source)
+
+    done = CliRunner().invoke(cli, ["demo", str(tmp_path / "demo")])
+    assert done.exit_code == 1, done.output
+    summary = json.loads(done.stdout)
+    assert summary["ok"] is False
+    assert summary["states"] == {"FAILED": 1, "SUCCEEDED": 1}
+    assert [item["id"] for item in summary["items"]] == ["demo-scene-1"]
+    problems = "\n".join(summary["validation"]["problems"])
+    assert f"payload {PAYLOAD_IDS[1]} is FAILED" in problems
+    assert "no thumbnail today" in problems
+    assert "expected 2 published item(s), found 1" in problems
+    assert "Demo finished with problems" in done.stderr
