@@ -46,6 +46,7 @@ class WorkflowExecutor:
         self.time_scale = time_scale
         self.keep_history = keep_history
         self._machines: dict[str, Any] = {}
+        self._object_io: Any = None  # Map ItemReader/ResultWriter storage, made on first use
         self._lock = threading.Lock()
 
     def definition(self, workflow: str) -> dict[str, Any]:
@@ -102,7 +103,17 @@ class WorkflowExecutor:
             return ExecutionOutcome("FAILED", error=err.error, cause=err.cause)
         except ConfigError as err:
             return ExecutionOutcome("FAILED", error="States.Runtime", cause=str(err))
-        result = run_execution(machine, payload, name=execution, time_scale=self.time_scale)
+        if self._object_io is None:
+            from cirrus.engine import storage_object_io
+
+            self._object_io = storage_object_io()
+        result = run_execution(
+            machine,
+            payload,
+            name=execution,
+            time_scale=self.time_scale,
+            object_io=self._object_io,
+        )
         return ExecutionOutcome(
             status=str(result.status),
             output=result.output,
