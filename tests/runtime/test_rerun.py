@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
 import sys
@@ -49,6 +50,10 @@ def test_failed_payloads_are_rerun_exactly_and_succeed_once_fixed(proj: Proj) ->
     listed = proj.cirrus("get-input-payloads", "--state", "FAILED", "--rerun").ndjson()
     assert {p["id"] for p in listed} == failed
     assert all(p["process"][0]["replace"] is True for p in listed)
+    one = proj.cirrus("get-input-payload", payload_id("bad0"), "--rerun").json()
+    assert one == next(p for p in listed if p["id"] == payload_id("bad0"))
+    (stored,) = (proj.executions / payload_id("bad0")).glob("*/input.json")
+    assert "replace" not in json.loads(stored.read_text())["process"][0]  # stored as sent
 
     # rerun as they are: exactly the failed ones run again, and fail again
     again = pipeline(
@@ -88,13 +93,3 @@ def test_failed_payloads_are_rerun_exactly_and_succeed_once_fixed(proj: Proj) ->
         "ok1",
         "ok2",
     ]
-
-
-def test_get_input_payload_rerun_sets_replace(proj: Proj) -> None:
-    proj.write_payloads([payload(item("bad", fail=True))])
-    proj.cirrus("process", "in.ndjson", "--wait", check=False)
-    plain = proj.cirrus("get-input-payload", payload_id("bad")).json()
-    rerun = proj.cirrus("get-input-payload", payload_id("bad"), "--rerun").json()
-    assert "replace" not in plain["process"][0]
-    assert rerun["process"][0]["replace"] is True
-    assert {**rerun, "process": plain["process"]} == plain
