@@ -22,7 +22,6 @@ import json
 import re
 import warnings
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from cirrus.errors import PayloadError
@@ -50,18 +49,33 @@ def _require_type(value: Any, expected: type | tuple[type, ...], field: str, wha
         raise PayloadError(field, f"must be {what}, not {type(value).__name__}")
 
 
-@dataclass(frozen=True)
 class ProcessDefinition:
     """One element of a payload's ``process`` array: what to run and how to store results.
 
     Built by :meth:`from_dict`, which validates every field; the original dict is kept in
     :attr:`raw` so unknown, forward-compatible fields survive a round trip.
+
+    Args:
+        raw: the process definition exactly as given.
+        path: JSON path of this definition inside its payload, used in error messages.
     """
 
-    raw: dict[str, Any]
-    """The process definition exactly as given."""
-    path: str = "$.process[0]"
-    """JSON path of this definition inside its payload, used in error messages."""
+    # a plain class rather than a dataclass: importing dataclasses costs a task's start-up
+    __slots__ = ("path", "raw")
+
+    def __init__(self, raw: dict[str, Any], path: str = "$.process[0]") -> None:
+        self.raw = raw
+        self.path = path
+
+    def __repr__(self) -> str:
+        return f"ProcessDefinition({self.raw!r}, {self.path!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ProcessDefinition):
+            return NotImplemented
+        return self.raw == other.raw and self.path == other.path
+
+    __hash__ = None  # type: ignore[assignment]
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "$.process[0]") -> ProcessDefinition:

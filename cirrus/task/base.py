@@ -28,8 +28,6 @@ from __future__ import annotations
 import copy
 import logging
 import os
-import shutil
-import tempfile
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
@@ -108,6 +106,8 @@ class Task(ABC):
     def _workdir(self) -> Path:
         """The work directory (created when first asked for)."""
         if self._workdir_path is None:
+            import tempfile
+
             self._workdir_path = Path(tempfile.mkdtemp(prefix=f"cirrus-{self.name}-"))
         return self._workdir_path
 
@@ -201,6 +201,8 @@ class Task(ABC):
         """Remove the work directory unless it is to be kept."""
         path = self._workdir_path
         if not self._save_workdir and path is not None and path.exists():
+            import shutil
+
             shutil.rmtree(path, ignore_errors=True)
 
     def assign_collections(self) -> None:
