@@ -198,6 +198,7 @@ def get_execution(payload_id: str, project_dir: str | None) -> None:
 @project_option
 def get_execution_events(payload_id: str, workflow_events: bool, project_dir: str | None) -> None:
     """Print the history events of PAYLOAD_ID's last execution as NDJSON."""
+    from cirrus.errors import NotFound
     from cirrus.storage import read_json
 
     with reporting_errors(), open_pipeline(project_dir) as pipeline:
@@ -206,7 +207,15 @@ def get_execution_events(payload_id: str, workflow_events: bool, project_dir: st
                 echo_json(event.to_dict())
             return
         record = _record(pipeline, payload_id)
-        for event in read_json(_execution_url(pipeline, record, "history.json")):
+        try:
+            history = read_json(_execution_url(pipeline, record, "history.json"))
+        except NotFound as err:
+            raise NotFound(
+                f"execution history of {payload_id!r} was not kept: by default only executions "
+                "that did not succeed keep it; set keep_history: all in cirrus.yml (or "
+                "CIRRUS_KEEP_HISTORY=all) to keep every one, or use --workflow-events"
+            ) from err
+        for event in history:
             echo_json(event)
 
 

@@ -142,7 +142,7 @@ def _validate(path: Path, document: dict[str, Any], report: CatalogReport) -> No
 
 def _reason(error: Exception) -> str:
     """The most telling jsonschema error behind a validation failure, with where it is."""
-    from jsonschema.exceptions import ValidationError, best_match  # type: ignore[import-untyped]
+    from jsonschema.exceptions import ValidationError, best_match
 
     best = error.__cause__
     if not isinstance(best, ValidationError):

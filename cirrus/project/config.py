@@ -53,6 +53,9 @@ class ProjectConfig:
         workers: number of payloads processed at once.
         lease_seconds: how long a claim on a payload lasts before another worker may take it.
         url_payload_threshold: payloads whose JSON is longer than this travel by ``url``.
+        processes: worker processes draining the queue together (one per core helps
+            CPU-bound tasks).
+        keep_history: which executions keep their state history: all, failed, none.
         source: the ``cirrus.yml`` these settings came from, ``None`` when embedded.
     """
 
@@ -66,6 +69,8 @@ class ProjectConfig:
     workers: int = 4
     lease_seconds: int = 900
     url_payload_threshold: int = 120_000
+    processes: int = 1
+    keep_history: str = "failed"
     source: Path | None = None
 
     @classmethod
@@ -132,6 +137,12 @@ def _text(value: Any) -> str:
     return value
 
 
+def _history_choice(value: Any) -> str:
+    if value not in ("all", "failed", "none"):
+        raise ValueError
+    return str(value)
+
+
 def _optional_text(value: Any) -> str | None:
     return None if value is None or value == "" else _text(value)
 
@@ -147,6 +158,8 @@ _FIELDS: dict[str, tuple[Callable[[Any], Any], bool, str]] = {
     "workers": (_positive_int, False, "a positive whole number"),
     "lease_seconds": (_positive_int, False, "a positive whole number of seconds"),
     "url_payload_threshold": (_positive_int, False, "a positive whole number of characters"),
+    "processes": (_positive_int, False, "a positive whole number of worker processes"),
+    "keep_history": (_history_choice, False, "one of all, failed, none"),
 }
 
 _ENV: dict[str, str] = {
@@ -158,6 +171,8 @@ _ENV: dict[str, str] = {
     "CIRRUS_WORKERS": "workers",
     "CIRRUS_LEASE_SECONDS": "lease_seconds",
     "CIRRUS_URL_PAYLOAD_THRESHOLD": "url_payload_threshold",
+    "CIRRUS_PROCESSES": "processes",
+    "CIRRUS_KEEP_HISTORY": "keep_history",
 }
 
 

@@ -66,6 +66,8 @@ class RuntimeSettings:
             workers=config.workers,
             lease_seconds=config.lease_seconds,
             url_payload_threshold=config.url_payload_threshold,
+            processes=config.processes,
+            keep_history=config.keep_history,
         )
 
     def with_changes(self, **changes: object) -> RuntimeSettings:
