@@ -125,7 +125,9 @@ def run_workflow(source: str, project_dir: str | None) -> None:
 
                 echo_json(read_json(record.output_url))
             return
-        click.echo(f"{result.outcome}: {result.payload_id} {result.error or ''}".rstrip(), err=True)
+        click.echo(
+            f"{result.outcome}: {result.payload_id or ''} {result.error or ''}".strip(), err=True
+        )
     sys.exit(EXIT_WORKFLOW_TIMED_OUT if result.outcome == "timed_out" else EXIT_WORKFLOW_FAILED)
 
 

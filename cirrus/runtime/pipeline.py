@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Self
 
 from cirrus.runtime.intake import Document, read_documents, unwrap
-from cirrus.runtime.queue import MemoryQueue, Message, WorkQueue, open_queue
+from cirrus.runtime.queue import WorkQueue, open_queue
 from cirrus.runtime.settings import RuntimeSettings
 from cirrus.runtime.worker import PayloadResult, Worker
 from cirrus.state import StateDB, open_state_db
@@ -145,12 +145,19 @@ class Pipeline:
             from cirrus.errors import PayloadError
 
             raise PayloadError("$", str(document.error))
-        private = MemoryQueue()
-        private.send_many([json.dumps(document.payload)])
-        messages: list[Message] = private.receive(1, visibility_seconds=self.settings.lease_seconds)
         worker = Worker(self.settings, self.project, state_db=self.db, queue=self.queue)
-        (result,) = worker.handle(messages) or [PayloadResult(None, "already_processing")]
-        return result
+        try:
+            # the message goes into the durable queue, received by us at once: if this
+            # process dies, a worker picks it up when the lease runs out
+            message = self.queue.take(
+                json.dumps(document.payload),
+                visibility_seconds=self.settings.lease_seconds,
+                owner=worker.owner,
+            )
+            results = worker.handle([message])
+        finally:
+            worker.close()
+        return results[0] if results else PayloadResult(None, "already_processing")
 
     def close(self) -> None:
         """Close the state database and queue."""

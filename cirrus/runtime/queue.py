@@ -41,6 +41,8 @@ class Message:
     receipt: str
     """Proof of this receipt; only the latest receiver can delete the message."""
     receive_count: int
+    first_received_at: float = 0.0
+    """When the message was first received (seconds since the epoch)."""
 
 
 class WorkQueue(ABC):
@@ -57,6 +59,14 @@ class WorkQueue(ABC):
         """Take up to ``max_messages`` visible messages, hiding them for a while.
 
         ``owner`` names the receiver, so that its messages can be freed if it dies.
+        """
+
+    @abstractmethod
+    def take(self, body: str, *, visibility_seconds: float, owner: str = "") -> Message:
+        """Add a message that the caller receives at once (to handle it right now).
+
+        It is durable like any other: if the caller dies, it becomes visible to other
+        workers after ``visibility_seconds``.
         """
 
     @abstractmethod
@@ -101,6 +111,7 @@ class _Entry:
     receipt: str = ""
     receive_count: int = 0
     owner: str = ""
+    first_received_at: float = 0.0
 
 
 class MemoryQueue(WorkQueue):
@@ -132,10 +143,32 @@ class MemoryQueue(WorkQueue):
                     entry.receipt = uuid.uuid4().hex
                     entry.receive_count += 1
                     entry.owner = owner
+                    entry.first_received_at = entry.first_received_at or time.time()
                     received.append(
-                        Message(message_id, entry.body, entry.receipt, entry.receive_count)
+                        Message(
+                            message_id,
+                            entry.body,
+                            entry.receipt,
+                            entry.receive_count,
+                            entry.first_received_at,
+                        )
                     )
         return received
+
+    def take(self, body: str, *, visibility_seconds: float, owner: str = "") -> Message:
+        entry = _Entry(
+            body,
+            time.monotonic() + visibility_seconds,
+            uuid.uuid4().hex,
+            1,
+            owner,
+            time.time(),
+        )
+        with self._lock:
+            message_id = self._next_id
+            self._next_id += 1
+            self._messages[message_id] = entry
+        return Message(message_id, body, entry.receipt, 1, entry.first_received_at)
 
     def _owned(self, message: Message) -> _Entry | None:
         entry = self._messages.get(message.id)
@@ -184,7 +217,8 @@ CREATE TABLE IF NOT EXISTS messages (
     visible_at REAL NOT NULL,
     receipt TEXT NOT NULL DEFAULT '',
     receive_count INTEGER NOT NULL DEFAULT 0,
-    owner TEXT NOT NULL DEFAULT ''
+    owner TEXT NOT NULL DEFAULT '',
+    first_received REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS messages_visible ON messages (visible_at, id);
 """
@@ -249,20 +283,41 @@ class SQLiteQueue(WorkQueue):
         now = time.time()
         with self._transaction() as connection:
             rows = connection.execute(
-                "SELECT id, body, receive_count FROM messages WHERE visible_at <= ? "
-                "ORDER BY visible_at, id LIMIT ?",
+                "SELECT id, body, receive_count, first_received FROM messages "
+                "WHERE visible_at <= ? ORDER BY visible_at, id LIMIT ?",
                 (now, max_messages),
             ).fetchall()
-            received = [Message(row[0], row[1], uuid.uuid4().hex, row[2] + 1) for row in rows]
+            received = [
+                Message(row[0], row[1], uuid.uuid4().hex, row[2] + 1, row[3] or now) for row in rows
+            ]
             connection.executemany(
-                "UPDATE messages SET visible_at = ?, receipt = ?, receive_count = ?, owner = ? "
-                "WHERE id = ?",
+                "UPDATE messages SET visible_at = ?, receipt = ?, receive_count = ?, owner = ?, "
+                "first_received = ? WHERE id = ?",
                 [
-                    (now + visibility_seconds, m.receipt, m.receive_count, owner, m.id)
+                    (
+                        now + visibility_seconds,
+                        m.receipt,
+                        m.receive_count,
+                        owner,
+                        m.first_received_at,
+                        m.id,
+                    )
                     for m in received
                 ],
             )
         return received
+
+    def take(self, body: str, *, visibility_seconds: float, owner: str = "") -> Message:
+        now = time.time()
+        receipt = uuid.uuid4().hex
+        with self._transaction() as connection:
+            cursor = connection.execute(
+                "INSERT INTO messages (body, visible_at, receipt, receive_count, owner, "
+                "first_received) VALUES (?, ?, ?, 1, ?, ?)",
+                (body, now + visibility_seconds, receipt, owner, now),
+            )
+            message_id = int(cursor.lastrowid or 0)
+        return Message(message_id, body, receipt, 1, now)
 
     def delete_many(self, messages: Sequence[Message]) -> None:
         if not messages:

@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cirrus.errors import CirrusError, NotFound, is_invalid_input_error
+from cirrus.errors import CirrusError, is_invalid_input_error
 from cirrus.payload import Payload, load_payload
 from cirrus.runtime.executor import ExecutionOutcome, WorkflowExecutor
 from cirrus.runtime.owners import is_dead_local_owner, new_owner
@@ -184,7 +184,6 @@ class Worker:
         """
         stop = stop or threading.Event()
         self.release_dead_receivers()
-        self.recover_expired()
         heartbeat = threading.Thread(target=self._heartbeat, args=(stop,), daemon=True)
         heartbeat.start()
         workers = max(1, self.settings.workers)
@@ -227,23 +226,6 @@ class Worker:
             for owner in self.queue.receivers()
             if is_dead_local_owner(owner)
         )
-
-    def recover_expired(self) -> int:
-        """Queue again the stored inputs of payloads whose worker died mid-execution."""
-        bodies = []
-        for record in self.db.expired():
-            if not record.executions:
-                continue  # claimed but never started: its message is still queued
-            url = self._execution_url(record.payload_id, record.executions[-1], "input.json")
-            try:
-                from cirrus.storage import read_bytes
-
-                bodies.append(read_bytes(url).decode())
-            except NotFound:
-                continue
-        if bodies:
-            self.queue.send_many(bodies)
-        return len(bodies)
 
     # -- one batch -------------------------------------------------------------------------
 
@@ -308,7 +290,7 @@ class Worker:
     def _claim(self, jobs: list[_Job], batch: _Batch) -> list[_Job]:
         if not jobs:
             return []
-        items = [(job.payload_id, job.payload.process_definition.replace) for job in jobs]
+        items = [(job.payload_id, self._replaces(job)) for job in jobs]
         claims = self.db.claim_many(
             items, owner=self.owner, lease_seconds=self.settings.lease_seconds
         )
@@ -335,6 +317,20 @@ class Worker:
             outcome = "already_processing" if in_progress else claim.outcome.value.lower()
             self._result(batch, PayloadResult(job.payload_id, outcome))
         return claimed
+
+    def _replaces(self, job: _Job) -> bool:
+        """Whether this delivery may rerun a finished payload (``replace: true``).
+
+        A message delivered again after its first receiver died may already have been run
+        to the end by that receiver: a record finished since the message was first received
+        means exactly that, and running it once more would run it twice.
+        """
+        if not job.payload.process_definition.replace:
+            return False
+        if job.message.receive_count <= 1:
+            return True
+        record = self.db.get(job.payload_id)
+        return record is None or record.updated.timestamp() < job.message.first_received_at
 
     def _take_over_dead_claims(
         self, items: list[tuple[str, bool]], claims: list[ClaimResult]

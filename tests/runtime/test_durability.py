@@ -25,8 +25,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.runtime.conftest import Proj, item, payload, payload_id
 
 LEASE_SECONDS = 2  # set in the test project's cirrus.yml
@@ -152,11 +150,6 @@ def test_two_runners_at_once_never_run_a_payload_twice(proj: Proj) -> None:
     assert Counter(line["item"]["id"] for line in proj.published) == dict.fromkeys(ids, 1)
 
 
-@pytest.mark.xfail(
-    reason="recovery re-queues inputs whose messages are still queued; replace payloads then "
-    "run twice (see /work/notes/runtime-bugs.md #4)",
-    strict=True,
-)
 def test_sigkill_then_rerun_runs_replace_payloads_once(proj: Proj) -> None:
     log = proj.root / "exec.log"
     ids = _many(proj, 200, log, sleep_ms=4, replace=True)

@@ -75,11 +75,6 @@ def test_task_state_timeout_is_a_task_failure_and_exits_10(proj: Proj) -> None:
     assert record["last_error"].startswith("States.Timeout")
 
 
-@pytest.mark.xfail(
-    reason="run-workflow prints 'None' for a rejected payload's id "
-    "(see /work/notes/runtime-bugs.md #5)",
-    strict=True,
-)
 def test_rejected_payload_is_reported_without_a_none_id(proj: Proj) -> None:
     run = proj.cirrus(
         "run-workflow", "-", input='{"type": "FeatureCollection", "features": []}', check=False
