@@ -38,9 +38,14 @@ __all__ = [
 
 PAYLOAD_ID_PATTERN = re.compile(r"(.+)/workflow-([^/]+)/(.+)")
 
-_UPLOAD_OPTION_FIELDS = frozenset(
-    {"path_template", "public_assets", "headers", "s3_urls", "collections"}
-)
+# upload option -> (accepted types, what to write in an error)
+_UPLOAD_OPTION_TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "path_template": (str, "a string"),
+    "headers": (dict, "an object of header names"),
+    "public_assets": ((bool, list), "true, false or a list of asset keys"),
+    "s3_urls": (bool, "true or false"),
+    "collections": (dict, "an object of name: JSONPath"),
+}
 _MATCHER_TYPES = ("jsonpath", "catch_all")
 
 
@@ -98,82 +103,35 @@ class ProcessDefinition:
         return definition
 
     def _validate_options(self) -> None:
+        # Only the fields present are checked, and paths for messages are built only on
+        # failure: every task of every payload validates its input, so this is a hot path.
+        raw = self.raw
         path = self.path
-        upload_options = self.raw.get("upload_options", {})
-        self._check_upload_options(upload_options, f"{path}.upload_options")
-        matchers = self.raw.get("collection_matchers", [])
-        _require_type(matchers, list, f"{path}.collection_matchers", "a list of matchers")
-        for index, matcher in enumerate(matchers):
-            field = f"{path}.collection_matchers[{index}]"
-            _require_type(matcher, dict, field, "an object")
-            kind = matcher.get("type", "jsonpath")
-            if kind not in _MATCHER_TYPES:
-                raise PayloadError(
-                    f"{field}.type", f"is {kind!r}", f"use one of {', '.join(_MATCHER_TYPES)}"
-                )
-            if not isinstance(matcher.get("collection_name"), str):
-                raise PayloadError(
-                    f"{field}.collection_name", "is required", "give the collection to assign"
-                )
-            if kind == "jsonpath" and not isinstance(matcher.get("pattern"), str):
-                raise PayloadError(
-                    f"{field}.pattern", "is required", "give a JSONPath filter for the item"
-                )
-        if matchers and upload_options.get("collections"):
+        upload_options = raw.get("upload_options")
+        if upload_options is not None:
+            self._check_upload_options(upload_options, f"{path}.upload_options")
+        for key, value in raw.items():
+            check = _OPTION_CHECKS.get(key)
+            if check is not None:
+                check(value, f"{path}.{key}")
+        if raw.get("collection_matchers") and (upload_options or {}).get("collections"):
             raise PayloadError(
                 f"{path}.collection_matchers",
                 "cannot be combined with the legacy upload_options.collections",
                 "keep only collection_matchers",
             )
-        options = self.raw.get("collection_options", {})
-        _require_type(options, dict, f"{path}.collection_options", "an object keyed by collection")
-        for name, value in options.items():
-            field = f"{path}.collection_options.{name}"
-            _require_type(value, dict, field, "an object")
-            self._check_upload_options(value.get("upload_options", {}), f"{field}.upload_options")
-        tasks = self.raw.get("tasks", {})
-        if isinstance(tasks, list):
-            for index, entry in enumerate(tasks):
-                field = f"{path}.tasks[{index}]"
-                _require_type(entry, dict, field, "an object with 'name' and 'parameters'")
-                if not isinstance(entry.get("name"), str):
-                    raise PayloadError(f"{field}.name", "is required", "name the task")
-        else:
-            _require_type(tasks, dict, f"{path}.tasks", "an object keyed by task name")
-            for name, value in tasks.items():
-                _require_type(value, dict, f"{path}.tasks.{name}", "an object of parameters")
-        _require_type(
-            self.raw.get("workflow_options", {}), dict, f"{path}.workflow_options", "an object"
-        )
-        _require_type(self.raw.get("replace", False), bool, f"{path}.replace", "true or false")
-        chain_filter = self.raw.get("chain_filter")
-        if chain_filter is not None:
-            _require_type(chain_filter, str, f"{path}.chain_filter", "a JSONPath filter string")
-        collections = self.raw.get("input_collections", self.raw.get("collections"))
-        if collections is not None and not (
-            isinstance(collections, str)
-            or (isinstance(collections, list) and all(isinstance(c, str) for c in collections))
-        ):
-            raise PayloadError(f"{path}.input_collections", "must be a list of collection names")
 
     @staticmethod
     def _check_upload_options(options: Any, field: str) -> None:
         _require_type(options, dict, field, "an object")
-        template = options.get("path_template")
-        if template is not None:
-            _require_type(template, str, f"{field}.path_template", "a string")
-        headers = options.get("headers")
-        if headers is not None:
-            _require_type(headers, dict, f"{field}.headers", "an object of header names")
-        for flag in ("public_assets",):
-            value = options.get(flag)
-            if value is not None and not isinstance(value, bool | list):
-                raise PayloadError(f"{field}.{flag}", "must be true, false or a list of asset keys")
-        if "s3_urls" in options:
-            _require_type(options["s3_urls"], bool, f"{field}.s3_urls", "true or false")
-        legacy = options.get("collections")
-        if legacy is not None:
-            _require_type(legacy, dict, f"{field}.collections", "an object of name: JSONPath")
+        for key, value in options.items():
+            if value is None:
+                continue
+            expected = _UPLOAD_OPTION_TYPES.get(key)
+            if expected is not None and not isinstance(value, expected[0]):
+                raise PayloadError(
+                    f"{field}.{key}", f"must be {expected[1]}, not {type(value).__name__}"
+                )
 
     @property
     def workflow(self) -> str:
@@ -242,6 +200,74 @@ class ProcessDefinition:
     def to_dict(self) -> dict[str, Any]:
         """A deep copy of the definition as a plain dict."""
         return copy.deepcopy(self.raw)
+
+
+def _check_matchers(matchers: Any, path: str) -> None:
+    _require_type(matchers, list, path, "a list of matchers")
+    for index, matcher in enumerate(matchers):
+        field = f"{path}[{index}]"
+        _require_type(matcher, dict, field, "an object")
+        kind = matcher.get("type", "jsonpath")
+        if kind not in _MATCHER_TYPES:
+            raise PayloadError(
+                f"{field}.type", f"is {kind!r}", f"use one of {', '.join(_MATCHER_TYPES)}"
+            )
+        if not isinstance(matcher.get("collection_name"), str):
+            raise PayloadError(
+                f"{field}.collection_name", "is required", "give the collection to assign"
+            )
+        if kind == "jsonpath" and not isinstance(matcher.get("pattern"), str):
+            raise PayloadError(
+                f"{field}.pattern", "is required", "give a JSONPath filter for the item"
+            )
+
+
+def _check_collection_options(options: Any, path: str) -> None:
+    _require_type(options, dict, path, "an object keyed by collection")
+    for name, value in options.items():
+        field = f"{path}.{name}"
+        _require_type(value, dict, field, "an object")
+        uploads = value.get("upload_options")
+        if uploads is not None:
+            ProcessDefinition._check_upload_options(uploads, f"{field}.upload_options")
+
+
+def _check_tasks(tasks: Any, path: str) -> None:
+    if isinstance(tasks, list):
+        for index, entry in enumerate(tasks):
+            field = f"{path}[{index}]"
+            _require_type(entry, dict, field, "an object with 'name' and 'parameters'")
+            if not isinstance(entry.get("name"), str):
+                raise PayloadError(f"{field}.name", "is required", "name the task")
+        return
+    _require_type(tasks, dict, path, "an object keyed by task name")
+    for name, value in tasks.items():
+        if not isinstance(value, dict):
+            _require_type(value, dict, f"{path}.{name}", "an object of parameters")
+
+
+def _check_chain_filter(value: Any, path: str) -> None:
+    if value is not None:
+        _require_type(value, str, path, "a JSONPath filter string")
+
+
+def _check_collections(collections: Any, path: str) -> None:
+    if isinstance(collections, str):
+        return
+    if not (isinstance(collections, list) and all(isinstance(c, str) for c in collections)):
+        raise PayloadError(path, "must be a list of collection names")
+
+
+_OPTION_CHECKS: dict[str, Any] = {
+    "collection_matchers": _check_matchers,
+    "collection_options": _check_collection_options,
+    "tasks": _check_tasks,
+    "workflow_options": lambda value, path: _require_type(value, dict, path, "an object"),
+    "replace": lambda value, path: _require_type(value, bool, path, "true or false"),
+    "chain_filter": _check_chain_filter,
+    "input_collections": _check_collections,
+    "collections": _check_collections,
+}
 
 
 def make_payload_id(
@@ -319,7 +345,8 @@ class Payload(Mapping[str, Any]):
         features = data.get("features", [])
         _require_type(features, list, "$.features", "a list of STAC Items")
         for index, feature in enumerate(features):
-            _require_type(feature, dict, f"$.features[{index}]", "a STAC Item object")
+            if not isinstance(feature, dict):
+                _require_type(feature, dict, f"$.features[{index}]", "a STAC Item object")
             item_id = feature.get("id")
             if not isinstance(item_id, str) or not item_id:
                 raise PayloadError(

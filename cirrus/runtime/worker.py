@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import logging
 import threading
 import time
@@ -172,6 +173,8 @@ class Worker:
         self.counts: Counter[str] = Counter()
         self._in_flight: dict[str, Message] = {}
         self._io_pool = ThreadPoolExecutor(8, thread_name_prefix="cirrus-io")
+        # several writers only help where each write waits on a slow disk or network
+        self._parallel_io = not settings.payload_root.startswith(("/", "file:"))
         self._in_flight_lock = threading.Lock()
 
     # -- the loop --------------------------------------------------------------------------
@@ -442,7 +445,7 @@ class Worker:
         def write(item: tuple[str, bytes]) -> None:
             write_bytes(item[0], item[1], content_type="application/json")
 
-        if len(writes) > 1:
+        if len(writes) > 1 and self._parallel_io:
             list(self._io_pool.map(write, writes))
         else:
             for item in writes:
