@@ -44,7 +44,7 @@ class RuntimeSettings:
     """How long a claim (and a received message) lasts without a heartbeat."""
     url_payload_threshold: int = 120_000
     """Payloads longer than this (as JSON escaped twice) travel by ``{"url"}``."""
-    batch_size: int = 100
+    batch_size: int = 200
     """Messages received, claimed and finished together."""
     keep_history: str = "failed"
     """Which executions keep their state history as ``history.json`` beside their input:
