@@ -160,15 +160,24 @@ def test_the_demo_folder_is_a_project_the_commands_work_in(
     assert json.loads(done.stdout)["state"] == "SUCCEEDED"
 
 
-def test_an_earlier_demo_is_kept_without_force(
+def test_running_the_demo_again_replaces_the_earlier_one(
     demo_run: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
     folder, _ = demo_run
+    (folder / "leftover.txt").write_text("from the last run")
     done = _cirrus("demo", str(folder), cwd=folder.parent)
-    assert done.returncode == 1
-    assert "add --force to replace it" in done.stderr
-    assert done.stdout == ""
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["ok"] is True
+    assert not (folder / "leftover.txt").exists()
     assert (folder / "catalog" / "catalog.json").is_file()
+
+
+def test_a_non_empty_folder_not_made_by_the_demo_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    done = _cirrus("demo", str(tmp_path), cwd=tmp_path.parent)
+    assert done.returncode == 1
+    assert "not made by cirrus demo" in done.stderr
+    assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
 def test_a_folder_not_made_by_the_demo_is_never_wiped(tmp_path: Path) -> None:

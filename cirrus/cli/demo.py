@@ -25,13 +25,15 @@ STEPS = 5
 
 @click.command()
 @click.argument("folder", default="cirrus-demo", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--force", is_flag=True, help="Replace an earlier demo in FOLDER (nothing else).")
 @click.option(
     "--scenes", type=click.IntRange(1, 3), default=2, show_default=True, help="Input scenes."
 )
 @click.option("--workers", type=click.IntRange(min=1), help="Payloads processed at once.")
-def demo(folder: Path, force: bool, scenes: int, workers: int | None) -> None:
+def demo(folder: Path, scenes: int, workers: int | None) -> None:
     """Run the demo pipeline in FOLDER (default: ./cirrus-demo).
+
+    An earlier demo in FOLDER is replaced, so the command can be run again as it is; a
+    non-empty folder the demo did not make is never touched.
 
     Copies the demo project there, makes small GeoTIFF scenes, runs them through the
     cog-thumbnail workflow (Cloud-Optimized GeoTIFF, PNG thumbnail, publish) on the
@@ -49,7 +51,7 @@ def demo(folder: Path, force: bool, scenes: int, workers: int | None) -> None:
         try:
             result = run_demo(
                 folder,
-                force=force,
+                force=True,  # only ever replaces a folder that an earlier demo made
                 scenes=scenes,
                 workers=workers,
                 on_step=display.step,
