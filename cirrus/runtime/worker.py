@@ -167,6 +167,9 @@ class Worker:
             project, runner, time_scale=settings.time_scale, keep_history=settings.keep_history
         )
         self.announcer = Announcer(settings.publish_log, settings.publish_webhook)
+        from cirrus.storage import open_store
+
+        self.payload_store = open_store(settings.payload_root)
         self.owner = new_owner()
         self.on_result = on_result
         self.counts: Counter[str] = Counter()
@@ -248,8 +251,8 @@ class Worker:
             for job, outcome in zip(started, outcomes, strict=True):
                 job.outcome = outcome
                 if outcome.history:
-                    url = self._execution_url(job.payload_id, job.execution, "history.json")
-                    batch.writes.append((url, json.dumps(outcome.history).encode()))
+                    key = self._execution_key(job.payload_id, job.execution, "history.json")
+                    batch.writes.append((key, json.dumps(outcome.history).encode()))
                 self._conclude(job, batch)
             self._commit(batch)
         finally:
@@ -364,8 +367,6 @@ class Worker:
         return max(0.5, remaining + 0.5)
 
     def _start(self, jobs: list[_Job], batch: _Batch) -> list[_Job]:
-        from cirrus.storage import exists
-
         to_start: list[_Job] = []
         inputs: list[tuple[str, bytes]] = []
         for job in jobs:
@@ -374,20 +375,25 @@ class Worker:
             if (
                 job.resumed
                 and previous
-                and exists(self._execution_url(job.payload_id, previous[-1], "output.json"))
+                and self.payload_store.exists(
+                    self._execution_key(job.payload_id, previous[-1], "output.json")
+                )
             ):
                 # a dead worker finished this execution but not its bookkeeping
                 job.execution = previous[-1]
-                job.input_url = self._execution_url(job.payload_id, job.execution, "input.json")
+                job.input_url = self._url(
+                    self._execution_key(job.payload_id, job.execution, "input.json")
+                )
                 job.outcome = self._adopt(job)
                 self._conclude(job, batch)
                 continue
             job.execution = execution_name(job.payload_id, len(previous) + 1)
-            job.input_url = self._execution_url(job.payload_id, job.execution, "input.json")
+            key = self._execution_key(job.payload_id, job.execution, "input.json")
+            job.input_url = self._url(key)
             data = dict(job.payload.as_dict())
             data["id"] = job.payload_id
             job.input_text = json.dumps(data)
-            inputs.append((job.input_url, job.input_text.encode()))
+            inputs.append((key, job.input_text.encode()))
             to_start.append(job)
         if not to_start:
             return []
@@ -413,9 +419,8 @@ class Worker:
         return started
 
     def _adopt(self, job: _Job) -> ExecutionOutcome:
-        from cirrus.storage import read_json
-
-        output = read_json(self._execution_url(job.payload_id, job.execution, "output.json"))
+        key = self._execution_key(job.payload_id, job.execution, "output.json")
+        output = json.loads(self.payload_store.get(key))
         return ExecutionOutcome("SUCCEEDED", output=output)
 
     def _execute(self, job: _Job) -> ExecutionOutcome:
@@ -438,11 +443,11 @@ class Worker:
             return ExecutionOutcome("FAILED", error=type(err).__name__, cause=str(err))
 
     def _write_all(self, writes: Sequence[tuple[str, bytes]]) -> None:
-        """Store objects, several at once: most of a small payload's time is file latency."""
-        from cirrus.storage import write_bytes
+        """Store objects under the payload root; on remote stores several at once."""
+        store = self.payload_store
 
         def write(item: tuple[str, bytes]) -> None:
-            write_bytes(item[0], item[1], content_type="application/json")
+            store.put(item[0], item[1], content_type="application/json")
 
         if len(writes) > 1 and self._parallel_io:
             list(self._io_pool.map(write, writes))
@@ -479,8 +484,9 @@ class Worker:
     def _succeed(self, job: _Job, outcome: ExecutionOutcome, batch: _Batch) -> None:
         output = load_payload(outcome.output)
         model = Payload.from_dict(output, copy_data=False)
-        output_url = self._execution_url(job.payload_id, job.execution, "output.json")
-        batch.writes.append((output_url, json.dumps(output).encode()))
+        output_key = self._execution_key(job.payload_id, job.execution, "output.json")
+        output_url = self._url(output_key)
+        batch.writes.append((output_key, json.dumps(output).encode()))
         batch.announcements.append((job.payload_id, model.features))
         batch.chained.extend(json.dumps(following) for following in model.next_payloads())
         batch.finishes.append(
@@ -519,10 +525,18 @@ class Worker:
         if self.on_result is not None:
             self.on_result(result)
 
-    def _execution_url(self, payload_id: str, execution: str, name: str) -> str:
+    @staticmethod
+    def _execution_key(payload_id: str, execution: str, name: str) -> str:
+        """Key of an execution's file under the payload root (checked: ids cannot climb out)."""
+        from cirrus.storage import check_key
+
+        return check_key(f"executions/{payload_id}/{execution}/{name}")
+
+    def _url(self, key: str) -> str:
+        """The URL of a key under the payload root, in the root's own form."""
         from cirrus.storage import join_url
 
-        return join_url(self.settings.payload_root, "executions", payload_id, execution, name)
+        return join_url(self.settings.payload_root, key)
 
     def close(self) -> None:
         """Stop the I/O threads; close the state database and queue if this worker opened them."""
