@@ -6,16 +6,26 @@ from typing import Any
 
 from cirrus.errors import CirrusError, TaskError, is_invalid_input_error
 from cirrus.payload import load_payload
+from cirrus.task.base import Task
 
-__all__ = ["describe_error", "invoke_task", "is_task_class"]
+__all__ = ["describe_error", "invoke_task", "is_cirrus_task", "is_task_class"]
+
+# task class -> whether it is ours; asked on every call, and issubclass() on an ABC is not free
+_OURS: dict[type, bool] = {}
+
+
+def is_cirrus_task(task_class: type) -> bool:
+    """Whether ``task_class`` derives from :class:`cirrus.task.Task` (remembered per class)."""
+    ours = _OURS.get(task_class)
+    if ours is None:
+        ours = _OURS[task_class] = issubclass(task_class, Task)
+    return ours
 
 
 def is_task_class(candidate: Any) -> bool:
     """Whether ``candidate`` is a concrete task class (ours or stactask's)."""
     if not isinstance(candidate, type) or getattr(candidate, "__abstractmethods__", None):
         return False
-    from cirrus.task.base import Task
-
     if issubclass(candidate, Task):
         return True
     return any(
@@ -31,10 +41,8 @@ def invoke_task(task_class: type, event: dict[str, Any], **options: Any) -> Any:
     the ones stactask knows, and references are resolved before they see the payload, since
     stactask reads URLs through its own libraries.
     """
-    from cirrus.task.base import Task
-
-    if issubclass(task_class, Task):
-        return task_class.handler(event, **options)
+    if is_cirrus_task(task_class):
+        return task_class.handler(event, **options)  # type: ignore[attr-defined]
     url_out = event.get("url_out") if isinstance(event, dict) else None
     stactask_options = {
         key: value

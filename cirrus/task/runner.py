@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cirrus.task.cli import ERROR_FILE_ENV
+from cirrus.task.invoke import describe_error, invoke_task
 
 if TYPE_CHECKING:
     from cirrus.project import Project
@@ -99,22 +100,18 @@ class LocalTaskRunner:
             self._classes[name] = resolve_task(name, self.project)
         return self._classes[name]
 
-    def _options(self, task_class: type) -> dict[str, Any]:
-        from cirrus.task.base import Task
-
-        if issubclass(task_class, Task) and self.data_root:
-            return {"data_root": self.data_root}
-        return {}
-
     def run_lambda(self, name: str, event: Any, *, timeout: float | None = None) -> Any:
         """Run a task in this process; failures become the engine's TaskFailure."""
-        from cirrus.engine import TaskFailure
-        from cirrus.task.invoke import describe_error, invoke_task
-
-        task_class = self.task_class(name)
+        # every lambda-type Task state of every payload comes through here: imports and
+        # class lookups happen once, not per call (stactask tasks ignore ``data_root``)
+        task_class = self._classes.get(name) or self.task_class(name)
         try:
-            return invoke_task(task_class, event, **self._options(task_class))
+            if self.data_root:
+                return invoke_task(task_class, event, data_root=self.data_root)
+            return invoke_task(task_class, event)
         except Exception as err:
+            from cirrus.engine import TaskFailure
+
             error, cause = describe_error(err)
             raise TaskFailure(error, cause) from err
 
