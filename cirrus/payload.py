@@ -21,8 +21,8 @@ import copy
 import json
 import re
 import warnings
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NoReturn
 
 from cirrus.errors import PayloadError
 
@@ -89,49 +89,27 @@ class ProcessDefinition:
         Raises:
             PayloadError: naming the field and what is expected.
         """
-        _require_type(data, dict, path, "an object with at least a 'workflow' field")
+        # Every task of every payload validates its input, so this is a hot path: only the
+        # fields present are checked, and field paths for messages are built on failure.
+        if not isinstance(data, dict):
+            _type_error(data, path, "an object with at least a 'workflow' field")
         workflow = data.get("workflow")
-        if workflow is None:
-            raise PayloadError(f"{path}.workflow", "is required", "name the workflow to run")
-        _require_type(workflow, str, f"{path}.workflow", "a string")
-        if not workflow or "/" in workflow:
-            raise PayloadError(
-                f"{path}.workflow", f"is {workflow!r}", "use a non-empty name without '/'"
-            )
-        definition = cls(data, path)
-        definition._validate_options()
-        return definition
-
-    def _validate_options(self) -> None:
-        # Only the fields present are checked, and paths for messages are built only on
-        # failure: every task of every payload validates its input, so this is a hot path.
-        raw = self.raw
-        path = self.path
-        upload_options = raw.get("upload_options")
+        if not isinstance(workflow, str) or not workflow or "/" in workflow:
+            _workflow_error(workflow, path)
+        upload_options = data.get("upload_options")
         if upload_options is not None:
-            self._check_upload_options(upload_options, f"{path}.upload_options")
-        for key, value in raw.items():
+            _check_upload_options(upload_options, path, "upload_options")
+        for key, value in data.items():
             check = _OPTION_CHECKS.get(key)
             if check is not None:
-                check(value, f"{path}.{key}")
-        if raw.get("collection_matchers") and (upload_options or {}).get("collections"):
+                check(value, path, key)
+        if upload_options and upload_options.get("collections") and data.get("collection_matchers"):
             raise PayloadError(
                 f"{path}.collection_matchers",
                 "cannot be combined with the legacy upload_options.collections",
                 "keep only collection_matchers",
             )
-
-    @staticmethod
-    def _check_upload_options(options: Any, field: str) -> None:
-        _require_type(options, dict, field, "an object")
-        for key, value in options.items():
-            if value is None:
-                continue
-            expected = _UPLOAD_OPTION_TYPES.get(key)
-            if expected is not None and not isinstance(value, expected[0]):
-                raise PayloadError(
-                    f"{field}.{key}", f"must be {expected[1]}, not {type(value).__name__}"
-                )
+        return cls(data, path)
 
     @property
     def workflow(self) -> str:
@@ -202,7 +180,32 @@ class ProcessDefinition:
         return copy.deepcopy(self.raw)
 
 
-def _check_matchers(matchers: Any, path: str) -> None:
+def _type_error(value: Any, field: str, what: str) -> NoReturn:
+    raise PayloadError(field, f"must be {what}, not {type(value).__name__}")
+
+
+def _workflow_error(workflow: Any, path: str) -> NoReturn:
+    field = f"{path}.workflow"
+    if workflow is None:
+        raise PayloadError(field, "is required", "name the workflow to run")
+    if not isinstance(workflow, str):
+        _type_error(workflow, field, "a string")
+    raise PayloadError(field, f"is {workflow!r}", "use a non-empty name without '/'")
+
+
+def _check_upload_options(options: Any, parent: str, key: str) -> None:
+    if not isinstance(options, dict):
+        _type_error(options, f"{parent}.{key}", "an object")
+    for name, value in options.items():
+        if value is None:
+            continue
+        expected = _UPLOAD_OPTION_TYPES.get(name)
+        if expected is not None and not isinstance(value, expected[0]):
+            _type_error(value, f"{parent}.{key}.{name}", expected[1])
+
+
+def _check_matchers(matchers: Any, parent: str, key: str) -> None:
+    path = f"{parent}.{key}"
     _require_type(matchers, list, path, "a list of matchers")
     for index, matcher in enumerate(matchers):
         field = f"{path}[{index}]"
@@ -222,52 +225,83 @@ def _check_matchers(matchers: Any, path: str) -> None:
             )
 
 
-def _check_collection_options(options: Any, path: str) -> None:
+def _check_collection_options(options: Any, parent: str, key: str) -> None:
+    path = f"{parent}.{key}"
     _require_type(options, dict, path, "an object keyed by collection")
     for name, value in options.items():
         field = f"{path}.{name}"
         _require_type(value, dict, field, "an object")
         uploads = value.get("upload_options")
         if uploads is not None:
-            ProcessDefinition._check_upload_options(uploads, f"{field}.upload_options")
+            _check_upload_options(uploads, field, "upload_options")
 
 
-def _check_tasks(tasks: Any, path: str) -> None:
-    if isinstance(tasks, list):
-        for index, entry in enumerate(tasks):
-            field = f"{path}[{index}]"
-            _require_type(entry, dict, field, "an object with 'name' and 'parameters'")
-            if not isinstance(entry.get("name"), str):
-                raise PayloadError(f"{field}.name", "is required", "name the task")
+def _check_tasks(tasks: Any, parent: str, key: str) -> None:
+    if isinstance(tasks, dict):
+        for name, value in tasks.items():
+            if not isinstance(value, dict):
+                _type_error(value, f"{parent}.{key}.{name}", "an object of parameters")
         return
-    _require_type(tasks, dict, path, "an object keyed by task name")
-    for name, value in tasks.items():
-        if not isinstance(value, dict):
-            _require_type(value, dict, f"{path}.{name}", "an object of parameters")
+    path = f"{parent}.{key}"
+    if not isinstance(tasks, list):
+        _type_error(tasks, path, "an object keyed by task name")
+    for index, entry in enumerate(tasks):
+        field = f"{path}[{index}]"
+        _require_type(entry, dict, field, "an object with 'name' and 'parameters'")
+        if not isinstance(entry.get("name"), str):
+            raise PayloadError(f"{field}.name", "is required", "name the task")
 
 
-def _check_chain_filter(value: Any, path: str) -> None:
-    if value is not None:
-        _require_type(value, str, path, "a JSONPath filter string")
+def _check_workflow_options(value: Any, parent: str, key: str) -> None:
+    if not isinstance(value, dict):
+        _type_error(value, f"{parent}.{key}", "an object")
 
 
-def _check_collections(collections: Any, path: str) -> None:
+def _check_replace(value: Any, parent: str, key: str) -> None:
+    if not isinstance(value, bool):
+        _type_error(value, f"{parent}.{key}", "true or false")
+
+
+def _check_chain_filter(value: Any, parent: str, key: str) -> None:
+    if value is not None and not isinstance(value, str):
+        _type_error(value, f"{parent}.{key}", "a JSONPath filter string")
+
+
+def _check_collections(collections: Any, parent: str, key: str) -> None:
     if isinstance(collections, str):
         return
     if not (isinstance(collections, list) and all(isinstance(c, str) for c in collections)):
-        raise PayloadError(path, "must be a list of collection names")
+        raise PayloadError(f"{parent}.{key}", "must be a list of collection names")
 
 
-_OPTION_CHECKS: dict[str, Any] = {
+# process definition field -> check(value, parent path, field name); upload_options has its
+# own place, first, and fields not named here are not checked
+_OPTION_CHECKS: dict[str, Callable[[Any, str, str], None]] = {
     "collection_matchers": _check_matchers,
     "collection_options": _check_collection_options,
     "tasks": _check_tasks,
-    "workflow_options": lambda value, path: _require_type(value, dict, path, "an object"),
-    "replace": lambda value, path: _require_type(value, bool, path, "true or false"),
+    "workflow_options": _check_workflow_options,
+    "replace": _check_replace,
     "chain_filter": _check_chain_filter,
     "input_collections": _check_collections,
     "collections": _check_collections,
 }
+
+
+def _feature_error(feature: Any, index: int) -> NoReturn:
+    if not isinstance(feature, dict):
+        _type_error(feature, f"$.features[{index}]", "a STAC Item object")
+    raise PayloadError(f"$.features[{index}].id", "is required", "every item needs a string id")
+
+
+def _check_chain(process: list[Any]) -> None:
+    """Validate the later links of a process array (each one definition or a list of them)."""
+    for index, link in enumerate(process[1:], start=1):
+        if isinstance(link, list):
+            for branch_index, branch in enumerate(link):
+                ProcessDefinition.from_dict(branch, f"$.process[{index}][{branch_index}]")
+        else:
+            ProcessDefinition.from_dict(link, f"$.process[{index}]")
 
 
 def make_payload_id(
@@ -331,7 +365,8 @@ class Payload(Mapping[str, Any]):
         Raises:
             PayloadError: naming the field and what is expected.
         """
-        _require_type(data, dict, "$", "a JSON object (a FeatureCollection with 'process')")
+        if not isinstance(data, dict):
+            _type_error(data, "$", "a JSON object (a FeatureCollection with 'process')")
         if "url" in data and "features" not in data and "process" not in data:
             raise PayloadError(
                 "$.url", "is a reference", "load it first with cirrus.payload.load_payload()"
@@ -343,15 +378,15 @@ class Payload(Mapping[str, Any]):
             raise PayloadError("$.type", f"is {kind!r}", "a payload is a 'FeatureCollection'")
         data["type"] = "FeatureCollection"
         features = data.get("features", [])
-        _require_type(features, list, "$.features", "a list of STAC Items")
+        if not isinstance(features, list):
+            _type_error(features, "$.features", "a list of STAC Items")
         for index, feature in enumerate(features):
-            if not isinstance(feature, dict):
-                _require_type(feature, dict, f"$.features[{index}]", "a STAC Item object")
-            item_id = feature.get("id")
-            if not isinstance(item_id, str) or not item_id:
-                raise PayloadError(
-                    f"$.features[{index}].id", "is required", "every item needs a string id"
-                )
+            if (
+                not isinstance(feature, dict)
+                or not feature.get("id")
+                or not isinstance(feature["id"], str)
+            ):
+                _feature_error(feature, index)
         data["features"] = features
         process = data.get("process")
         if process is None:
@@ -366,22 +401,18 @@ class Payload(Mapping[str, Any]):
             )
             process = [process]
             data["process"] = process
-        _require_type(process, list, "$.process", "a list of process definitions")
+        if not isinstance(process, list):
+            _type_error(process, "$.process", "a list of process definitions")
         if not process:
             raise PayloadError(
                 "$.process", "is empty", "give at least one process definition with a workflow"
             )
         definition = ProcessDefinition.from_dict(process[0], "$.process[0]")
-        for index, link in enumerate(process[1:], start=1):
-            branches = link if isinstance(link, list) else [link]
-            for branch_index, branch in enumerate(branches):
-                path = f"$.process[{index}]"
-                if isinstance(link, list):
-                    path += f"[{branch_index}]"
-                ProcessDefinition.from_dict(branch, path)
+        if len(process) > 1:
+            _check_chain(process)
         payload_id = data.get("id")
-        if payload_id is not None:
-            _require_type(payload_id, str, "$.id", "a string")
+        if payload_id is not None and not isinstance(payload_id, str):
+            _type_error(payload_id, "$.id", "a string")
         return cls(data, definition)
 
     # Mapping protocol: read-only access to the payload dict

@@ -93,6 +93,59 @@ def test_parse_payload_id_round_trip() -> None:
             r"\$\.process\[1\]\.workflow is required",
             id="bad-chain-link",
         ),
+        pytest.param(
+            lambda d: d["process"].append([{"workflow": "a"}, {"workflow": "b/c"}]),
+            r"\$\.process\[1\]\[1\]\.workflow is 'b/c'",
+            id="bad-chain-branch",
+        ),
+        pytest.param(
+            lambda d: d["features"].insert(0, "S2B"),
+            r"\$\.features\[0\] must be a STAC Item object, not str",
+            id="feature-not-object",
+        ),
+        pytest.param(
+            lambda d: d["features"][0].update(id=""),
+            r"\$\.features\[0\]\.id is required",
+            id="empty-item-id",
+        ),
+        pytest.param(
+            lambda d: d["process"][0].update(tasks={"copy": {}, "publish": True}),
+            r"\$\.process\[0\]\.tasks\.publish must be an object of parameters, not bool",
+            id="task-parameters-not-object",
+        ),
+        pytest.param(
+            lambda d: d["process"][0].update(tasks="copy"),
+            r"\$\.process\[0\]\.tasks must be an object keyed by task name",
+            id="tasks-string",
+        ),
+        pytest.param(
+            lambda d: d["process"][0].update(workflow_options=[]),
+            r"\$\.process\[0\]\.workflow_options must be an object, not list",
+            id="workflow-options-list",
+        ),
+        pytest.param(
+            lambda d: d["process"][0].update(replace="yes"),
+            r"\$\.process\[0\]\.replace must be true or false, not str",
+            id="replace-string",
+        ),
+        pytest.param(
+            lambda d: d["process"][0].update(collection_matchers=[{"collection_name": "a"}]),
+            r"\$\.process\[0\]\.collection_matchers\[0\]\.pattern is required",
+            id="matcher-without-pattern",
+        ),
+        pytest.param(
+            lambda d: d["process"][0].update(
+                collection_options={"c": {"upload_options": {"public_assets": "all"}}}
+            ),
+            r"\$\.process\[0\]\.collection_options\.c\.upload_options\.public_assets must be",
+            id="collection-upload-option",
+        ),
+        pytest.param(
+            lambda d: d["process"][0].update(upload_options=[]),
+            r"\$\.process\[0\]\.upload_options must be an object, not list",
+            id="upload-options-list",
+        ),
+        pytest.param(lambda d: d.update(id=7), r"\$\.id must be a string", id="id-number"),
     ],
 )
 def test_validation_errors_name_the_field(mutate: Any, field: str) -> None:
