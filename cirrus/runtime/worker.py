@@ -32,7 +32,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cirrus.errors import CirrusError, is_invalid_input_error
+from cirrus.errors import (
+    CirrusError,
+    NotFound,
+    PathEscapeError,
+    StorageError,
+    is_invalid_input_error,
+)
 from cirrus.payload import Payload, load_payload
 from cirrus.runtime.executor import ExecutionOutcome, WorkflowExecutor
 from cirrus.runtime.owners import is_dead_local_owner, new_owner
@@ -57,6 +63,8 @@ if TYPE_CHECKING:
 __all__ = ["PayloadResult", "Worker", "execution_name"]
 
 logger = logging.getLogger(__name__)
+
+_RETRY_UNREADABLE_SECONDS = 30.0
 
 _STATUS_TO_STATE = {
     "SUCCEEDED": State.SUCCEEDED,
@@ -269,6 +277,14 @@ class Worker:
                 data = load_payload(json.loads(message.body))
                 payload = Payload.from_dict(data, copy_data=False)
                 payload_id = payload.id
+            except StorageError as err:
+                if isinstance(err, NotFound | PathEscapeError):
+                    self._reject(message, err, batch)
+                else:
+                    # a referenced payload could not be read just now: try it again later
+                    logger.warning("cannot read a submitted payload yet: %s", err)
+                    self.queue.hide([message], _RETRY_UNREADABLE_SECONDS)
+                continue
             except (CirrusError, ValueError) as err:
                 self._reject(message, err, batch)
                 continue
