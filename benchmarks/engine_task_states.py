@@ -9,7 +9,7 @@ Prints executions per second, microseconds per execution and per Task state (bes
 ``--repeat`` runs), plus the cost of exporting the history and of copying one payload.
 Times are CPU time of this process, so other work on a shared machine disturbs them less.
 
-    .venv/bin/python benchmarks/engine_task_states.py [--executions 20000] [--repeat 5]
+    .venv/bin/python benchmarks/engine_task_states.py [--executions 2000] [--repeat 20]
 """
 
 from __future__ import annotations
@@ -153,8 +153,8 @@ def best_per_call(call: Any, count: int, repeat: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--executions", type=int, default=20_000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--executions", type=int, default=2_000)
+    parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
 
     machine = StateMachine.from_dict(DEFINITION, registry=ResourceRegistry(CallableRunner()))
@@ -162,8 +162,8 @@ def main() -> None:
     rate = best_rate(machine, payload, args.executions, args.repeat)
     per_execution = 1e6 / rate
     result = run_execution(machine, payload, time_scale=0)
-    history = best_per_call(result.history, 2_000, args.repeat)
-    copy = best_per_call(lambda: _copy_json(payload), 20_000, args.repeat)
+    history = best_per_call(result.history, 200, args.repeat)
+    copy = best_per_call(lambda: _copy_json(payload), 2_000, args.repeat)
 
     print(f"payload: {len(json.dumps(payload)):,} bytes, {len(result.events)} history events")
     print(f"{'executions/s':28} {rate:10,.0f}")
