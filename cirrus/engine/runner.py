@@ -629,7 +629,7 @@ class _NotPlain(Exception):
     pass
 
 
-_PLAIN_SCALARS = frozenset((str, int, float, bool, type(None)))
+_PLAIN_SCALARS: frozenset[type] = frozenset((str, int, float, bool, type(None)))
 
 
 def _copy_plain(value: Any, scalars: frozenset[type] = _PLAIN_SCALARS) -> Any:
