@@ -124,7 +124,7 @@ class ProcessDefinition:
     @property
     def upload_options(self) -> dict[str, Any]:
         """Global upload options (``path_template``, ``public_assets``, ``headers``, ...)."""
-        return dict(self.raw.get("upload_options", {}))
+        return dict(self.raw.get("upload_options") or {})
 
     @property
     def input_collections(self) -> list[str] | None:
@@ -162,9 +162,19 @@ class ProcessDefinition:
             return {entry["name"]: dict(entry.get("parameters", {})) for entry in tasks}
         return {name: dict(value) for name, value in tasks.items()}
 
+    def task_options_for(self, task_name: str) -> dict[str, Any]:
+        """One task's own parameters (a copy; empty when the task has none)."""
+        tasks = self.raw.get("tasks")
+        if tasks is None:
+            return {}
+        if isinstance(tasks, dict):
+            # every task call asks for its parameters: copy only its own entry
+            return dict(tasks.get(task_name, {}))
+        return self.task_options().get(task_name, {})  # the legacy list, with its warning
+
     def task_parameters(self, task_name: str) -> dict[str, Any]:
         """Parameters for one task: ``workflow_options`` overlaid by the task's own values."""
-        return {**self.workflow_options, **self.task_options().get(task_name, {})}
+        return {**self.workflow_options, **self.task_options_for(task_name)}
 
     def upload_options_for(self, collection: str | None) -> dict[str, Any]:
         """Upload options for items of ``collection``: its own options win over the global ones."""
@@ -172,7 +182,7 @@ class ProcessDefinition:
         options.pop("collections", None)
         if collection is not None:
             specific = self.raw.get("collection_options", {}).get(collection, {})
-            options.update(specific.get("upload_options", {}))
+            options.update(specific.get("upload_options") or {})
         return options
 
     def to_dict(self) -> dict[str, Any]:

@@ -31,6 +31,7 @@ import os
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -95,12 +96,18 @@ class Task(ABC):
             self._workdir_path = Path(workdir).absolute()
             self._workdir_path.mkdir(parents=True, exist_ok=True)
             self._save_workdir = True if save_workdir is None else save_workdir
-        self.logger = logging.LoggerAdapter(
-            logging.getLogger(self.name), {"payload_id": payload.get("id")}
-        )
+        self._payload_id = payload.get("id")
         if validate and not skip_validation and not self.validate():
             self.cleanup_workdir()
             raise FailedValidation(f"task {self.name!r} rejected the input payload")
+
+    @cached_property
+    def logger(self) -> logging.LoggerAdapter[logging.Logger]:
+        """The task's logger (named after the task), adding ``payload_id`` to each record.
+
+        Made on first use: most calls never log, and a logger costs more than a small task.
+        """
+        return logging.LoggerAdapter(logging.getLogger(self.name), {"payload_id": self._payload_id})
 
     @property
     def _workdir(self) -> Path:
@@ -130,7 +137,7 @@ class Task(ABC):
     @property
     def task_options(self) -> dict[str, Any]:
         """This task's own options from ``process[0].tasks[<name>]``."""
-        return self._model.process_definition.task_options().get(self.name, {})
+        return self._model.process_definition.task_options_for(self.name)
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -207,11 +214,14 @@ class Task(ABC):
 
     def assign_collections(self) -> None:
         """Set each output item's collection from ``collection_matchers`` (or the legacy map)."""
+        matchers = self._model.process_definition.raw.get("collection_matchers")
+        mapping = self.collection_mapping
+        if not matchers and not mapping:
+            return  # the usual case: nothing to match, so no JSONPath import and no loop
         from cirrus.task.collections import assign_collection
 
-        definition = self._model.process_definition
         for item in self._payload["features"]:
-            assign_collection(item, definition.collection_matchers, self.collection_mapping)
+            assign_collection(item, matchers or [], mapping or {})
 
     @abstractmethod
     def process(self, **kwargs: Any) -> list[dict[str, Any]]:
@@ -349,8 +359,13 @@ class Task(ABC):
         ``payload`` may be a reference ``{"url": ...}``; when it also has ``url_out`` (the
         batch convention) the output is written there and ``{"url": url_out}`` returned.
         """
-        url_out = payload.get("url_out") if isinstance(payload, dict) else None
-        data = load_payload(payload)
+        if isinstance(payload, dict):
+            url_out = payload.get("url_out")
+            # a payload itself, not a reference, is the usual case
+            data = payload if "features" in payload else load_payload(payload)
+        else:
+            url_out = None
+            data = load_payload(payload)  # refuses it, naming what it is
         task = cls(data, **kwargs)
         try:
             produced = task.process(**task.parameters)

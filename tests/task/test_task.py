@@ -149,3 +149,73 @@ def test_resolve_builtin_and_file_tasks(fixtures: Path) -> None:
         resolve_task("no-such-task")
     with pytest.raises(ConfigError, match="no task class 'Nope'"):
         resolve_task(f"{fixtures}/tasks/ported_task.py:Nope")
+
+
+def test_logger_is_named_after_the_task_and_carries_the_payload_id(
+    scene: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = make_payload(scene, str(tmp_path))
+    data["id"] = "sentinel-2-l2a/workflow-cog-archive/S2B_17HQD_20201103_0_L2A"
+    task = Recorder(data)
+    with caplog.at_level("INFO", logger="recorder"):
+        task.logger.info("hello")
+    assert [(r.name, r.getMessage(), r.payload_id) for r in caplog.records] == [  # type: ignore[attr-defined]
+        ("recorder", "hello", data["id"])
+    ]
+    assert task.logger is task.logger
+
+
+def test_a_task_may_set_its_own_logger(scene: Path, tmp_path: Path) -> None:
+    import logging
+
+    class OwnLogger(Recorder):
+        def __init__(self, payload: dict[str, Any], **kwargs: Any) -> None:
+            super().__init__(payload, **kwargs)
+            self.logger = logging.LoggerAdapter(logging.getLogger("mine"), {})
+
+    assert OwnLogger(make_payload(scene, str(tmp_path))).logger.logger.name == "mine"
+
+
+def test_legacy_task_list_still_gives_parameters(scene: Path, tmp_path: Path) -> None:
+    data = make_payload(
+        scene,
+        str(tmp_path),
+        workflow_options={"a": 1},
+        tasks=[{"name": "recorder", "parameters": {"b": 2}}, {"name": "other"}],
+    )
+    with pytest.warns(DeprecationWarning, match="'tasks' as a list"):
+        Recorder.handler(data)
+    assert Recorder.seen["kwargs"] == {"a": 1, "b": 2}
+
+
+def test_overridden_task_options_reach_process(scene: Path, tmp_path: Path) -> None:
+    class Fixed(Recorder):
+        @property
+        def task_options(self) -> dict[str, Any]:
+            return {"fixed": True}
+
+    Fixed.handler(make_payload(scene, str(tmp_path), tasks={"recorder": {"b": 2}}))
+    assert Recorder.seen["kwargs"] == {"fixed": True}
+
+
+def test_parameters_are_copies(scene: Path, tmp_path: Path) -> None:
+    data = make_payload(scene, str(tmp_path), workflow_options={"a": 1}, tasks={"recorder": {}})
+    task = Recorder(data)
+    task.parameters["a"] = 2
+    task.task_options["b"] = 3
+    assert task.parameters == {"a": 1}
+    assert data["process"][0]["tasks"] == {"recorder": {}}
+
+
+def test_items_keep_their_collection_without_matchers(scene: Path, tmp_path: Path) -> None:
+    data = make_payload(scene, str(tmp_path))
+    data["process"][0]["upload_options"] = None
+    output = Recorder.handler(data)
+    assert [f["collection"] for f in output["features"]] == ["sentinel-2-l2a"]
+
+
+def test_handler_refuses_a_payload_that_is_not_an_object() -> None:
+    from cirrus.errors import PayloadError
+
+    with pytest.raises(PayloadError, match="must be a JSON object, not list"):
+        Recorder.handler([])  # type: ignore[arg-type]
