@@ -4,7 +4,8 @@ The workflow engine runs every lambda-type Task state through
 ``LocalTaskRunner.run_lambda`` → ``invoke_task`` → ``Task.handler``; the pipeline worker
 validates each payload with ``Payload.from_dict`` on the way in and again on the way out.
 This prints the cost of each of those, for a task whose ``process`` does nothing but
-return its items, so what is left is the framework's own overhead::
+return its items, so what is left is the framework's own overhead, and, for scale, one
+engine execution of a three-state workflow calling that task three times::
 
     .venv/bin/python benchmarks/task_call_path.py [--seconds 0.2] [--rounds 15]
 
@@ -37,6 +38,30 @@ class Noop(Task):
 
     def process(self, **kwargs: Any) -> list[dict[str, Any]]:
         return self.items_as_dicts
+
+
+class NoopRunner(LocalTaskRunner):
+    """A runner that knows only the no-op task, so the engine can resolve it."""
+
+    def __init__(self) -> None:
+        super().__init__(find=False)
+        self._classes["noop"] = Noop
+
+    def has_task(self, name: str) -> bool:
+        return name == "noop"
+
+    def task_types(self, name: str) -> set[str]:
+        return {"lambda"} if name == "noop" else set()
+
+
+THREE_TASKS = {
+    "StartAt": "one",
+    "States": {
+        "one": {"Type": "Task", "Resource": "cirrus:lambda:noop", "Next": "two"},
+        "two": {"Type": "Task", "Resource": "cirrus:lambda:noop", "Next": "three"},
+        "three": {"Type": "Task", "Resource": "cirrus:lambda:noop", "End": True},
+    },
+}
 
 
 def make_payload() -> dict[str, Any]:
@@ -125,10 +150,14 @@ def best_us(call: Callable[[], Any], seconds: float, rounds: int) -> float:
 
 def measure(seconds: float, rounds: int) -> dict[str, float]:
     """Label -> best µs per call."""
+    from cirrus.engine import ResourceRegistry, StateMachine, run_execution
+
     data = make_payload()
     text = json.dumps(data)
-    runner = LocalTaskRunner(find=False)
-    runner._classes["noop"] = Noop  # what task_class() caches after the first lookup
+    runner = NoopRunner()
+    machine = StateMachine.from_dict(THREE_TASKS, registry=ResourceRegistry(runner))
+    if run_execution(machine, make_payload()).output != make_payload():
+        raise SystemExit("the three-task workflow changed its payload")
     # the first call fills the per-class caches; the output must equal the input
     if runner.run_lambda("noop", data) != make_payload():
         raise SystemExit("the no-op task changed its payload")
@@ -147,6 +176,9 @@ def measure(seconds: float, rounds: int) -> dict[str, float]:
         "Task.handler": best_us(lambda: Noop.handler(data), seconds, rounds),
         "LocalTaskRunner.run_lambda": best_us(
             lambda: runner.run_lambda("noop", data), seconds, rounds
+        ),
+        "engine: 3-task workflow execution": best_us(
+            lambda: run_execution(machine, data), seconds, rounds
         ),
     }
 
