@@ -319,12 +319,14 @@ class Execution:
         self.time_scale = time_scale
         self.clock: Clock = clock or SystemClock()
         self.object_io = object_io
-        self.rng = random.Random(seed)  # noqa: S311 - jitter only
+        self._seed = seed
+        self._rng: random.Random | None = None
         self.events: list[dict[str, Any]] = []
         self.transitions = 0
         self.status = ExecutionStatus.RUNNING
         self._ids = itertools.count(1)
-        self._abort = threading.Event()
+        self._aborted = False
+        self._abort_event: threading.Event | None = None
         self._abort_error: tuple[str | None, str | None] = (None, None)
         region, account = "us-east-1", "123456789012"
         machine_arn = f"arn:aws:states:{region}:{account}:stateMachine:{machine.name}"
@@ -336,23 +338,52 @@ class Execution:
         self.deadline = (
             self.start_time + machine.timeout_seconds if machine.timeout_seconds else None
         )
-        self.context_execution = {
-            "Id": self.execution_arn,
-            "Input": self.input,
-            "Name": self.name,
-            "RoleArn": f"arn:aws:iam::{account}:role/cirrus-local",
-            "StartTime": _iso(self.start_time),
-            "RedriveCount": 0,
-        }
+        self.role_arn = f"arn:aws:iam::{account}:role/cirrus-local"
+        self._context_execution: dict[str, Any] | None = None
         self.context_machine = {"Id": machine_arn, "Name": machine.name}
         self.task_token: str | None = None
+
+    # Random numbers, the abort event and the context object are made on first use: most
+    # executions never retry with jitter, sleep or read ``$$``, and making them costs
+    # more than a small Task state.
+
+    @property
+    def rng(self) -> random.Random:
+        """The random numbers for retry jitter (seeded with ``seed``)."""
+        if self._rng is None:
+            self._rng = random.Random(self._seed)  # noqa: S311 - jitter only
+        return self._rng
+
+    @property
+    def abort_event(self) -> threading.Event:
+        """Set when the execution is aborted; sleeps wait on it."""
+        if self._abort_event is None:
+            with _ABORT_EVENT_LOCK:
+                if self._abort_event is None:
+                    self._abort_event = threading.Event()
+        return self._abort_event
+
+    @property
+    def context_execution(self) -> dict[str, Any]:
+        """``$$.Execution``."""
+        if self._context_execution is None:
+            self._context_execution = {
+                "Id": self.execution_arn,
+                "Input": self.input,
+                "Name": self.name,
+                "RoleArn": self.role_arn,
+                "StartTime": _iso(self.start_time),
+                "RedriveCount": 0,
+            }
+        return self._context_execution
 
     # ------------------------------------------------------------------ public
 
     def abort(self, error: str | None = None, cause: str | None = None) -> None:
         """Stop the execution as soon as possible; it ends ABORTED."""
         self._abort_error = (error, cause)
-        self._abort.set()
+        self._aborted = True
+        self.abort_event.set()
 
     def run(self) -> ExecutionResult:
         """Run to the end and return the result."""
@@ -363,7 +394,7 @@ class Execution:
             "executionStartedEventDetails",
             {
                 "input": self.input,
-                "roleArn": self.context_execution["RoleArn"],
+                "roleArn": self.role_arn,
                 "stateMachineArn": self.machine_arn,
             },
         )
@@ -430,7 +461,7 @@ class Execution:
 
     def check(self, lane: Lane) -> None:
         """End the execution if it was aborted or ran out of time."""
-        if self._abort.is_set():
+        if self._aborted:
             error, cause = self._abort_error
             raise _Stop(ExecutionStatus.ABORTED, error or "ExecutionAborted", cause)
         if self.deadline is not None and lane.now() >= self.deadline:
@@ -507,7 +538,7 @@ class Execution:
         if self.deadline is not None and lane.now() + seconds > self.deadline:
             seconds = max(self.deadline - lane.now(), 0.0)
         real = seconds * self.time_scale
-        self.clock.sleep(real, self._abort)
+        self.clock.sleep(real, self.abort_event)
         lane.offset += seconds - real
         self.check(lane)
 
@@ -603,6 +634,9 @@ class Execution:
                 raise failure
             raise TaskFailure(type(failure).__name__, str(failure)) from failure
         return box.get("result")
+
+
+_ABORT_EVENT_LOCK = threading.Lock()
 
 
 class _TaskTimedOut(Exception):
