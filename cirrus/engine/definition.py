@@ -176,6 +176,9 @@ class State:
         parameters: compiled Parameters (JSONPath) or Arguments (JSONata), or None.
         retriers: the ``Retry`` rules.
         catchers: the ``Catch`` rules.
+        default_data_flow: a JSONPath state with every data-flow field at its default
+            (InputPath, ResultPath and OutputPath ``$``; no Parameters, ResultSelector or
+            Assign), so its input goes to its work and the result is its output, unchanged.
     """
 
     name: str
@@ -196,6 +199,7 @@ class State:
     parameters: Template | JsonataTemplate | None = None
     retriers: tuple[Retrier, ...] = ()
     catchers: tuple[Catcher, ...] = ()
+    default_data_flow: bool = False
 
 
 @dataclass(eq=False, slots=True)
@@ -580,6 +584,7 @@ class _Compiler:
             self.problem(where, str(err))
             return None
         self.common(state, raw, kind, where)
+        state.default_data_flow = _default_data_flow(state)
         return state
 
     # ------------------------------------------------------------------ shared fields
@@ -995,6 +1000,20 @@ def _waits(state: State) -> bool:
     if isinstance(state, ParallelState):
         return any(branch.waits for branch in state.branches)
     return isinstance(state, MapState) and state.processor is not None and state.processor.waits
+
+
+def _default_data_flow(state: State) -> bool:
+    return (
+        not state.jsonata
+        and state.input_path is None
+        and not state.input_null
+        and state.parameters is None
+        and state.result_selector is None
+        and state.assign is None
+        and state.result_path == ()
+        and state.output_path is None
+        and not state.output_null
+    )
 
 
 def _pure(state: State) -> bool:

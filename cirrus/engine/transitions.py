@@ -129,6 +129,9 @@ def step_pass(
 def step_task(
     execution: Execution, state: TaskState, data: Any, lane: Lane
 ) -> tuple[Any, str | None, dict[str, Any] | None]:
+    if state.default_data_flow and state.timeout_path is None:
+        # The input is the task's payload and its result the state output.
+        return execution.run_task(state, data, state.timeout, lane), state.next, None
     if state.jsonata:
         bindings = lane.bindings(jsonata_states(data, lane))
         payload = (
