@@ -14,14 +14,16 @@ them instant) while the execution's own timeline, used for history timestamps,
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
+import math
 import random
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -111,6 +113,23 @@ class _Stop(Exception):
         self.cause = cause
 
 
+EventRecord = tuple[int, int, float, str, "str | None", "dict[str, Any] | None"]
+"""A history event as recorded: id, previous id, timestamp, type, details key, details."""
+
+
+def _event_dict(record: EventRecord) -> dict[str, Any]:
+    event_id, previous, timestamp, kind, key, details = record
+    event: dict[str, Any] = {
+        "id": event_id,
+        "previousEventId": previous,
+        "timestamp": timestamp,
+        "type": kind,
+    }
+    if key is not None and details is not None:
+        event[key] = details
+    return event
+
+
 @dataclass
 class ExecutionResult:
     """The outcome of an execution.
@@ -120,8 +139,8 @@ class ExecutionResult:
         output: the output when SUCCEEDED, else None.
         error: the ASL error name when not SUCCEEDED.
         cause: the cause, or None.
-        events: the history events (plain dicts; ``timestamp`` in epoch seconds,
-            inputs and outputs as JSON values). See :meth:`history`.
+        records: the history events as recorded (tuples); read :attr:`events` or
+            :meth:`history` instead.
         name: the execution name.
         execution_arn: the execution ARN.
         start_time: start, epoch seconds (execution timeline).
@@ -133,12 +152,26 @@ class ExecutionResult:
     output: Any
     error: str | None
     cause: str | None
-    events: list[dict[str, Any]]
+    records: list[EventRecord] = field(repr=False)
     name: str
     execution_arn: str
     start_time: float
     stop_time: float
     transitions: int
+    _events: list[dict[str, Any]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """The history events: plain dicts, ``timestamp`` in epoch seconds, inputs and
+        outputs as JSON values. See :meth:`history`.
+
+        Made from :attr:`records` on first use (most callers never look), then kept.
+        """
+        if self._events is None:
+            self._events = [_event_dict(record) for record in self.records]
+        return self._events
 
     @property
     def succeeded(self) -> bool:
@@ -147,7 +180,10 @@ class ExecutionResult:
 
     def history(self) -> list[dict[str, Any]]:
         """The history as ``GetExecutionHistory`` returns it: ISO timestamps, JSON strings."""
-        return [_export_event(event) for event in sorted(self.events, key=lambda e: e["id"])]
+        # One value is often in several events (a task's result is its output, the state's
+        # output and the next state's input): write each object's JSON once.
+        texts: dict[int, tuple[Any, str]] = {}
+        return [_export_event(event, texts) for event in sorted(self.events, key=lambda e: e["id"])]
 
     def error_document(self) -> dict[str, Any]:
         """``{"error": ..., "cause": ...}`` for a failed, timed-out or aborted execution."""
@@ -157,20 +193,16 @@ class ExecutionResult:
 _DATA_FIELDS = ("input", "output", "parameters")
 
 
-def _export_event(event: dict[str, Any]) -> dict[str, Any]:
+def _export_event(event: dict[str, Any], texts: dict[int, tuple[Any, str]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in event.items():
         if key == "timestamp":
-            out[key] = (
-                datetime.fromtimestamp(value, UTC)
-                .isoformat(timespec="milliseconds")
-                .replace("+00:00", "Z")
-            )
+            out[key] = _iso(value)
         elif isinstance(value, dict):
             details = dict(value)
             for data_field in _DATA_FIELDS:
                 if data_field in details and not isinstance(details[data_field], str):
-                    details[data_field] = dumps(details[data_field])
+                    details[data_field] = _dumps_once(details[data_field], texts)
                     details[f"{data_field}Details"] = {"truncated": False}
                 elif data_field in details:
                     details[f"{data_field}Details"] = {"truncated": False}
@@ -178,6 +210,16 @@ def _export_event(event: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def _dumps_once(value: Any, texts: dict[int, tuple[Any, str]]) -> str:
+    """``dumps(value)``, remembered by object identity (the value is kept so ids stay unique)."""
+    if not isinstance(value, dict | list):
+        return dumps(value)
+    known = texts.get(id(value))
+    if known is None:
+        known = texts[id(value)] = (value, dumps(value))
+    return known[1]
 
 
 class Scope:
@@ -273,6 +315,28 @@ class Lane:
 
 
 def _iso(timestamp: float) -> str:
+    """``2024-05-01T10:20:30.123Z``: UTC, milliseconds truncated, as ``datetime`` writes it."""
+    if not math.isfinite(timestamp):
+        return _iso_datetime(timestamp)
+    # datetime.fromtimestamp's own split: microseconds rounded half to even.
+    fraction, whole = math.modf(timestamp)
+    micros = round(fraction * 1e6)
+    if micros >= 1_000_000:
+        micros -= 1_000_000
+        whole += 1.0
+    elif micros < 0:
+        micros += 1_000_000
+        whole -= 1.0
+    return f"{_iso_second(int(whole))}.{micros // 1000:03d}Z"
+
+
+@functools.lru_cache(maxsize=256)
+def _iso_second(second: int) -> str:
+    # Events of one execution share few seconds; formatting a datetime is the slow part.
+    return datetime.fromtimestamp(second, UTC).isoformat(timespec="seconds").removesuffix("+00:00")
+
+
+def _iso_datetime(timestamp: float) -> str:
     return (
         datetime.fromtimestamp(timestamp, UTC)
         .isoformat(timespec="milliseconds")
@@ -321,7 +385,7 @@ class Execution:
         self.object_io = object_io
         self._seed = seed
         self._rng: random.Random | None = None
-        self.events: list[dict[str, Any]] = []
+        self.records: list[EventRecord] = []
         self.transitions = 0
         self.status = ExecutionStatus.RUNNING
         self._ids = itertools.count(1)
@@ -432,7 +496,7 @@ class Execution:
             output=output if self.status is ExecutionStatus.SUCCEEDED else None,
             error=error,
             cause=cause,
-            events=self.events,
+            records=self.records,
             name=self.name,
             execution_arn=self.execution_arn,
             start_time=self.start_time,
@@ -442,18 +506,18 @@ class Execution:
 
     # ------------------------------------------------------------------ history
 
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """The history events so far, as :attr:`ExecutionResult.events` gives them."""
+        return [_event_dict(record) for record in self.records]
+
     def event(self, lane: Lane, kind: str, key: str | None, details: dict[str, Any] | None) -> int:
         """Record a history event on ``lane``; returns its id."""
         event_id = next(self._ids)
-        event: dict[str, Any] = {
-            "id": event_id,
-            "previousEventId": lane.last_id,
-            "timestamp": self.clock.now() + lane.offset,
-            "type": kind,
-        }
-        if key is not None and details is not None:
-            event[key] = details
-        self.events.append(event)
+        # A tuple costs less to make than a dict; ExecutionResult.events makes the dicts.
+        self.records.append(
+            (event_id, lane.last_id, self.clock.now() + lane.offset, kind, key, details)
+        )
         lane.last_id = event_id
         return event_id
 
