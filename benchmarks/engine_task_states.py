@@ -9,6 +9,10 @@ Prints executions per second, microseconds per execution and per Task state (bes
 ``--repeat`` runs), plus the cost of exporting the history and of copying one payload.
 Times are CPU time of this process, so other work on a shared machine disturbs them less.
 
+On the 2-core development machine (best of 20 x 2,000 executions, several runs), the engine
+went from about 175 µs per execution (58 µs per Task state; 28 µs per input copy, 320 µs per
+history export) to about 77 µs (26 µs per Task state; 16 µs per copy, 120 µs per export).
+
     .venv/bin/python benchmarks/engine_task_states.py [--executions 2000] [--repeat 20]
 """
 

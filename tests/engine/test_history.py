@@ -5,8 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from cirrus.engine import ManualClock
-from tests.engine.fakes import FakeTaskRunner, run
+from cirrus.engine import Execution, ExecutionStatus, ManualClock
+from tests.engine.fakes import FakeTaskRunner, load, run
 
 THREE_TASKS = {
     "StartAt": "stamp",
@@ -174,3 +174,58 @@ def test_a_task_gets_its_input_as_json_would_carry_it() -> None:
     run({"StartAt": "S", "States": {"S": state}}, data, FakeTaskRunner({"r": record}))
     assert seen == [{"tuple": [1, 2], "keys": {"1": "a", "null": "b"}, "enum": "red", "f": 1.5}]
     assert type(seen[0]["enum"]) is str
+
+
+def test_context_times_are_iso_milliseconds() -> None:
+    state = {
+        "Type": "Pass",
+        "Parameters": {"start.$": "$$.Execution.StartTime", "entered.$": "$$.State.EnteredTime"},
+        "End": True,
+    }
+    result = run({"StartAt": "S", "States": {"S": state}}, {}, clock=ManualClock(T0 + 0.1239))
+    assert result.output == {
+        "start": "2023-11-14T22:13:20.123Z",
+        "entered": "2023-11-14T22:13:20.123Z",
+    }
+    assert result.history()[0]["timestamp"] == "2023-11-14T22:13:20.123Z"
+
+
+def test_abort_before_the_run_ends_it_at_once() -> None:
+    execution = Execution(load(THREE_TASKS, FakeTaskRunner({"stamp": stamp, "tag": tag})), {})
+    execution.abort("Stopped", "by hand")
+    result = execution.run()
+    assert (result.status, result.error, result.cause) == (
+        ExecutionStatus.ABORTED,
+        "Stopped",
+        "by hand",
+    )
+    assert [event["type"] for event in result.events] == ["ExecutionStarted", "ExecutionAborted"]
+
+
+def test_retry_jitter_is_reproducible_with_a_seed() -> None:
+    def fail(event: Any) -> Any:
+        raise RuntimeError("again")
+
+    state = {
+        "Type": "Task",
+        "Resource": "cirrus:lambda:fail",
+        "Retry": [
+            {
+                "ErrorEquals": ["States.ALL"],
+                "IntervalSeconds": 4,
+                "MaxAttempts": 3,
+                "JitterStrategy": "FULL",
+            }
+        ],
+        "End": True,
+    }
+    definition = {"StartAt": "S", "States": {"S": state}}
+    sleeps = []
+    for _ in range(2):
+        clock = ManualClock(T0)
+        run(definition, {}, FakeTaskRunner({"fail": fail}), clock=clock, time_scale=1, seed=7)
+        sleeps.append(clock.sleeps)
+    assert len(sleeps[0]) == 3
+    assert sleeps[0] == sleeps[1]
+    assert sleeps[0] != [4.0, 8.0, 16.0]
+    assert all(0.0 <= delay <= limit for delay, limit in zip(sleeps[0], (4, 8, 16), strict=True))
