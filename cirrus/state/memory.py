@@ -7,26 +7,25 @@ Thread-safe (one lock); nothing survives the process. Open it with
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from cirrus.errors import AlreadyClaimed, StateError
-from cirrus.state.base import Clock, GroupBy, QueryFilter, StateDB
+from cirrus.errors import StateError
+from cirrus.state._transactional import TransactionalStateDB, number_events
+from cirrus.state.base import Clock, GroupBy, QueryFilter
 from cirrus.state.models import (
     ACTIVE_STATES,
-    ClaimResult,
-    FinishUpdate,
     NewEvent,
     State,
     StateRecord,
     WorkflowEvent,
 )
-from cirrus.state.rules import apply_finish, apply_release, apply_renew, apply_start, decide_claim
 
 __all__ = ["MemoryStateDB"]
 
 
-class MemoryStateDB(StateDB):
+class MemoryStateDB(TransactionalStateDB[dict[str, StateRecord]]):
     """State records and events in dicts, guarded by a lock.
 
     Args:
@@ -52,146 +51,33 @@ class MemoryStateDB(StateDB):
             raise StateError("the memory state database is closed: open a new one")
 
     def get_many(self, payload_ids: Sequence[str]) -> dict[str, StateRecord]:
+        with self._transaction() as records:
+            return self._load(records, payload_ids)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[dict[str, StateRecord]]:
         with self._lock:
             self._check_open()
-            return {pid: self._records[pid] for pid in payload_ids if pid in self._records}
+            yield self._records
 
-    def claim_many(
-        self,
-        items: Sequence[tuple[str, bool]],
-        *,
-        owner: str,
-        lease_seconds: float,
-        events: Sequence[NewEvent] = (),
-    ) -> list[ClaimResult]:
-        lease = self._lease(lease_seconds)
-        self._check_ids([pid for pid, _ in items])
-        with self._lock:
-            self._check_open()
-            now = self.now()
-            results = []
-            for payload_id, replace in items:
-                result = decide_claim(
-                    self._records.get(payload_id),
-                    payload_id,
-                    owner=owner,
-                    now=now,
-                    lease=lease,
-                    replace=replace,
-                )
-                if result.claimed:
-                    self._records[payload_id] = result.record
-                results.append(result)
-            self._append_events(events, now)
-            return results
+    def _load(
+        self, txn: dict[str, StateRecord], payload_ids: Iterable[str]
+    ) -> dict[str, StateRecord]:
+        # a copy: a batch that fails half way leaves the records as they were
+        return {pid: txn[pid] for pid in payload_ids if pid in txn}
 
-    def start_many(
-        self,
-        items: Sequence[tuple[str, str]],
-        *,
-        owner: str,
-        lease_seconds: float,
-        events: Sequence[NewEvent] = (),
-    ) -> list[StateRecord | AlreadyClaimed]:
-        lease = self._lease(lease_seconds)
-        with self._lock:
-            self._check_open()
-            now = self.now()
-            results: list[StateRecord | AlreadyClaimed] = []
-            for payload_id, execution in items:
-                try:
-                    record = apply_start(
-                        self._records.get(payload_id),
-                        payload_id,
-                        execution,
-                        owner=owner,
-                        now=now,
-                        lease=lease,
-                    )
-                except AlreadyClaimed as exc:
-                    results.append(exc)
-                    continue
-                self._records[payload_id] = record
-                results.append(record)
-            self._append_events(events, now)
-            return results
+    def _store(self, txn: dict[str, StateRecord], records: Iterable[StateRecord]) -> None:
+        txn.update((record.payload_id, record) for record in records)
 
-    def renew(self, payload_ids: Sequence[str], *, owner: str, lease_seconds: float) -> list[str]:
-        lease = self._lease(lease_seconds)
-        lost = []
-        with self._lock:
-            self._check_open()
-            now = self.now()
-            for payload_id in payload_ids:
-                record = apply_renew(
-                    self._records.get(payload_id), owner=owner, now=now, lease=lease
-                )
-                if record is None:
-                    lost.append(payload_id)
-                else:
-                    self._records[payload_id] = record
-        return lost
+    def _delete(self, txn: dict[str, StateRecord], payload_id: str) -> None:
+        del txn[payload_id]
 
-    def finish_many(
-        self, updates: Sequence[FinishUpdate], *, events: Sequence[NewEvent] = ()
-    ) -> list[StateRecord | AlreadyClaimed]:
-        self._check_updates(updates)
-        with self._lock:
-            self._check_open()
-            now = self.now()
-            results: list[StateRecord | AlreadyClaimed] = []
-            for update in updates:
-                try:
-                    record = apply_finish(
-                        self._records.get(update.payload_id),
-                        update.payload_id,
-                        update.state,
-                        owner=update.owner,
-                        error=update.error,
-                        output_url=update.output_url,
-                        now=now,
-                    )
-                except AlreadyClaimed as exc:
-                    results.append(exc)
-                    continue
-                self._records[update.payload_id] = record
-                results.append(record)
-            self._append_events(events, now)
-            return results
-
-    def release(self, payload_id: str, owner: str) -> bool:
-        with self._lock:
-            self._check_open()
-            released, record = apply_release(
-                self._records.get(payload_id), owner=owner, now=self.now()
-            )
-            if released:
-                if record is None:
-                    del self._records[payload_id]
-                else:
-                    self._records[payload_id] = record
-            return released
-
-    def add_events(self, events: Sequence[NewEvent]) -> list[WorkflowEvent]:
-        with self._lock:
-            self._check_open()
-            return self._append_events(events, self.now())
-
-    def _append_events(self, events: Sequence[NewEvent], now: datetime) -> list[WorkflowEvent]:
-        added = []
-        for event in events:
-            stored = WorkflowEvent(
-                id=len(self._events) + 1,
-                payload_id=event.payload_id,
-                event_type=event.event_type,
-                time=event.time or now,
-                execution=event.execution,
-                error=event.error,
-                input_url=event.input_url,
-                output_url=event.output_url,
-            )
-            self._events.append(stored)
-            added.append(stored)
+    def _insert_events(
+        self, txn: dict[str, StateRecord], events: Sequence[NewEvent], now: datetime
+    ) -> list[WorkflowEvent]:
+        # ids are 1-based list positions (events() relies on it)
+        added = number_events(events, len(self._events), now)
+        self._events.extend(added)
         return added
 
     def events(

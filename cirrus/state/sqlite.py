@@ -24,12 +24,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cirrus.errors import AlreadyClaimed, ConfigError, StateError
-from cirrus.state.base import Clock, GroupBy, QueryFilter, StateDB
+from cirrus.errors import ConfigError, StateError
+from cirrus.state._transactional import TransactionalStateDB, number_events
+from cirrus.state.base import Clock, GroupBy, QueryFilter
 from cirrus.state.models import (
-    ClaimResult,
     EventType,
-    FinishUpdate,
     NewEvent,
     State,
     StateRecord,
@@ -37,7 +36,6 @@ from cirrus.state.models import (
     format_time,
     parse_time,
 )
-from cirrus.state.rules import apply_finish, apply_release, apply_renew, apply_start, decide_claim
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStateDB"]
 
@@ -167,7 +165,7 @@ def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
         yield values[start : start + _CHUNK]
 
 
-class SQLiteStateDB(StateDB):
+class SQLiteStateDB(TransactionalStateDB[sqlite3.Connection]):
     """State records and events in one SQLite file.
 
     Args:
@@ -282,7 +280,7 @@ class SQLiteStateDB(StateDB):
             raise StateError(f"state database {self.path}: {exc}") from exc
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE`` transaction, committed before the block's caller returns."""
         with self._errors():
             conn = self._connection()
@@ -301,7 +299,7 @@ class SQLiteStateDB(StateDB):
             yield self._connection()
 
     def _migrate(self) -> None:
-        with self._write() as conn:
+        with self._transaction() as conn:
             conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             version = conn.execute("SELECT max(version) FROM schema_version").fetchone()[0] or 0
             if version > SCHEMA_VERSION:
@@ -329,137 +327,23 @@ class SQLiteStateDB(StateDB):
     def _store(conn: sqlite3.Connection, records: Iterable[StateRecord]) -> None:
         conn.executemany(_UPSERT, [_row(record) for record in records])
 
+    @staticmethod
+    def _store_leases(conn: sqlite3.Connection, records: Sequence[StateRecord]) -> None:
+        # a renewal changes only the lease: update that column, not the whole row
+        conn.executemany(
+            "UPDATE state_records SET lease_expires = ? WHERE payload_id = ?",
+            [(_opt_time(record.lease_expires), record.payload_id) for record in records],
+        )
+
+    @staticmethod
+    def _delete(conn: sqlite3.Connection, payload_id: str) -> None:
+        conn.execute("DELETE FROM state_records WHERE payload_id = ?", (payload_id,))
+
     # ------------------------------------------------------------ StateDB
 
     def get_many(self, payload_ids: Sequence[str]) -> dict[str, StateRecord]:
         with self._read() as conn:
             return self._load(conn, payload_ids)
-
-    def claim_many(
-        self,
-        items: Sequence[tuple[str, bool]],
-        *,
-        owner: str,
-        lease_seconds: float,
-        events: Sequence[NewEvent] = (),
-    ) -> list[ClaimResult]:
-        lease = self._lease(lease_seconds)
-        self._check_ids([pid for pid, _ in items])
-        with self._write() as conn:
-            now = self.now()  # after the lock: waiting must not age the decision
-            current = self._load(conn, (pid for pid, _ in items))
-            changed: dict[str, StateRecord] = {}
-            results = []
-            for payload_id, replace in items:
-                result = decide_claim(
-                    current.get(payload_id),
-                    payload_id,
-                    owner=owner,
-                    now=now,
-                    lease=lease,
-                    replace=replace,
-                )
-                if result.claimed:
-                    current[payload_id] = changed[payload_id] = result.record
-                results.append(result)
-            self._store(conn, changed.values())
-            self._insert_events(conn, events, now)
-        return results
-
-    def start_many(
-        self,
-        items: Sequence[tuple[str, str]],
-        *,
-        owner: str,
-        lease_seconds: float,
-        events: Sequence[NewEvent] = (),
-    ) -> list[StateRecord | AlreadyClaimed]:
-        lease = self._lease(lease_seconds)
-        with self._write() as conn:
-            now = self.now()
-            current = self._load(conn, (pid for pid, _ in items))
-            changed: dict[str, StateRecord] = {}
-            results: list[StateRecord | AlreadyClaimed] = []
-            for payload_id, execution in items:
-                try:
-                    record = apply_start(
-                        current.get(payload_id),
-                        payload_id,
-                        execution,
-                        owner=owner,
-                        now=now,
-                        lease=lease,
-                    )
-                except AlreadyClaimed as exc:
-                    results.append(exc)
-                    continue
-                current[payload_id] = changed[payload_id] = record
-                results.append(record)
-            self._store(conn, changed.values())
-            self._insert_events(conn, events, now)
-        return results
-
-    def renew(self, payload_ids: Sequence[str], *, owner: str, lease_seconds: float) -> list[str]:
-        lease = self._lease(lease_seconds)
-        lost: list[str] = []
-        with self._write() as conn:
-            now = self.now()
-            current = self._load(conn, payload_ids)
-            renewed = []
-            for payload_id in dict.fromkeys(payload_ids):
-                record = apply_renew(current.get(payload_id), owner=owner, now=now, lease=lease)
-                if record is None:
-                    lost.append(payload_id)
-                else:
-                    renewed.append((format_time(record.lease_expires or now), payload_id))
-            conn.executemany(
-                "UPDATE state_records SET lease_expires = ? WHERE payload_id = ?", renewed
-            )
-        return lost
-
-    def finish_many(
-        self, updates: Sequence[FinishUpdate], *, events: Sequence[NewEvent] = ()
-    ) -> list[StateRecord | AlreadyClaimed]:
-        self._check_updates(updates)
-        with self._write() as conn:
-            now = self.now()
-            current = self._load(conn, (update.payload_id for update in updates))
-            changed: dict[str, StateRecord] = {}
-            results: list[StateRecord | AlreadyClaimed] = []
-            for update in updates:
-                try:
-                    record = apply_finish(
-                        current.get(update.payload_id),
-                        update.payload_id,
-                        update.state,
-                        owner=update.owner,
-                        error=update.error,
-                        output_url=update.output_url,
-                        now=now,
-                    )
-                except AlreadyClaimed as exc:
-                    results.append(exc)
-                    continue
-                current[update.payload_id] = changed[update.payload_id] = record
-                results.append(record)
-            self._store(conn, changed.values())
-            self._insert_events(conn, events, now)
-        return results
-
-    def release(self, payload_id: str, owner: str) -> bool:
-        with self._write() as conn:
-            current = self._load(conn, [payload_id]).get(payload_id)
-            released, record = apply_release(current, owner=owner, now=self.now())
-            if released:
-                if record is None:
-                    conn.execute("DELETE FROM state_records WHERE payload_id = ?", (payload_id,))
-                else:
-                    self._store(conn, [record])
-        return released
-
-    def add_events(self, events: Sequence[NewEvent]) -> list[WorkflowEvent]:
-        with self._write() as conn:
-            return self._insert_events(conn, events, self.now())
 
     @staticmethod
     def _insert_events(
@@ -471,20 +355,7 @@ class SQLiteStateDB(StateDB):
         row = conn.execute(
             "SELECT seq FROM sqlite_sequence WHERE name = 'workflow_events'"
         ).fetchone()
-        last = row[0] if row else 0
-        added = [
-            WorkflowEvent(
-                id=last + number,
-                payload_id=event.payload_id,
-                event_type=event.event_type,
-                time=event.time or now,
-                execution=event.execution,
-                error=event.error,
-                input_url=event.input_url,
-                output_url=event.output_url,
-            )
-            for number, event in enumerate(events, start=1)
-        ]
+        added = number_events(events, row[0] if row else 0, now)
         conn.executemany(
             f"INSERT INTO workflow_events ({_EVENT_COLUMNS})"  # noqa: S608
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
