@@ -24,9 +24,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 from typing import Literal, Self
 
+from cirrus._closing import Closing
 from cirrus.errors import AlreadyClaimed, ConfigError, StateError
 from cirrus.state.models import (
     TERMINAL_STATES,
@@ -112,7 +112,7 @@ def decode_token(token: str) -> tuple[datetime, str]:
         ) from exc
 
 
-class StateDB(ABC):
+class StateDB(Closing, ABC):
     """Payload state records, atomic claims and the workflow event log.
 
     Subclasses implement the abstract batch methods; every state change must be
@@ -370,17 +370,6 @@ class StateDB(ABC):
             records = records[:limit]
             return QueryPage(records, encode_token(records[-1]))
         return QueryPage(records, None)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # ------------------------------------------------------------ helpers for backends
 

@@ -19,12 +19,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
+from cirrus._closing import Closing
 from cirrus.errors import StorageError
 from cirrus.storage.paths import check_key, check_prefix
 
 if TYPE_CHECKING:
     from pathlib import Path
-    from types import TracebackType
 
 __all__ = ["CHUNK_SIZE", "ObjectStore", "Source"]
 
@@ -35,11 +35,13 @@ Source = bytes | bytearray | memoryview | IO[bytes]
 """What :meth:`ObjectStore.put_stream` accepts: bytes or a binary file-like object."""
 
 
-class ObjectStore(ABC):
+class ObjectStore(Closing, ABC):
     """Objects under one root URL, addressed by relative keys.
 
     Subclasses implement ``_get``, ``_open_read``, ``_put``, ``_exists``, ``_delete``,
-    ``_list`` and ``_url_for``; keys reaching them are already checked.
+    ``_list`` and ``_url_for``; keys reaching them are already checked. A backend that
+    holds connections or handles overrides ``close()`` (a no-op here), which ``with``
+    calls on exit.
 
     Attributes:
         url: the normalized root URL, e.g. ``file:///abs/path`` or ``s3://bucket/prefix``.
@@ -271,20 +273,6 @@ class ObjectStore(ABC):
                 public=public,
                 if_absent=if_absent,
             )
-
-    def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
-        """Release connections or handles; the store must not be used afterwards."""
-
-    def __enter__(self) -> ObjectStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
