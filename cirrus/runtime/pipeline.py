@@ -13,9 +13,9 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Self
+from typing import IO, TYPE_CHECKING, Any
 
+from cirrus._closing import Closing
 from cirrus.runtime.intake import Document, read_documents, unwrap
 from cirrus.runtime.queue import WorkQueue, open_queue
 from cirrus.runtime.settings import RuntimeSettings
@@ -36,7 +36,7 @@ class SubmitReport:
         self.rejected: list[str] = []
 
 
-class Pipeline:
+class Pipeline(Closing):
     """One project's pipeline: its state database, work queue and stores."""
 
     def __init__(self, settings: RuntimeSettings, project: Project | None = None) -> None:
@@ -165,14 +165,3 @@ class Pipeline:
             self._db.close()
         if self._queue is not None:
             self._queue.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -23,10 +23,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 from urllib.parse import urlparse
 
+from cirrus._closing import Closing
 from cirrus.errors import ConfigError, StateError
 
 __all__ = ["MemoryQueue", "Message", "SQLiteQueue", "WorkQueue", "open_queue"]
@@ -45,7 +44,7 @@ class Message:
     """When the message was first received (seconds since the epoch)."""
 
 
-class WorkQueue(ABC):
+class WorkQueue(Closing, ABC):
     """A durable queue with visibility timeouts."""
 
     @abstractmethod
@@ -88,20 +87,6 @@ class WorkQueue(ABC):
     @abstractmethod
     def release(self, owner: str) -> int:
         """Make the in-flight messages of a dead receiver visible again; returns how many."""
-
-    def close(self) -> None:  # noqa: B027 - optional hook, most queues hold nothing
-        """Release resources."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 @dataclass
