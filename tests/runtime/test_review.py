@@ -1,0 +1,272 @@
+"""Known holes in the pipeline runtime, each pinned by a test that fails until it is fixed.
+
+Every test drives the library API (Pipeline / Worker) on a real project in a temporary
+folder with real SQLite files. A crash between two steps of the worker is simulated by
+making one step raise ``_Crash`` (a BaseException, so nothing in the worker catches it),
+which leaves the queue and the state database exactly as ``kill -9`` at that point would.
+The second worker runs in this same process, so it waits for the short lease instead of
+taking over a dead process's work at once.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+
+from cirrus.project import ProjectConfig, find_project
+from cirrus.runtime import Pipeline, RuntimeSettings
+from cirrus.state import State, open_state_db
+from cirrus.state.sqlite import SQLiteStateDB
+from tests.runtime.conftest import Proj, item, payload, payload_id
+
+LEASE = 0.3  # seconds; short so that a crashed worker's claims and messages come back fast
+
+
+class _Crash(BaseException):
+    """Stands for the process dying at this point."""
+
+
+def _crash(*args: Any, **kwargs: Any) -> NoReturn:
+    raise _Crash
+
+
+@pytest.fixture
+def open_pipeline(proj: Proj) -> Iterator[Any]:
+    """Opens pipelines on the test project; all of them are closed at the end."""
+    opened: list[Pipeline] = []
+
+    def make(**overrides: Any) -> Pipeline:
+        project = find_project(explicit=proj.root)
+        pipeline = Pipeline.for_project(project, time_scale=0, **overrides)
+        opened.append(pipeline)
+        return pipeline
+
+    yield make
+    for pipeline in opened:
+        pipeline.close()
+
+
+def _runs(log: Path) -> list[str]:
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def _logged(log: Path, **stamp: Any) -> dict[str, Any]:
+    return {"stamp": {"exec_log": str(log), **stamp}}
+
+
+@pytest.mark.xfail(
+    reason="a FAILED payload whose message outlives its decision is claimed and run again",
+    strict=True,
+)
+def test_a_failed_payload_redelivered_after_its_decision_is_not_run_again(
+    proj: Proj, open_pipeline: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = proj.root / "exec.log"
+    first = open_pipeline(lease_seconds=LEASE)
+    first.submit([payload(item("a", fail=True), tasks=_logged(log))])
+    # the state is committed, then the process dies before deleting the message
+    monkeypatch.setattr(first.queue, "delete_many", _crash)
+    with pytest.raises(_Crash):
+        first.drain()
+    assert first.db.get(payload_id("a")).state is State.FAILED
+    time.sleep(LEASE + 0.1)
+
+    second = open_pipeline(lease_seconds=LEASE)
+    second.drain()
+    record = second.db.get(payload_id("a"))
+    assert record.state is State.FAILED
+    assert _runs(log) == [payload_id("a")], "one submission, one execution"
+    assert len(record.executions) == 1
+
+
+@pytest.mark.xfail(
+    reason="a replace: true rerun cut short after its claim adopts the previous run's output",
+    strict=True,
+)
+def test_a_replace_rerun_cut_short_after_the_claim_still_runs_the_new_input(
+    proj: Proj, open_pipeline: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = proj.root / "exec.log"
+    pid = payload_id("a", "stamp-only")
+    pipeline = open_pipeline(lease_seconds=LEASE)
+    pipeline.submit([payload(item("a"), workflow="stamp-only", tasks=_logged(log))])
+    assert pipeline.drain() == {"succeeded": 1}
+
+    # rerun with new content; the process dies between the claim and the start
+    rerun = payload(item("a", version=2), workflow="stamp-only", tasks=_logged(log), replace=True)
+    pipeline.submit([rerun])
+    with monkeypatch.context() as patch:
+        patch.setattr(pipeline.db, "start_many", _crash)
+        with pytest.raises(_Crash):
+            pipeline.drain()
+    time.sleep(LEASE + 0.1)
+
+    assert open_pipeline(lease_seconds=LEASE).drain() == {"succeeded": 1}
+    record = pipeline.db.get(pid)
+    assert record.state is State.SUCCEEDED
+    assert len(_runs(log)) == 2, "the rerun asked for was never executed"
+    assert len(record.executions) == 2
+    output = json.loads(Path(str(record.output_url)).read_text())
+    assert output["features"][0]["properties"]["version"] == 2
+
+
+@pytest.mark.xfail(
+    reason="a chain link sent again after a crash runs twice when its first copy failed",
+    strict=True,
+)
+def test_a_chain_link_sent_twice_after_a_crash_runs_once(
+    proj: Proj, open_pipeline: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = proj.root / "exec.log"
+    link = {
+        "workflow": "three",
+        "upload_options": {"path_template": "${collection}/${id}"},
+        "tasks": _logged(log),
+    }
+    parent = payload(item("a", fail=True), workflow="stamp-only", tasks=_logged(log), chain=[link])
+    first = open_pipeline(lease_seconds=LEASE)
+    first.submit([parent])
+    # the next link is queued, then the process dies before the parent's state is recorded
+    monkeypatch.setattr(first.db, "finish_many", _crash)
+    with pytest.raises(_Crash):
+        first.drain()
+    time.sleep(LEASE + 0.1)
+
+    second = open_pipeline(lease_seconds=LEASE)
+    second.drain()
+    child = second.db.get(payload_id("a", "three"))
+    assert child.state is State.FAILED
+    assert _runs(log).count(payload_id("a", "three")) == 1, "the link ran once per copy"
+    assert len(child.executions) == 1
+
+
+@pytest.mark.xfail(
+    reason="duplicates are only dropped within one batch; a later copy reruns a FAILED payload",
+    strict=True,
+)
+def test_the_same_id_twice_in_one_submission_runs_once(proj: Proj, open_pipeline: Any) -> None:
+    log = proj.root / "exec.log"
+    failing = payload(item("a", fail=True), tasks=_logged(log))
+    # a submission larger than one batch (batch_size 200 by default) with the copy far apart
+    pipeline = open_pipeline(batch_size=1)
+    pipeline.submit([failing, payload(item("b"), tasks=_logged(log)), failing])
+    counts = pipeline.drain()
+    assert _runs(log).count(payload_id("a")) == 1
+    assert counts == {"failed": 1, "succeeded": 1, "duplicate": 1}
+
+
+@pytest.mark.xfail(
+    reason="run_one (cirrus run-workflow) never renews its lease: another worker reruns it",
+    strict=True,
+)
+def test_run_one_keeps_its_claim_while_a_long_execution_runs(
+    proj: Proj, open_pipeline: Any
+) -> None:
+    log = proj.root / "exec.log"
+    lease = 0.9  # the heartbeat renews every max(0.5 s, lease / 3)
+    one = payload(item("a"), workflow="stamp-only", tasks=_logged(log, sleep_ms=2000))
+    pipeline = open_pipeline(lease_seconds=lease)
+    outcome: dict[str, Any] = {}
+    runner = threading.Thread(target=lambda: outcome.update(result=pipeline.run_one(one)))
+    runner.start()
+    try:
+        time.sleep(lease + 0.4)  # still running, past its first lease
+        # `cirrus worker` running beside `cirrus run-workflow` on the same project
+        open_pipeline(lease_seconds=lease).drain()
+    finally:
+        runner.join()
+    assert outcome["result"].outcome == "succeeded"
+    assert _runs(log) == [payload_id("a", "stamp-only")], "executed by both workers"
+    assert len(pipeline.db.get(payload_id("a", "stamp-only")).executions) == 1
+
+
+@pytest.mark.xfail(
+    reason="an explicit payload id that is not a payload id raises out of Worker.handle",
+    strict=True,
+)
+def test_a_payload_with_a_malformed_id_is_rejected_and_the_batch_goes_on(
+    proj: Proj, open_pipeline: Any
+) -> None:
+    bad = payload(item("a"), workflow="stamp-only")
+    bad["id"] = "not-a-payload-id"
+    pipeline = open_pipeline()
+    pipeline.submit([bad, payload(item("b"), workflow="stamp-only")])
+    counts = pipeline.drain()  # raises PayloadError from claim_many: a poison message
+    assert counts == {"rejected": 1, "succeeded": 1}
+    assert pipeline.queue.counts() == (0, 0)
+
+
+@pytest.mark.xfail(
+    reason="an item id with '..' raises PathEscapeError after the claim, leaving it CLAIMED",
+    strict=True,
+)
+def test_an_item_id_that_would_climb_out_of_the_payload_root_is_rejected(
+    proj: Proj, open_pipeline: Any
+) -> None:
+    pipeline = open_pipeline()
+    pipeline.submit([payload(item(".."), workflow="stamp-only")])
+    counts = pipeline.drain()  # raises PathEscapeError from Worker._start
+    assert set(counts) <= {"rejected", "invalid"}
+    assert pipeline.db.query(state=State.CLAIMED).records == []
+    assert pipeline.queue.counts() == (0, 0)
+
+
+@pytest.mark.xfail(
+    reason="a reference with an unknown URL scheme is retried every 30 s forever",
+    strict=True,
+)
+def test_a_reference_that_can_never_be_read_is_rejected(proj: Proj, open_pipeline: Any) -> None:
+    pipeline = open_pipeline()
+    pipeline.submit([{"url": "ftp://example.com/payload.json"}])
+    worker = pipeline.worker()
+    try:
+        messages = pipeline.queue.receive(10, visibility_seconds=60, owner=worker.owner)
+        results = worker.handle(messages)
+    finally:
+        worker.close()
+    # `cirrus process --wait` would otherwise never end: the message stays in flight
+    assert [result.outcome for result in results] == ["rejected"]
+    assert pipeline.queue.counts() == (0, 0)
+
+
+@pytest.mark.xfail(
+    reason="a bad chain_filter is found after output.json and the announcement were queued",
+    strict=True,
+)
+def test_a_payload_that_does_not_succeed_publishes_nothing(proj: Proj, open_pipeline: Any) -> None:
+    link = {"workflow": "stamp-only", "chain_filter": "@@@ not a filter"}
+    pipeline = open_pipeline()
+    report = pipeline.submit([payload(item("a"), workflow="stamp-only", chain=[link])])
+    if report.queued:
+        counts = pipeline.drain()
+        assert "succeeded" not in counts
+        pid = payload_id("a", "stamp-only")
+        assert pipeline.db.get(pid).state is not State.SUCCEEDED
+        assert proj.published == [], "items of a payload that did not succeed were announced"
+        assert list((proj.executions / pid).glob("*/output.json")) == []
+
+
+@pytest.mark.xfail(
+    reason="the queue beside a relative sqlite:// state database is misplaced or crashes",
+    strict=True,
+)
+@pytest.mark.parametrize("state_db", ["sqlite://state.db", "sqlite://rel/state.db"])
+def test_the_queue_sits_beside_a_relative_sqlite_state_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, state_db: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = ProjectConfig.embedded(tmp_path, env={"CIRRUS_STATE_DB": state_db})
+    queue = RuntimeSettings.from_config(config).queue  # sqlite://state.db: ValueError
+    database = open_state_db(config.state_db)
+    try:
+        assert isinstance(database, SQLiteStateDB)
+        # sqlite://rel/state.db opens rel/state.db; its queue went to /queue.db
+        assert Path(queue.removeprefix("sqlite://")).absolute().parent == database.path.parent
+    finally:
+        database.close()
