@@ -22,6 +22,7 @@ import json
 import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping
+from functools import lru_cache
 from typing import Any, NoReturn
 
 from cirrus.errors import PayloadError
@@ -273,8 +274,11 @@ def _check_replace(value: Any, parent: str, key: str) -> None:
 
 
 def _check_chain_filter(value: Any, parent: str, key: str) -> None:
-    if value is not None and not isinstance(value, str):
+    if value is None:
+        return
+    if not isinstance(value, str):
         _type_error(value, f"{parent}.{key}", "a JSONPath filter string")
+    _chain_filter_expression(value, f"{parent}.{key}")  # a bad filter is refused on the way in
 
 
 def _check_collections(collections: Any, parent: str, key: str) -> None:
@@ -515,21 +519,26 @@ class Payload(Mapping[str, Any]):
         return json.dumps(self._data, separators=(",", ":"))
 
 
+@lru_cache(maxsize=256)
+def _chain_filter_expression(chain_filter: str, field: str = "chain_filter") -> Any:
+    """The compiled JSONPath ``$.features[?(<chain_filter>)]`` (compiled once per filter)."""
+    from jsonpath_ng.ext.parser import parse
+
+    try:
+        return parse(f"$.features[?({chain_filter})]")
+    except Exception as err:
+        raise PayloadError(
+            field, f"is not a valid JSONPath filter ({err})", "e.g. @.id =~ 'S2.*'"
+        ) from err
+
+
 def select_features(features: list[dict[str, Any]], chain_filter: str) -> list[dict[str, Any]]:
     """Features matching ``$.features[?(<chain_filter>)]``.
 
     Raises:
         PayloadError: the filter is not a valid JSONPath filter expression.
     """
-    from jsonpath_ng.exceptions import JsonPathParserError
-    from jsonpath_ng.ext.parser import parse
-
-    try:
-        expression = parse(f"$.features[?({chain_filter})]")
-    except (JsonPathParserError, Exception) as err:
-        raise PayloadError(
-            "chain_filter", f"is not a valid JSONPath filter ({err})", "e.g. @.id =~ 'S2.*'"
-        ) from err
+    expression = _chain_filter_expression(chain_filter)
     selected_ids = {id(match.value) for match in expression.find({"features": features})}
     return [feature for feature in features if id(feature) in selected_ids]
 

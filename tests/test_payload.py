@@ -221,3 +221,10 @@ def test_chain_branches_with_filter() -> None:
 
 def test_last_link_has_no_next_payload() -> None:
     assert Payload.from_dict(payload()).next_payloads() == []
+
+
+def test_a_bad_chain_filter_is_refused_on_the_way_in() -> None:
+    data = payload()
+    data["process"].append({"workflow": "next", "chain_filter": "@@@"})
+    with pytest.raises(PayloadError, match=r"\$\.process\[1\]\.chain_filter is not a valid"):
+        Payload.from_dict(data)

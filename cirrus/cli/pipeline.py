@@ -89,8 +89,12 @@ def process(
                 report = pipeline.submit_stream(stream, source)
         for reason in report.rejected:
             click.echo(f"rejected: {reason}", err=True)
+        for payload_id in report.duplicates:
+            click.echo(f"duplicate (dropped): {payload_id}", err=True)
         click.echo(f"queued {report.queued} payload(s)", err=True)
         summary: dict[str, int] = {"queued": report.queued, "rejected": len(report.rejected)}
+        if report.duplicates:
+            summary["duplicate"] = len(report.duplicates)
         if wait:
             for outcome, count in drain_with_progress(pipeline, workers, processes).items():
                 summary[outcome] = summary.get(outcome, 0) + count

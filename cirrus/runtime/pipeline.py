@@ -28,12 +28,25 @@ if TYPE_CHECKING:
 __all__ = ["Pipeline", "SubmitReport"]
 
 
+def _payload_id_or_none(data: dict[str, Any]) -> str | None:
+    """The id of a payload; None when it cannot be told yet (the worker reports why)."""
+    from cirrus.errors import CirrusError
+    from cirrus.payload import Payload
+
+    try:
+        return Payload.from_dict(data, copy_data=False).id
+    except CirrusError:
+        return None
+
+
 class SubmitReport:
     """What a submission accepted and refused."""
 
     def __init__(self) -> None:
         self.queued = 0
         self.rejected: list[str] = []
+        self.duplicates: list[str] = []
+        """Payload ids given more than once in this submission (only the first is queued)."""
 
 
 class Pipeline(Closing):
@@ -75,6 +88,7 @@ class Pipeline(Closing):
 
         report = SubmitReport()
         bodies: list[str] = []
+        seen: set[str] = set()  # the same id twice in one submission runs once
         for document in documents:
             if document.payload is None:
                 import uuid
@@ -85,6 +99,12 @@ class Pipeline(Closing):
                 write_json(url, {"reason": document.error, "body": document.raw})
                 report.rejected.append(f"{document.error} (kept at {url})")
                 continue
+            payload_id = _payload_id_or_none(document.payload)
+            if payload_id is not None:
+                if payload_id in seen:
+                    report.duplicates.append(payload_id)
+                    continue
+                seen.add(payload_id)
             bodies.append(json.dumps(document.payload))
             if len(bodies) >= chunk:
                 self.queue.send_many(bodies)

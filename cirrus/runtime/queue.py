@@ -28,7 +28,18 @@ from urllib.parse import urlparse
 from cirrus._closing import Closing
 from cirrus.errors import ConfigError, StateError
 
-__all__ = ["MemoryQueue", "Message", "SQLiteQueue", "WorkQueue", "open_queue"]
+__all__ = [
+    "DEDUPLICATION_SECONDS",
+    "MemoryQueue",
+    "Message",
+    "SQLiteQueue",
+    "WorkQueue",
+    "open_queue",
+]
+
+
+DEDUPLICATION_SECONDS = 14 * 24 * 3600.0
+"""How long a deduplication key is remembered."""
 
 
 @dataclass(frozen=True)
@@ -48,8 +59,18 @@ class WorkQueue(Closing, ABC):
     """A durable queue with visibility timeouts."""
 
     @abstractmethod
-    def send_many(self, bodies: Sequence[str], *, delay_seconds: float = 0) -> None:
-        """Append messages; they are durable when this returns."""
+    def send_many(
+        self,
+        bodies: Sequence[str],
+        *,
+        delay_seconds: float = 0,
+        keys: Sequence[str] | None = None,
+    ) -> None:
+        """Append messages; they are durable when this returns.
+
+        ``keys`` (one per body) make sending idempotent: a message whose key was sent before
+        (within :data:`DEDUPLICATION_SECONDS`) is dropped, even if that one was since deleted.
+        """
 
     @abstractmethod
     def receive(
@@ -106,11 +127,22 @@ class MemoryQueue(WorkQueue):
         self._lock = threading.Lock()
         self._next_id = 1
         self._messages: dict[int, _Entry] = {}
+        self._sent: set[str] = set()
 
-    def send_many(self, bodies: Sequence[str], *, delay_seconds: float = 0) -> None:
+    def send_many(
+        self,
+        bodies: Sequence[str],
+        *,
+        delay_seconds: float = 0,
+        keys: Sequence[str] | None = None,
+    ) -> None:
         visible_at = time.monotonic() + delay_seconds
         with self._lock:
-            for body in bodies:
+            for index, body in enumerate(bodies):
+                if keys is not None:
+                    if keys[index] in self._sent:
+                        continue
+                    self._sent.add(keys[index])
                 self._messages[self._next_id] = _Entry(body, visible_at)
                 self._next_id += 1
 
@@ -206,6 +238,10 @@ CREATE TABLE IF NOT EXISTS messages (
     first_received REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS messages_visible ON messages (visible_at, id);
+CREATE TABLE IF NOT EXISTS sent_keys (
+    key TEXT PRIMARY KEY,
+    sent_at REAL NOT NULL
+);
 """
 
 
@@ -254,9 +290,28 @@ class SQLiteQueue(WorkQueue):
                 "on a network drive"
             ) from err
 
-    def send_many(self, bodies: Sequence[str], *, delay_seconds: float = 0) -> None:
-        visible_at = time.time() + delay_seconds
+    def send_many(
+        self,
+        bodies: Sequence[str],
+        *,
+        delay_seconds: float = 0,
+        keys: Sequence[str] | None = None,
+    ) -> None:
+        now = time.time()
+        visible_at = now + delay_seconds
         with self._transaction() as connection:
+            if keys is not None:
+                connection.execute(
+                    "DELETE FROM sent_keys WHERE sent_at < ?", (now - DEDUPLICATION_SECONDS,)
+                )
+                fresh = []
+                for body, key in zip(bodies, keys, strict=True):
+                    cursor = connection.execute(
+                        "INSERT OR IGNORE INTO sent_keys (key, sent_at) VALUES (?, ?)", (key, now)
+                    )
+                    if cursor.rowcount:
+                        fresh.append(body)
+                bodies = fresh
             connection.executemany(
                 "INSERT INTO messages (body, visible_at) VALUES (?, ?)",
                 [(body, visible_at) for body in bodies],

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlparse
+from urllib.parse import unquote
 
 if TYPE_CHECKING:
     from cirrus.project import ProjectConfig
@@ -76,10 +76,14 @@ class RuntimeSettings:
 
 
 def _queue_beside(state_db: str, root: Path) -> str:
-    parsed = urlparse(state_db)
-    if parsed.scheme == "memory":
+    """``queue.db`` in the folder of a SQLite state database (read like open_state_db does)."""
+    text = state_db.strip()
+    scheme, has_scheme, rest = text.partition("://")
+    if has_scheme and scheme.lower() == "memory":
         return "memory://"
-    path = Path(parsed.path if parsed.scheme == "sqlite" else state_db)
-    if parsed.scheme not in ("", "sqlite", "file"):
-        path = root / ".cirrus" / "queue.db"
+    if has_scheme and scheme.lower() not in ("sqlite", "file"):
+        return str(root / ".cirrus" / "queue.db")  # a remote state database
+    path = Path(unquote(rest) if has_scheme else text)
+    if not path.is_absolute():
+        path = Path.cwd() / path
     return str(path.with_name("queue.db"))

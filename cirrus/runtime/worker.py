@@ -27,19 +27,21 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cirrus.errors import (
     CirrusError,
+    ConfigError,
     NotFound,
     PathEscapeError,
     StorageError,
     is_invalid_input_error,
 )
-from cirrus.payload import Payload, load_payload
+from cirrus.payload import Payload, load_payload, parse_payload_id
 from cirrus.runtime.executor import ExecutionOutcome, WorkflowExecutor
 from cirrus.runtime.owners import is_dead_local_owner, new_owner
 from cirrus.runtime.publish import Announcer
@@ -65,6 +67,7 @@ __all__ = ["PayloadResult", "Worker", "execution_name"]
 logger = logging.getLogger(__name__)
 
 _RETRY_UNREADABLE_SECONDS = 30.0
+_MAX_READ_ATTEMPTS = 5  # then an unreadable reference is rejected, like an SQS maxReceiveCount
 
 _STATUS_TO_STATE = {
     "SUCCEEDED": State.SUCCEEDED,
@@ -78,6 +81,7 @@ _STATUS_TO_EVENT = {
     "TIMED_OUT": EventType.TIMED_OUT,
     "ABORTED": EventType.ABORTED,
 }
+_TERMINAL = frozenset({State.SUCCEEDED, State.FAILED, State.INVALID, State.ABORTED})
 _SKIP_EVENTS = {
     ClaimOutcome.ALREADY_SUCCEEDED: EventType.ALREADY_SUCCEEDED,
     ClaimOutcome.ALREADY_INVALID: EventType.ALREADY_INVALID,
@@ -138,6 +142,7 @@ class _Batch:
     finishes: list[FinishUpdate] = field(default_factory=list)
     done: list[Message] = field(default_factory=list)
     chained: list[str] = field(default_factory=list)
+    chain_keys: list[str] = field(default_factory=list)
     results: list[PayloadResult] = field(default_factory=list)
     writes: list[tuple[str, bytes]] = field(default_factory=list)
     announcements: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
@@ -181,7 +186,10 @@ class Worker:
         self.owner = new_owner()
         self.on_result = on_result
         self.counts: Counter[str] = Counter()
-        self._in_flight: dict[str, Message] = {}
+        # what the heartbeat keeps alive: the batch in hand (one batch at a time per worker)
+        self._in_flight_claims: set[str] = set()
+        self._in_flight_messages: dict[int, Message] = {}
+        self._heartbeat_stop: threading.Event | None = None
         self._io_pool = ThreadPoolExecutor(8, thread_name_prefix="cirrus-io")
         # several writers only help where each write waits on a slow disk or network
         self._parallel_io = not settings.payload_root.startswith(("/", "file:"))
@@ -197,40 +205,61 @@ class Worker:
         """
         stop = stop or threading.Event()
         self.release_dead_receivers()
-        heartbeat = threading.Thread(target=self._heartbeat, args=(stop,), daemon=True)
-        heartbeat.start()
         workers = max(1, self.settings.workers)
-        try:
-            with ThreadPoolExecutor(workers, thread_name_prefix="cirrus-task") as pool:
-                while not stop.is_set():
-                    messages = self.queue.receive(
-                        self.settings.batch_size,
-                        visibility_seconds=self.settings.lease_seconds,
-                        owner=self.owner,
-                    )
-                    if messages:
-                        self.handle(messages, pool if workers > 1 else None)
-                        continue
-                    visible, in_flight = self.queue.counts()
-                    if until_empty and visible == 0 and in_flight == 0:
-                        break
-                    stop.wait(0.2)  # others' messages in flight, or hidden until a lease ends
-        finally:
-            stop.set()
-            heartbeat.join()
+        with (
+            self._heartbeat_running(),
+            ThreadPoolExecutor(workers, thread_name_prefix="cirrus-task") as pool,
+        ):
+            while not stop.is_set():
+                messages = self.queue.receive(
+                    self.settings.batch_size,
+                    visibility_seconds=self.settings.lease_seconds,
+                    owner=self.owner,
+                )
+                if messages:
+                    self.handle(messages, pool if workers > 1 else None)
+                    continue
+                visible, in_flight = self.queue.counts()
+                if until_empty and visible == 0 and in_flight == 0:
+                    break
+                stop.wait(0.2)  # others' messages in flight, or hidden until a lease ends
         return self.counts
 
+    @contextmanager
+    def _heartbeat_running(self) -> Iterator[None]:
+        """Keep renewing the claims and messages of the batch in hand (once per worker)."""
+        if self._heartbeat_stop is not None:
+            yield
+            return
+        stop = self._heartbeat_stop = threading.Event()
+        thread = threading.Thread(target=self._heartbeat, args=(stop,), daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+            self._heartbeat_stop = None
+
     def _heartbeat(self, stop: threading.Event) -> None:
-        """Renew the leases of running payloads so long executions keep their claim."""
-        interval = max(0.5, self.settings.lease_seconds / 3)
+        """Renew leases and message visibility so that long executions keep their claim."""
+        interval = self.settings.lease_seconds / 3
         while not stop.wait(interval):
             with self._in_flight_lock:
-                running = dict(self._in_flight)
-            if running:
-                self.db.renew(
-                    list(running), owner=self.owner, lease_seconds=self.settings.lease_seconds
-                )
-                self.queue.hide(list(running.values()), self.settings.lease_seconds)
+                claims = list(self._in_flight_claims)
+                messages = list(self._in_flight_messages.values())
+            try:
+                if claims:
+                    lost = self.db.renew(
+                        claims, owner=self.owner, lease_seconds=self.settings.lease_seconds
+                    )
+                    if lost:
+                        logger.warning("lost the claim on %d payload(s): %s", len(lost), lost[:5])
+                if messages:
+                    self.queue.hide(messages, self.settings.lease_seconds)
+            except CirrusError:
+                # a busy database must not end the heartbeat: try again next beat
+                logger.warning("could not renew leases", exc_info=True)
 
     def release_dead_receivers(self) -> int:
         """Free at once the messages held by workers of this machine that died."""
@@ -246,12 +275,20 @@ class Worker:
         self, messages: Sequence[Message], pool: ThreadPoolExecutor | None = None
     ) -> list[PayloadResult]:
         """See a batch of messages through to their decisions."""
+        with self._heartbeat_running():
+            return self._handle(messages, pool)
+
+    def _handle(
+        self, messages: Sequence[Message], pool: ThreadPoolExecutor | None
+    ) -> list[PayloadResult]:
         batch = _Batch()
-        jobs = self._claim(self._read(messages, batch), batch)
-        started = self._start(jobs, batch)
         with self._in_flight_lock:
-            self._in_flight.update({job.payload_id: job.message for job in started})
+            self._in_flight_messages.update({message.id: message for message in messages})
         try:
+            jobs = self._claim(self._read(messages, batch), batch)
+            with self._in_flight_lock:
+                self._in_flight_claims.update(job.payload_id for job in jobs)
+            started = self._start(jobs, batch)
             if pool is not None and len(started) > 1:
                 outcomes = list(pool.map(self._execute, started))
             else:
@@ -265,8 +302,8 @@ class Worker:
             self._commit(batch)
         finally:
             with self._in_flight_lock:
-                for job in started:
-                    self._in_flight.pop(job.payload_id, None)
+                self._in_flight_claims.clear()
+                self._in_flight_messages.clear()
         return batch.results
 
     def _read(self, messages: Sequence[Message], batch: _Batch) -> list[_Job]:
@@ -277,8 +314,12 @@ class Worker:
                 data = load_payload(json.loads(message.body))
                 payload = Payload.from_dict(data, copy_data=False)
                 payload_id = payload.id
+                parse_payload_id(payload_id)  # an explicit id must have the id's shape
+                # every file of the payload lives under this key: ids must not climb out
+                self._execution_key(payload_id, "x", "input.json")
             except StorageError as err:
-                if isinstance(err, NotFound | PathEscapeError):
+                permanent = isinstance(err, NotFound | PathEscapeError | ConfigError)
+                if permanent or message.receive_count >= _MAX_READ_ATTEMPTS:
                     self._reject(message, err, batch)
                 else:
                     # a referenced payload could not be read just now: try it again later
@@ -309,9 +350,10 @@ class Worker:
         self._result(batch, PayloadResult(None, "rejected", f"{reason} (kept at {url})"))
 
     def _claim(self, jobs: list[_Job], batch: _Batch) -> list[_Job]:
+        jobs = self._drop_decided(jobs, batch)
         if not jobs:
             return []
-        items = [(job.payload_id, self._replaces(job)) for job in jobs]
+        items = [(job.payload_id, job.payload.process_definition.replace) for job in jobs]
         claims = self.db.claim_many(
             items, owner=self.owner, lease_seconds=self.settings.lease_seconds
         )
@@ -339,19 +381,31 @@ class Worker:
             self._result(batch, PayloadResult(job.payload_id, outcome))
         return claimed
 
-    def _replaces(self, job: _Job) -> bool:
-        """Whether this delivery may rerun a finished payload (``replace: true``).
+    def _drop_decided(self, jobs: list[_Job], batch: _Batch) -> list[_Job]:
+        """Leave out messages delivered again after an earlier delivery already decided them.
 
-        A message delivered again after its first receiver died may already have been run
-        to the end by that receiver: a record finished since the message was first received
-        means exactly that, and running it once more would run it twice.
+        A receiver that dies after recording a payload's end but before deleting its message
+        leaves the message to come back; a record finished since the message was first
+        received means that delivery was seen through, and running it again would run the
+        payload twice (a FAILED one, or a ``replace`` one, would be claimable again).
         """
-        if not job.payload.process_definition.replace:
-            return False
-        if job.message.receive_count <= 1:
-            return True
-        record = self.db.get(job.payload_id)
-        return record is None or record.updated.timestamp() < job.message.first_received_at
+        again = [job for job in jobs if job.message.receive_count > 1]
+        if not again:
+            return jobs
+        records = self.db.get_many([job.payload_id for job in again])
+        decided: set[int] = set()
+        for job in again:
+            record = records.get(job.payload_id)
+            if (
+                record is not None
+                and record.state in _TERMINAL
+                and record.updated.timestamp() >= job.message.first_received_at
+            ):
+                decided.add(id(job))
+                batch.done.append(job.message)
+                label = f"already_{record.state.value.lower()}"
+                self._result(batch, PayloadResult(job.payload_id, label, record.last_error))
+        return [job for job in jobs if id(job) not in decided]
 
     def _take_over_dead_claims(
         self, items: list[tuple[str, bool]], claims: list[ClaimResult]
@@ -388,13 +442,7 @@ class Worker:
         for job in jobs:
             assert job.record is not None
             previous = job.record.executions
-            if (
-                job.resumed
-                and previous
-                and self.payload_store.exists(
-                    self._execution_key(job.payload_id, previous[-1], "output.json")
-                )
-            ):
+            if job.resumed and previous and self._unrecorded_output(job.record, previous[-1]):
                 # a dead worker finished this execution but not its bookkeeping
                 job.execution = previous[-1]
                 job.input_url = self._url(
@@ -433,6 +481,15 @@ class Worker:
                 )
             # else: the claim lapsed before the start; the message will come back
         return started
+
+    def _unrecorded_output(self, record: StateRecord, execution: str) -> bool:
+        """Whether ``execution`` wrote its output but its success was never recorded.
+
+        A recorded success points ``output_url`` at that output: then the claim being resumed
+        is a later rerun (``replace``) that never started, and must run, not adopt.
+        """
+        key = self._execution_key(record.payload_id, execution, "output.json")
+        return record.output_url != self._url(key) and self.payload_store.exists(key)
 
     def _adopt(self, job: _Job) -> ExecutionOutcome:
         key = self._execution_key(job.payload_id, job.execution, "output.json")
@@ -500,11 +557,16 @@ class Worker:
     def _succeed(self, job: _Job, outcome: ExecutionOutcome, batch: _Batch) -> None:
         output = load_payload(outcome.output)
         model = Payload.from_dict(output, copy_data=False)
+        # everything that can fail comes before anything is written or announced
+        following = [json.dumps(payload) for payload in model.next_payloads()]
+        # the same execution always sends the same links: a resumed update-state sends none
+        chain_keys = [f"{job.payload_id}/{job.execution}/{n}" for n in range(len(following))]
         output_key = self._execution_key(job.payload_id, job.execution, "output.json")
         output_url = self._url(output_key)
         batch.writes.append((output_key, json.dumps(output).encode()))
         batch.announcements.append((job.payload_id, model.features))
-        batch.chained.extend(json.dumps(following) for following in model.next_payloads())
+        batch.chained.extend(following)
+        batch.chain_keys.extend(chain_keys)
         batch.finishes.append(
             FinishUpdate(job.payload_id, State.SUCCEEDED, owner=self.owner, output_url=output_url)
         )
@@ -528,7 +590,7 @@ class Worker:
         for payload_id, items in batch.announcements:
             self.announcer.announce(payload_id, items)
         if batch.chained:
-            self.queue.send_many(batch.chained)
+            self.queue.send_many(batch.chained, keys=batch.chain_keys)
         if batch.finishes:
             self.db.finish_many(batch.finishes, events=batch.events)
         elif batch.events:

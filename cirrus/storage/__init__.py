@@ -19,7 +19,7 @@ Backends load on first use, so importing this package stays cheap.
 from __future__ import annotations
 
 from cirrus.storage.base import ObjectStore
-from cirrus.storage.errors import AlreadyExists
+from cirrus.storage.errors import AlreadyExists, BadURL
 from cirrus.storage.memory import MemoryStore
 from cirrus.storage.paths import check_key, join_url, split_url, to_https_url
 from cirrus.storage.resolver import clear_store_cache, open_store
@@ -39,6 +39,7 @@ from cirrus.storage.urls import (
 
 __all__ = [
     "AlreadyExists",
+    "BadURL",
     "MemoryStore",
     "ObjectStore",
     "check_key",

@@ -10,10 +10,14 @@ Storage raises these, all under :class:`cirrus.errors.StorageError`::
 
 from __future__ import annotations
 
-from cirrus.errors import NotFound, PathEscapeError, StorageError
+from cirrus.errors import ConfigError, NotFound, PathEscapeError, StorageError
 
-__all__ = ["AlreadyExists", "NotFound", "PathEscapeError", "StorageError"]
+__all__ = ["AlreadyExists", "BadURL", "NotFound", "PathEscapeError", "StorageError"]
 
 
 class AlreadyExists(StorageError):
     """A conditional put (``if_absent=True``) found an object already at the URL."""
+
+
+class BadURL(StorageError, ConfigError):
+    """A storage URL that no backend can serve (unknown scheme, no bucket or host)."""

@@ -19,6 +19,7 @@ from typing import NamedTuple
 from urllib.parse import quote, unquote, urlsplit
 
 from cirrus.errors import PathEscapeError, StorageError
+from cirrus.storage.errors import BadURL
 
 __all__ = [
     "SCHEMES",
@@ -144,7 +145,7 @@ def parse_root(url: str) -> ParsedRoot:
         StorageError: the scheme is unknown or the URL lacks a bucket/name/host.
     """
     if not isinstance(url, str) or url == "":
-        raise StorageError(
+        raise BadURL(
             f"storage URL {url!r} is empty: give a local path, file://, s3://, memory:// or http(s)://"
         )
     scheme = _scheme_of(url)
@@ -152,7 +153,7 @@ def parse_root(url: str) -> ParsedRoot:
         path = os.path.abspath(url).replace(os.sep, "/")  # noqa: PTH100 - no symlink resolution
         return ParsedRoot("file", "/", _strip(_drop_drive_slash(path)))
     if scheme not in SCHEMES:
-        raise StorageError(
+        raise BadURL(
             f"storage URL {url!r} has unknown scheme {scheme!r}: use one of "
             f"{', '.join(s + '://' for s in SCHEMES)} or a plain local path"
         )
@@ -160,14 +161,12 @@ def parse_root(url: str) -> ParsedRoot:
     if scheme == "file":
         parts = urlsplit(url)
         if parts.netloc not in ("", "localhost"):
-            raise StorageError(
-                f"file URL {url!r} names host {parts.netloc!r}: use file:///absolute/path"
-            )
+            raise BadURL(f"file URL {url!r} names host {parts.netloc!r}: use file:///absolute/path")
         return ParsedRoot("file", "/", _strip(unquote(parts.path)))
     if scheme in ("http", "https"):
         parts = urlsplit(url)
         if not parts.netloc:
-            raise StorageError(f"http URL {url!r} has no host: use {scheme}://host/path")
+            raise BadURL(f"http URL {url!r} has no host: use {scheme}://host/path")
         return ParsedRoot(
             scheme,
             f"{scheme}://{parts.netloc}",
@@ -176,7 +175,7 @@ def parse_root(url: str) -> ParsedRoot:
     base, _, prefix = rest.partition("/")
     if not base:
         what = "bucket" if scheme == "s3" else "store name"
-        raise StorageError(
+        raise BadURL(
             f"{scheme} URL {url!r} has no {what}: use {scheme}://{what.replace(' ', '-')}/prefix"
         )
     return ParsedRoot(scheme, base, prefix.strip("/"))

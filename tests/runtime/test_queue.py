@@ -76,3 +76,11 @@ def test_dead_local_owner() -> None:
     assert not is_dead_local_owner(new_owner())  # this process
     assert not is_dead_local_owner(f"other-host:{child.pid}:abc")
     assert not is_dead_local_owner("worker-1")
+
+
+def test_sending_with_keys_is_idempotent(queue: WorkQueue) -> None:
+    queue.send_many(["a", "b"], keys=["k1", "k2"])
+    (first, second) = queue.receive(5, visibility_seconds=60)
+    queue.delete_many([first, second])
+    queue.send_many(["a again", "c"], keys=["k1", "k3"])  # k1 was sent before: dropped
+    assert [m.body for m in queue.receive(5, visibility_seconds=60)] == ["c"]
