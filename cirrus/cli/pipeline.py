@@ -149,8 +149,11 @@ def worker(
             counts = drain_with_progress(pipeline, workers, processes)
         else:
             click.echo("worker started; Ctrl-C stops it", err=True)
+            running = pipeline.worker(workers=workers)
             try:
-                counts = pipeline.worker(workers=workers).run(until_empty=False)
+                counts = running.run(until_empty=False)
             except KeyboardInterrupt:
-                counts = Counter()
+                counts = running.counts
+            finally:
+                running.close()
         echo_json(dict(counts))

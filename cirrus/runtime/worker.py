@@ -514,6 +514,11 @@ class Worker:
         except Exception as err:  # an engine bug must not take the worker down
             logger.exception("execution %s of %s crashed", job.execution, job.payload_id)
             return ExecutionOutcome("FAILED", error=type(err).__name__, cause=str(err))
+        finally:
+            if execution_input is not data:  # the by-reference copy is only for this run
+                from cirrus.storage import delete
+
+                delete(execution_input["url"])
 
     def _write_all(self, writes: Sequence[tuple[str, bytes]]) -> None:
         """Store objects under the payload root; on remote stores several at once."""
@@ -538,7 +543,8 @@ class Worker:
                 self._succeed(job, outcome, batch)
                 return
             except CirrusError as err:
-                outcome = ExecutionOutcome("FAILED", error=type(err).__name__, cause=str(err))
+                # the workflow's output is wrong, not the submitted input: FAILED, not INVALID
+                outcome = ExecutionOutcome("FAILED", error="InvalidOutput", cause=str(err))
         error = f"{outcome.error}: {outcome.cause}" if outcome.cause else outcome.error
         state = _STATUS_TO_STATE.get(outcome.status, State.FAILED)
         event = _STATUS_TO_EVENT.get(outcome.status, EventType.FAILED)
