@@ -222,6 +222,8 @@ class Worker:
                 visible, in_flight = self.queue.counts()
                 if until_empty and visible == 0 and in_flight == 0:
                     break
+                if in_flight and self.release_dead_receivers():
+                    continue  # a worker of this machine died holding messages: take them now
                 stop.wait(0.2)  # others' messages in flight, or hidden until a lease ends
         return self.counts
 

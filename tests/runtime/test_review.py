@@ -233,3 +233,48 @@ def test_the_queue_sits_beside_a_relative_sqlite_state_database(
         assert Path(queue.removeprefix("sqlite://")).absolute().parent == database.path.parent
     finally:
         database.close()
+
+
+def test_messages_held_by_a_worker_that_died_are_taken_over_while_running(
+    proj: Proj, open_pipeline: Any
+) -> None:
+    import subprocess
+    import sys
+
+    from cirrus.runtime.owners import new_owner
+
+    log = proj.root / "exec.log"
+    pipeline = open_pipeline()  # the default lease: 900 s
+    pipeline.submit([payload(item(f"d{i}"), tasks=_logged(log)) for i in range(3)])
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    host = new_owner().split(":")[0]
+    # a worker process (now gone) had received every message, as a --processes child would
+    held = pipeline.queue.receive(10, visibility_seconds=900, owner=f"{host}:{child.pid}:dead")
+    assert len(held) == 3
+    worker = pipeline.worker()
+    stop = threading.Event()
+    timer = threading.Timer(20, stop.set)  # bounded: without the takeover this would wait 900 s
+    timer.start()
+    try:
+        worker.counts.clear()
+        # skip the start-up release, so only the idle loop can find the dead receiver
+        worker.release_dead_receivers = (  # type: ignore[method-assign]
+            _once_noop(worker.release_dead_receivers)
+        )
+        counts = worker.run(until_empty=True, stop=stop)
+    finally:
+        timer.cancel()
+        worker.close()
+    assert counts == {"succeeded": 3}
+    assert sorted(_runs(log)) == [payload_id(f"d{i}") for i in range(3)]
+
+
+def _once_noop(release: Any) -> Any:
+    calls = {"n": 0}
+
+    def wrapped() -> int:
+        calls["n"] += 1
+        return 0 if calls["n"] == 1 else int(release())
+
+    return wrapped
