@@ -59,8 +59,13 @@ class Announcer:
 
     def announce(self, payload_id: str, items: Sequence[dict[str, Any]]) -> None:
         """Announce items of one payload; a failing webhook is logged, never raised."""
+        self.announce_many([(payload_id, items)])
+
+    def announce_many(self, batch: Sequence[tuple[str, Sequence[dict[str, Any]]]]) -> None:
+        """Announce the items of several payloads with one append to the log."""
         messages = [
             {"payload_id": payload_id, "attributes": item_attributes(item), "item": item}
+            for payload_id, items in batch
             for item in items
         ]
         if self.log_path is not None and messages:

@@ -595,8 +595,8 @@ class Worker:
         # re-runs update-state from the stored output, and the chained payloads' claims make
         # a second submission of the next links harmless
         self._write_all(batch.writes)
-        for payload_id, items in batch.announcements:
-            self.announcer.announce(payload_id, items)
+        if batch.announcements:
+            self.announcer.announce_many(batch.announcements)
         if batch.chained:
             self.queue.send_many(batch.chained, keys=batch.chain_keys)
         if batch.finishes:
