@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-__all__ = ["Document", "read_documents", "unwrap"]
+__all__ = ["Document", "keep_invalid", "read_documents", "unwrap"]
 
 
 @dataclass(frozen=True)
@@ -99,3 +99,14 @@ def _lines(lines: Iterable[str], name: str, start: int) -> Iterator[Document]:
     for number, line in enumerate(lines, start=start):
         if line.strip():
             yield from unwrap(_parse(line, f"{name} line {number}"), f"{name} line {number}")
+
+
+def keep_invalid(payload_root: str, reason: str | None, body: str | None) -> str:
+    """Keep refused input under ``<payload root>/tmp/invalid/`` with the reason; returns the URL."""
+    import uuid
+
+    from cirrus.storage import join_url, write_json
+
+    url = join_url(payload_root, "tmp", "invalid", f"{uuid.uuid4().hex}.json")
+    write_json(url, {"reason": reason, "body": body})
+    return url

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from cirrus._closing import Closing
-from cirrus.runtime.intake import Document, read_documents, unwrap
+from cirrus.runtime.intake import Document, keep_invalid, read_documents, unwrap
 from cirrus.runtime.queue import WorkQueue, open_queue
 from cirrus.runtime.settings import RuntimeSettings
 from cirrus.runtime.worker import PayloadResult, Worker
@@ -84,19 +84,12 @@ class Pipeline(Closing):
 
     def submit_documents(self, documents: Iterable[Document], chunk: int = 1000) -> SubmitReport:
         """Queue payload documents; unreadable ones are kept under tmp/invalid/ and reported."""
-        from cirrus.storage import join_url, write_json
-
         report = SubmitReport()
         bodies: list[str] = []
         seen: set[str] = set()  # the same id twice in one submission runs once
         for document in documents:
             if document.payload is None:
-                import uuid
-
-                url = join_url(
-                    self.settings.payload_root, "tmp", "invalid", f"{uuid.uuid4().hex}.json"
-                )
-                write_json(url, {"reason": document.error, "body": document.raw})
+                url = keep_invalid(self.settings.payload_root, document.error, document.raw)
                 report.rejected.append(f"{document.error} (kept at {url})")
                 continue
             payload_id = _payload_id_or_none(document.payload)

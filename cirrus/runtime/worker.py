@@ -43,6 +43,7 @@ from cirrus.errors import (
 )
 from cirrus.payload import Payload, load_payload, parse_payload_id
 from cirrus.runtime.executor import ExecutionOutcome, WorkflowExecutor
+from cirrus.runtime.intake import keep_invalid
 from cirrus.runtime.owners import is_dead_local_owner, new_owner
 from cirrus.runtime.publish import Announcer
 from cirrus.runtime.queue import Message, WorkQueue, open_queue
@@ -342,11 +343,8 @@ class Worker:
 
     def _reject(self, message: Message, error: Exception, batch: _Batch) -> None:
         """Keep an unreadable or invalid payload under tmp/invalid/ with the reason."""
-        from cirrus.storage import join_url, write_json
-
         reason = str(error)
-        url = join_url(self.settings.payload_root, "tmp", "invalid", f"{uuid.uuid4().hex}.json")
-        write_json(url, {"reason": reason, "body": message.body})
+        url = keep_invalid(self.settings.payload_root, reason, message.body)
         logger.warning("invalid payload stored at %s: %s", url, reason)
         batch.done.append(message)
         self._result(batch, PayloadResult(None, "rejected", f"{reason} (kept at {url})"))
