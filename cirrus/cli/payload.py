@@ -68,3 +68,14 @@ def template(source: str, variables: tuple[tuple[str, str], ...]) -> None:
             echo_json(json.loads(rendered))
         except ValueError as err:
             raise PayloadError("$", f"is not JSON after templating ({err})") from err
+
+
+@payload.command("cat")
+@click.argument("url")
+def cat(url: str) -> None:
+    """Print the object stored at URL (sqlite://, file, s3://...), e.g. a kept invalid input."""
+    from cirrus.storage import read_bytes
+
+    with reporting_errors():
+        data = read_bytes(url)
+    sys.stdout.buffer.write(data if data.endswith(b"\n") else data + b"\n")

@@ -5,7 +5,7 @@ Every setting has a default, so an empty ``cirrus.yml`` (or none, see
 
     name: my-project
     state_db: .cirrus/state.db          # CIRRUS_STATE_DB
-    payload_root: .cirrus/payloads      # CIRRUS_PAYLOAD_ROOT, or CIRRUS_PAYLOAD_BUCKET
+    payload_root: sqlite://.cirrus/payloads.db  # CIRRUS_PAYLOAD_ROOT, or CIRRUS_PAYLOAD_BUCKET
     data_root: .cirrus/data             # CIRRUS_DATA_ROOT, or CIRRUS_DATA_BUCKET
     publish_log: .cirrus/published.ndjson
     publish_webhook: null
@@ -13,9 +13,13 @@ Every setting has a default, so an empty ``cirrus.yml`` (or none, see
     lease_seconds: 900
     url_payload_threshold: 120000
 
-Relative paths in ``cirrus.yml`` are resolved against the project root; relative paths in
-environment variables against the current directory. Values with a URL scheme
-(``s3://``, ``file://``, ...) are kept as they are.
+Relative paths in ``cirrus.yml`` (also inside ``sqlite://``) are resolved against the
+project root; relative paths in environment variables against the current directory. Other
+values with a URL scheme (``s3://``, ``file:///``, ...) are kept as they are.
+
+The embedded payload store is one SQLite file (a batch of payloads is one transaction, where
+files would cost two folders and two files per payload); a folder such as
+``.cirrus/payloads`` keeps every payload as a file instead.
 """
 
 from __future__ import annotations
@@ -110,13 +114,16 @@ def _defaults(root: Path) -> ProjectConfig:
         root=root,
         name=project_name_for(root.name),
         state_db=str(root / ".cirrus" / "state.db"),
-        payload_root=str(root / ".cirrus" / "payloads"),
+        payload_root=f"sqlite://{(root / '.cirrus' / 'payloads.db').as_posix()}",
         data_root=str(root / ".cirrus" / "data"),
         publish_log=str(root / ".cirrus" / "published.ndjson"),
     )
 
 
 def _location(value: str, base: Path) -> str:
+    if value.startswith("sqlite://") and not value.startswith("sqlite:///"):
+        # a relative SQLite file, like a relative path, belongs to the project
+        return "sqlite://" + _location(value.removeprefix("sqlite://"), base)
     if not value or _URL.match(value):
         return value
     return str((base / Path(value).expanduser()).resolve())

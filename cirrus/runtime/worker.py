@@ -193,7 +193,7 @@ class Worker:
         self._heartbeat_stop: threading.Event | None = None
         self._io_pool = ThreadPoolExecutor(8, thread_name_prefix="cirrus-io")
         # several writers only help where each write waits on a slow disk or network
-        self._parallel_io = not settings.payload_root.startswith(("/", "file:"))
+        self._parallel_io = settings.payload_root.startswith(("s3:", "http:", "https:"))
         self._in_flight_lock = threading.Lock()
 
     # -- the loop --------------------------------------------------------------------------
@@ -521,17 +521,18 @@ class Worker:
                 delete(execution_input["url"])
 
     def _write_all(self, writes: Sequence[tuple[str, bytes]]) -> None:
-        """Store objects under the payload root; on remote stores several at once."""
+        """Store objects under the payload root: remote ones several at once, else together."""
+        if not writes:
+            return
         store = self.payload_store
-
-        def write(item: tuple[str, bytes]) -> None:
-            store.put(item[0], item[1], content_type="application/json")
-
         if len(writes) > 1 and self._parallel_io:
+
+            def write(item: tuple[str, bytes]) -> None:
+                store.put(item[0], item[1], content_type="application/json")
+
             list(self._io_pool.map(write, writes))
         else:
-            for item in writes:
-                write(item)
+            store.put_many(writes, content_type="application/json")
 
     # -- update-state ----------------------------------------------------------------------
 

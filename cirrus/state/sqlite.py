@@ -17,13 +17,12 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+from cirrus._sqlite import SQLiteFile
 from cirrus.errors import ConfigError, StateError
 from cirrus.state._transactional import TransactionalStateDB, number_events
 from cirrus.state.base import Clock, GroupBy, QueryFilter
@@ -188,19 +187,9 @@ class SQLiteStateDB(TransactionalStateDB[sqlite3.Connection]):
                 "an in-memory SQLite file cannot be shared between threads: "
                 "use open_state_db('memory://') for a state database in memory"
             )
-        self.path = Path(path).expanduser().absolute()
+        self._file = SQLiteFile(path, what="state database", error=StateError, timeout=timeout)
+        self.path = self._file.path
         self.timeout = timeout
-        self._local = threading.local()
-        self._connections: list[tuple[int, sqlite3.Connection]] = []
-        self._connections_lock = threading.Lock()
-        self._closed = False
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StateError(
-                f"cannot create the folder of state database {self.path}: {exc.strerror}; "
-                "choose a writable location"
-            ) from exc
         self._migrate()
 
     @classmethod
@@ -213,90 +202,14 @@ class SQLiteStateDB(TransactionalStateDB[sqlite3.Connection]):
 
     # ------------------------------------------------------------ connections
 
-    def _connection(self) -> sqlite3.Connection:
-        if self._closed:
-            raise StateError(f"state database {self.path} is closed: open it again")
-        local = self._local
-        pid = os.getpid()
-        conn: sqlite3.Connection | None = getattr(local, "conn", None)
-        if conn is None or local.pid != pid:
-            # a connection never crosses a fork: the child opens its own
-            conn = self._connect()
-            local.conn, local.pid = conn, pid
-            with self._connections_lock:
-                self._connections.append((pid, conn))
-        return conn
-
-    def _connect(self) -> sqlite3.Connection:
-        with self._errors():
-            conn = sqlite3.connect(
-                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
-            )
-            try:
-                conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if str(mode).lower() != "wal":
-                    raise StateError(
-                        f"state database {self.path} cannot use WAL mode (got {mode!r}): "
-                        "put it on a local file system"
-                    )
-                conn.execute("PRAGMA synchronous = NORMAL")
-            except BaseException:
-                conn.close()
-                raise
-            return conn
-
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        """Translate sqlite3 errors into StateError naming the file and the fix."""
-        try:
-            yield
-        except sqlite3.OperationalError as exc:
-            message = str(exc)
-            if "locked" in message or "busy" in message:
-                raise StateError(
-                    f"state database {self.path} stayed locked by another writer for more "
-                    f"than {self.timeout:g}s: retry, or open it with a longer timeout"
-                ) from exc
-            if "readonly" in message:
-                raise StateError(
-                    f"state database {self.path} is read-only: make the file and its "
-                    "folder writable (SQLite also writes -wal and -shm files beside it)"
-                ) from exc
-            if "unable to open" in message:
-                raise StateError(
-                    f"cannot open state database {self.path}: check that the folder "
-                    "exists and is writable"
-                ) from exc
-            raise StateError(f"state database {self.path}: {message}") from exc
-        except sqlite3.DatabaseError as exc:
-            if "not a database" in str(exc):
-                raise StateError(
-                    f"{self.path} is not a SQLite state database: point the state "
-                    "URL at a new file or at an existing cirrus state database"
-                ) from exc
-            raise StateError(f"state database {self.path} is damaged: {exc}") from exc
-        except sqlite3.Error as exc:
-            raise StateError(f"state database {self.path}: {exc}") from exc
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE`` transaction, committed before the block's caller returns."""
-        with self._errors():
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        return self._file.transaction()
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._errors():
-            yield self._connection()
+        with self._file.errors():
+            yield self._file.connection()
 
     def _migrate(self) -> None:
         with self._transaction() as conn:
@@ -451,10 +364,4 @@ class SQLiteStateDB(TransactionalStateDB[sqlite3.Connection]):
 
     def close(self) -> None:
         """Close this process's connections (a forked child leaves its parent's alone)."""
-        self._closed = True
-        pid = os.getpid()
-        with self._connections_lock:
-            mine = [conn for owner, conn in self._connections if owner == pid]
-            self._connections = []
-        for conn in mine:
-            conn.close()
+        self._file.close()

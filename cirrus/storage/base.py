@@ -16,7 +16,7 @@ import json
 import os
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from cirrus._closing import Closing
@@ -26,13 +26,20 @@ from cirrus.storage.paths import check_key, check_prefix
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["CHUNK_SIZE", "ObjectStore", "Source"]
+__all__ = ["CHUNK_SIZE", "ObjectStore", "Source", "read_all"]
 
 CHUNK_SIZE = 1024 * 1024
 """Bytes read at a time when streaming between stores and files."""
 
 Source = bytes | bytearray | memoryview | IO[bytes]
 """What :meth:`ObjectStore.put_stream` accepts: bytes or a binary file-like object."""
+
+
+def read_all(source: Source) -> bytes:
+    """The bytes of a :data:`Source` (a file-like one is read to its end, in chunks)."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source)
+    return b"".join(iter(lambda: bytes(source.read(CHUNK_SIZE)), b""))
 
 
 class ObjectStore(Closing, ABC):
@@ -148,6 +155,18 @@ class ObjectStore(Closing, ABC):
             public=public,
             if_absent=if_absent,
         )
+
+    def put_many(
+        self, objects: Sequence[tuple[str, bytes]], *, content_type: str | None = None
+    ) -> None:
+        """Write several ``(key, bytes)`` objects; a backend with transactions does it in one.
+
+        Every key is checked before anything is written.
+        """
+        for key, _ in objects:
+            check_key(key)
+        for key, data in objects:
+            self.put(key, data, content_type=content_type)
 
     def put_stream(
         self,

@@ -14,7 +14,7 @@ from typing import BinaryIO, ClassVar
 
 from cirrus.errors import NotFound
 from cirrus.storage.attributes import object_attributes
-from cirrus.storage.base import CHUNK_SIZE, ObjectStore, Source
+from cirrus.storage.base import ObjectStore, Source, read_all
 from cirrus.storage.errors import AlreadyExists
 from cirrus.storage.paths import parse_root
 
@@ -87,13 +87,7 @@ class MemoryStore(ObjectStore):
         if_absent: bool,
     ) -> None:
         attrs = object_attributes(headers, content_type=content_type, public=public)
-        if isinstance(source, bytes | bytearray | memoryview):
-            data = bytes(source)
-        else:
-            chunks = []
-            while chunk := source.read(CHUNK_SIZE):
-                chunks.append(bytes(chunk))
-            data = b"".join(chunks)
+        data = read_all(source)
         full = self._prefix + key
         with self._bucket.lock:
             if if_absent and full in self._bucket.objects:

@@ -32,7 +32,7 @@ __all__ = [
     "to_https_url",
 ]
 
-SCHEMES = ("file", "s3", "memory", "http", "https")
+SCHEMES = ("file", "s3", "memory", "sqlite", "http", "https")
 """URL schemes a store can be opened for; a plain path means ``file``."""
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -114,9 +114,9 @@ class ParsedRoot(NamedTuple):
     """A root URL taken apart.
 
     Attributes:
-        scheme: ``file``, ``s3``, ``memory``, ``http`` or ``https``.
+        scheme: ``file``, ``s3``, ``memory``, ``sqlite``, ``http`` or ``https``.
         base: the scheme's fixed part: ``"/"`` for files, the bucket, the memory store name,
-            or ``scheme://host[:port]``.
+            the database file's absolute path (sqlite) or ``scheme://host[:port]``.
         prefix: the key prefix under ``base`` (no leading or trailing ``/``), may be ``""``.
     """
 
@@ -158,6 +158,8 @@ def parse_root(url: str) -> ParsedRoot:
             f"{', '.join(s + '://' for s in SCHEMES)} or a plain local path"
         )
     rest = url[len(scheme) + 3 :]
+    if scheme == "sqlite":
+        return _parse_sqlite(url, rest)
     if scheme == "file":
         parts = urlsplit(url)
         if parts.netloc not in ("", "localhost"):
@@ -179,6 +181,23 @@ def parse_root(url: str) -> ParsedRoot:
             f"{scheme} URL {url!r} has no {what}: use {scheme}://{what.replace(' ', '-')}/prefix"
         )
     return ParsedRoot(scheme, base, prefix.strip("/"))
+
+
+_SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+
+
+def _parse_sqlite(url: str, rest: str) -> ParsedRoot:
+    """``sqlite://PATH/file.db/prefix``: the file is the first name with a database suffix."""
+    names = rest.split("/")
+    for index, name in enumerate(names):
+        if name.endswith(_SQLITE_SUFFIXES) and len(name) > 3:
+            path = "/".join(names[: index + 1])
+            path = os.path.abspath(path).replace(os.sep, "/")  # noqa: PTH100 - relative to cwd
+            return ParsedRoot("sqlite", path, "/".join(names[index + 1 :]).strip("/"))
+    raise BadURL(
+        f"sqlite URL {url!r} names no database file: use sqlite:///path/to/payloads.db "
+        f"(the file's name ends in {', '.join(_SQLITE_SUFFIXES)})"
+    )
 
 
 def _strip(path: str) -> str:

@@ -23,6 +23,7 @@ BACKENDS: dict[str, str] = {
     "file": "cirrus.storage.local:LocalStore",
     "s3": "cirrus.storage.s3:S3Store",
     "memory": "cirrus.storage.memory:MemoryStore",
+    "sqlite": "cirrus.storage.sqlite:SQLiteStore",
     "http": "cirrus.storage.http:HttpStore",
     "https": "cirrus.storage.http:HttpStore",
 }

@@ -21,7 +21,7 @@ def test_defaults_live_under_dot_cirrus(tmp_path: Path) -> None:
     root = tmp_path.resolve()
     assert config.name == "demo"
     assert config.state_db == str(root / ".cirrus/state.db")
-    assert config.payload_root == str(root / ".cirrus/payloads")
+    assert config.payload_root == f"sqlite://{root}/.cirrus/payloads.db"
     assert config.data_root == str(root / ".cirrus/data")
     assert config.publish_log == str(root / ".cirrus/published.ndjson")
     assert config.publish_webhook is None
@@ -42,6 +42,21 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
     assert config.state_db == "/tmp/x.db"
     assert config.workers == 8
     assert config.data_root == "s3://data"
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("sqlite://store/p.db", "sqlite://{root}/store/p.db"),
+        ("sqlite:///abs/p.db", "sqlite:///abs/p.db"),
+        ("payloads", "{root}/payloads"),
+    ],
+)
+def test_a_relative_payload_store_belongs_to_the_project(
+    tmp_path: Path, written: str, expected: str
+) -> None:
+    config = ProjectConfig.load(_project(tmp_path, f"payload_root: {written}\n"), env={})
+    assert config.payload_root == expected.format(root=tmp_path.resolve())
 
 
 @pytest.mark.parametrize(

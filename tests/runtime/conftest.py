@@ -34,6 +34,8 @@ from typing import Any
 
 import pytest
 
+from cirrus.storage import ObjectStore, open_store
+
 TASKS: dict[str, str] = {
     "stamp": '''
 from __future__ import annotations
@@ -301,9 +303,19 @@ class Proj:
         return self.root / ".cirrus"
 
     @property
-    def executions(self) -> Path:
-        """``<payload root>/executions``."""
-        return self.cirrus_dir / "payloads" / "executions"
+    def payload_store(self) -> ObjectStore:
+        """The embedded payload store (``.cirrus/payloads.db``)."""
+        return open_store(self.payload_url())
+
+    def payload_url(self, key: str = "") -> str:
+        """The URL of a key of the payload store (of the store itself without one)."""
+        root = f"sqlite://{(self.cirrus_dir / 'payloads.db').as_posix()}"
+        return f"{root}/{key}" if key else root
+
+    def stored(self, prefix: str) -> dict[str, Any]:
+        """The payload store's JSON objects under ``prefix``, by key below it."""
+        store = self.payload_store
+        return {key[len(prefix) + 1 :]: json.loads(store.get(key)) for key in store.list(prefix)}
 
     @property
     def published(self) -> list[dict[str, Any]]:
@@ -317,10 +329,14 @@ class Proj:
         """State records from ``cirrus query FILTERS``, by payload id."""
         return {r["payload_id"]: r for r in self.cirrus("query", *filters).ndjson()}
 
-    def execution_dirs(self, payload_id: str) -> list[Path]:
-        """The execution folders stored for a payload."""
-        folder = self.executions / payload_id
-        return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.exists() else []
+    def execution_names(self, payload_id: str) -> list[str]:
+        """The executions that stored something for a payload."""
+        return sorted({key.split("/")[0] for key in self.stored(f"executions/{payload_id}")})
+
+    def outputs(self, payload_id: str) -> list[Any]:
+        """Every output payload stored for a payload."""
+        stored = self.stored(f"executions/{payload_id}")
+        return [value for key, value in sorted(stored.items()) if key.endswith("/output.json")]
 
 
 @pytest.fixture

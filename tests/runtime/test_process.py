@@ -76,13 +76,13 @@ def test_every_readable_payload_has_exactly_one_terminal_record(mixed: Mixed) ->
 def test_succeeded_payload_keeps_input_and_output_under_its_execution(mixed: Mixed) -> None:
     record = mixed.records[OK]
     (execution,) = record["executions"]
-    folder = mixed.proj.executions / OK / execution
-    stored_input = json.loads((folder / "input.json").read_text())
-    stored_output = json.loads((folder / "output.json").read_text())
+    stored = mixed.proj.stored(f"executions/{OK}/{execution}")
+    stored_input, stored_output = stored["input.json"], stored["output.json"]
     assert stored_input["id"] == OK
     assert "stamped" not in stored_input["features"][0]["properties"]
     assert stored_output["features"][0]["properties"]["stamped"] is True
-    assert Path(record["output_url"]) == folder / "output.json"
+    output_key = f"executions/{OK}/{execution}/output.json"
+    assert record["output_url"] == mixed.proj.payload_url(output_key)
     assert mixed.proj.cirrus("get-output-payload", OK).json() == stored_output
     assert mixed.proj.cirrus("get-input-payload", OK).json() == stored_input
 
@@ -135,9 +135,9 @@ def test_failing_task_gives_failed_with_error_name_and_message(mixed: Mixed) -> 
     assert record["last_error"] == "RuntimeError: asked to fail b"
     assert record["output_url"] is None
     (execution,) = record["executions"]
-    folder = mixed.proj.executions / FAILS / execution
-    assert (folder / "input.json").exists()
-    assert not (folder / "output.json").exists()
+    stored = mixed.proj.stored(f"executions/{FAILS}/{execution}")
+    assert "input.json" in stored
+    assert "output.json" not in stored
     described = mixed.proj.cirrus("get-execution", FAILS).json()
     assert described["status"] == "FAILED"
     assert described["error"] == "RuntimeError: asked to fail b"
@@ -162,9 +162,12 @@ def test_invalid_input_error_gives_invalid(mixed: Mixed, pid: str, message: str)
 
 
 def test_unreadable_input_is_kept_under_tmp_invalid_with_the_reason(mixed: Mixed) -> None:
-    folder = mixed.proj.cirrus_dir / "payloads" / "tmp" / "invalid"
-    kept = [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
+    stored = mixed.proj.stored("tmp/invalid")
+    kept = list(stored.values())
     reasons = sorted(entry["reason"] for entry in kept)
+    # what the rejection message names is readable with the command line
+    first = mixed.proj.payload_url(f"tmp/invalid/{min(stored)}")
+    assert mixed.proj.cirrus("payload", "cat", first).json() == stored[min(stored)]
     assert len(kept) == 2
     assert "process is required" in reasons[0]
     assert "line 6 is not JSON" in reasons[1]
@@ -216,7 +219,7 @@ def test_resubmitting_a_succeeded_payload_skips_it(proj: Proj) -> None:
     assert again.json() == {"queued": 1, "rejected": 0, "already_succeeded": 1}
     record = proj.records()[OK]
     assert record["state"] == "SUCCEEDED"
-    assert record["executions"] == [folder.name for folder in proj.execution_dirs(OK)]
+    assert record["executions"] == proj.execution_names(OK)
     assert len(record["executions"]) == 1
     assert log.read_text().splitlines() == [OK]
     kinds = [
@@ -241,9 +244,9 @@ def test_replace_reruns_a_succeeded_payload(proj: Proj) -> None:
     assert record["state"] == "SUCCEEDED"
     assert log.read_text().splitlines() == [OK, OK]
     assert len(record["executions"]) == 2
-    assert [folder.name for folder in proj.execution_dirs(OK)] == record["executions"]
-    for folder in proj.execution_dirs(OK):
-        assert (folder / "input.json").exists() and (folder / "output.json").exists()
+    assert proj.execution_names(OK) == record["executions"]
+    for execution in record["executions"]:
+        assert set(proj.stored(f"executions/{OK}/{execution}")) == {"input.json", "output.json"}
     assert record["output_url"].endswith(f"{record['executions'][1]}/output.json")
     assert [line["item"]["id"] for line in proj.published] == ["a", "a"]
 
@@ -325,9 +328,9 @@ def test_envelopes_and_url_references_are_accepted(proj: Proj) -> None:
     assert summary["succeeded"] == 7
     succeeded = {r["itemids"] for r in proj.records("--state", "SUCCEEDED").values()}
     assert succeeded == {"q1", "q2", "q3", "n1", "n2", "n3", "u1"}
-    kept = list((proj.cirrus_dir / "payloads" / "tmp" / "invalid").glob("*.json"))
+    kept = list(proj.stored("tmp/invalid").values())
     assert len(kept) == 1
-    assert "missing.json" in json.loads(kept[0].read_text())["reason"]
+    assert "missing.json" in kept[0]["reason"]
 
 
 def test_process_without_wait_only_queues_and_a_worker_drains(proj: Proj) -> None:

@@ -23,6 +23,7 @@ from cirrus.project import ProjectConfig, find_project
 from cirrus.runtime import Pipeline, RuntimeSettings
 from cirrus.state import State, open_state_db
 from cirrus.state.sqlite import SQLiteStateDB
+from cirrus.storage import read_bytes
 from tests.runtime.conftest import Proj, item, payload, payload_id
 
 LEASE = 0.3  # seconds; short so that a crashed worker's claims and messages come back fast
@@ -104,7 +105,7 @@ def test_a_replace_rerun_cut_short_after_the_claim_still_runs_the_new_input(
     assert record.state is State.SUCCEEDED
     assert len(_runs(log)) == 2, "the rerun asked for was never executed"
     assert len(record.executions) == 2
-    output = json.loads(Path(str(record.output_url)).read_text())
+    output = json.loads(read_bytes(str(record.output_url)))
     assert output["features"][0]["properties"]["version"] == 2
 
 
@@ -216,7 +217,7 @@ def test_a_payload_that_does_not_succeed_publishes_nothing(proj: Proj, open_pipe
         record = pipeline.db.get(pid)
         assert record is None or record.state is not State.SUCCEEDED
         assert proj.published == [], "items of a payload that did not succeed were announced"
-        assert list((proj.executions / pid).glob("*/output.json")) == []
+        assert proj.outputs(pid) == []
 
 
 @pytest.mark.parametrize("state_db", ["sqlite://state.db", "sqlite://rel/state.db"])

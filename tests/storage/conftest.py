@@ -14,7 +14,7 @@ import pytest
 
 from cirrus.storage import MemoryStore, clear_store_cache
 
-BACKENDS = ["path", "file", "memory", "s3"]
+BACKENDS = ["path", "file", "memory", "sqlite", "s3"]
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +32,8 @@ def root_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield str(tmp_path / "root")
     elif kind == "file":
         yield (tmp_path / "root").as_uri()
+    elif kind == "sqlite":
+        yield f"sqlite://{(tmp_path / 'objects.db').as_posix()}/root"
     elif kind == "memory":
         name = f"test-{uuid.uuid4().hex[:8]}"
         yield f"memory://{name}/root"

@@ -1,4 +1,7 @@
-"""One behaviour contract, run against every writable backend (path, file://, memory://, s3://)."""
+"""One behaviour contract, run against every writable backend.
+
+The backends: plain path, file://, memory://, sqlite://, s3://.
+"""
 
 from __future__ import annotations
 
@@ -218,3 +221,15 @@ def test_context_manager_closes(root_url: str) -> None:
     with open_store(root_url) as store:
         store.put("k", b"v")
         assert store.get("k") == b"v"
+
+
+def test_put_many_writes_every_object(store: ObjectStore) -> None:
+    objects = [(f"{PAYLOAD_ID}/run-{n}/input.json", b'{"n": %d}' % n) for n in range(5)]
+    store.put_many(objects, content_type="application/json")
+    assert {key: store.get(key) for key, _ in objects} == dict(objects)
+
+
+def test_put_many_with_a_bad_key_writes_nothing(store: ObjectStore) -> None:
+    with pytest.raises(PathEscapeError):
+        store.put_many([("good.json", b"1"), ("../bad.json", b"2")])
+    assert not store.exists("good.json")

@@ -1,0 +1,148 @@
+"""One SQLite file shared by threads and processes: connections, WAL mode, transactions.
+
+Each thread gets its own connection, and a forked child opens its own instead of using its
+parent's. The file runs in WAL mode with ``synchronous=NORMAL``: a commit survives a killed
+process, and readers never wait for the one writer::
+
+    db = SQLiteFile(path, what="payload store")
+    with db.transaction() as conn:          # BEGIN IMMEDIATE ... COMMIT
+        conn.execute("INSERT ...")
+    rows = db.connection().execute("SELECT ...").fetchall()
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from cirrus.errors import CirrusError
+
+__all__ = ["SQLiteFile"]
+
+
+class SQLiteFile:
+    """Connections to one SQLite file in WAL mode, one per thread and process.
+
+    Args:
+        path: the file; missing parent folders are created.
+        what: what the file holds, for error messages ("payload store").
+        error: the error class raised for SQLite failures.
+        timeout: seconds a write waits for another writer before failing.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        what: str,
+        error: type[CirrusError],
+        timeout: float = 30.0,
+    ) -> None:
+        self.path = Path(path).expanduser().absolute()
+        self.what = what
+        self.error = error
+        self.timeout = timeout
+        self._local = threading.local()
+        self._connections: list[tuple[int, sqlite3.Connection]] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise error(
+                f"cannot create the folder of {what} {self.path}: {exc.strerror}; "
+                "choose a writable location"
+            ) from exc
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (opened on first use)."""
+        if self._closed:
+            raise self.error(f"{self.what} {self.path} is closed: open it again")
+        local = self._local
+        pid = os.getpid()
+        conn: sqlite3.Connection | None = getattr(local, "conn", None)
+        if conn is None or local.pid != pid:
+            with self.errors():
+                conn = self._connect()
+            local.conn, local.pid = conn, pid
+            with self._lock:
+                self._connections.append((pid, conn))
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise self.error(
+                    f"{self.what} {self.path} cannot use WAL mode (got {mode!r}): "
+                    "put it on a local file system"
+                )
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction, committed when the block ends."""
+        with self.errors():
+            conn = self.connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def errors(self) -> Iterator[None]:
+        """Turn sqlite3 errors into ``self.error`` naming the file and the fix."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            raise self.error(self._explain(str(exc))) from exc
+        except sqlite3.DatabaseError as exc:
+            if "not a database" in str(exc):
+                raise self.error(
+                    f"{self.path} is not a SQLite {self.what}: point its URL at a new file "
+                    f"or at an existing cirrus {self.what}"
+                ) from exc
+            raise self.error(f"{self.what} {self.path} is damaged: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise self.error(f"{self.what} {self.path}: {exc}") from exc
+
+    def _explain(self, message: str) -> str:
+        if "locked" in message or "busy" in message:
+            return (
+                f"{self.what} {self.path} stayed locked by another writer for more than "
+                f"{self.timeout:g}s: retry, or give it a longer timeout"
+            )
+        if "readonly" in message:
+            return (
+                f"{self.what} {self.path} is read-only: make the file and its folder "
+                "writable (SQLite also writes -wal and -shm files beside it)"
+            )
+        if "unable to open" in message:
+            return f"cannot open {self.what} {self.path}: check that the folder is writable"
+        return f"{self.what} {self.path}: {message}"
+
+    def close(self) -> None:
+        """Close every connection this process opened (a parent's are left to the parent)."""
+        self._closed = True
+        pid = os.getpid()
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for owner, conn in connections:
+            if owner == pid:
+                conn.close()

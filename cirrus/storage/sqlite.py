@@ -1,0 +1,141 @@
+"""Objects in one SQLite file: ``sqlite:///abs/path/payloads.db[/prefix]``.
+
+The embedded pipeline's payload store. Every payload leaves at least two small objects
+(``executions/<id>/<execution>/input.json`` and ``output.json``); as files, each costs two
+new folders and two new files, and file-system metadata is the slowest thing a small
+payload does (hundreds of microseconds of kernel time per operation on a virtual disk). As
+rows of one file, a whole batch of objects is one transaction. Keys and URLs stay the same
+as on S3 or a folder; ``cirrus payload cat URL`` prints any object.
+
+The part of the URL up to the first name ending in ``.db``, ``.sqlite`` or ``.sqlite3`` is
+the file; the rest is the prefix of the keys::
+
+    with open_store("sqlite:///proj/.cirrus/payloads.db") as store:
+        store.put_many([("executions/a/input.json", b"{}")])
+        store.get("executions/a/input.json")
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import BinaryIO
+
+from cirrus._sqlite import SQLiteFile
+from cirrus.errors import NotFound, StorageError
+from cirrus.storage.attributes import object_attributes
+from cirrus.storage.base import ObjectStore, Source, read_all
+from cirrus.storage.errors import AlreadyExists
+from cirrus.storage.paths import check_key, parse_root
+
+__all__ = ["SQLiteStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (
+    key TEXT PRIMARY KEY,
+    body BLOB NOT NULL,
+    attributes TEXT
+) WITHOUT ROWID
+"""
+_REPLACE = "INSERT OR REPLACE INTO objects (key, body, attributes) VALUES (?, ?, ?)"
+_EXISTS = "SELECT 1 FROM objects WHERE key = ?"
+
+
+class SQLiteStore(ObjectStore):
+    """Objects as rows of a SQLite file (WAL mode), safe for several threads and processes.
+
+    Args:
+        url: ``sqlite:///abs/path/file.db`` or ``sqlite:///abs/path/file.db/prefix``.
+    """
+
+    def __init__(self, url: str) -> None:
+        parsed = parse_root(url)
+        if parsed.scheme != "sqlite":
+            raise ValueError(f"SQLiteStore needs a sqlite:// URL, not {url!r}")
+        self.url = parsed.url
+        self._prefix = parsed.prefix + "/" if parsed.prefix else ""
+        self._file = SQLiteFile(parsed.base, what="payload store", error=StorageError)
+        with self._file.transaction() as conn:
+            conn.execute(_SCHEMA)
+
+    def put_many(
+        self, objects: Sequence[tuple[str, bytes]], *, content_type: str | None = None
+    ) -> None:
+        """Write several objects in one transaction: all of them are stored, or none."""
+        attributes = json.dumps({"Content-Type": content_type}) if content_type else None
+        rows = [(self._prefix + check_key(key), bytes(data), attributes) for key, data in objects]
+        with self._file.transaction() as conn:
+            conn.executemany(_REPLACE, rows)
+
+    def attributes(self, key: str) -> dict[str, str]:
+        """The attributes (``Content-Type``...) stored with ``key``."""
+        stored = self._row("SELECT attributes FROM objects WHERE key = ?", key)[0]
+        return dict(json.loads(stored)) if isinstance(stored, str) else {}
+
+    def _row(self, sql: str, key: str) -> tuple[object, ...]:
+        with self._file.errors():
+            row = self._file.connection().execute(sql, (self._prefix + key,)).fetchone()
+        if row is None:
+            raise NotFound(f"no object at {self._url_for(key)}")
+        return tuple(row)
+
+    def _get(self, key: str) -> bytes:
+        body = self._row("SELECT body FROM objects WHERE key = ?", key)[0]
+        assert isinstance(body, bytes)
+        return body
+
+    def _open_read(self, key: str) -> BinaryIO:
+        return io.BytesIO(self._get(key))
+
+    def _put(
+        self,
+        key: str,
+        source: Source,
+        *,
+        content_type: str | None,
+        headers: Mapping[str, str],
+        public: bool,
+        if_absent: bool,
+    ) -> None:
+        attributes = object_attributes(headers, content_type=content_type, public=public)
+        body = read_all(source)
+        stored = json.dumps(attributes.attributes) if attributes.attributes else None
+        with self._file.transaction() as conn:  # holds the write lock: check, then write
+            if if_absent and conn.execute(_EXISTS, (self._prefix + key,)).fetchone():
+                raise AlreadyExists(f"an object already exists at {self._url_for(key)}")
+            conn.execute(_REPLACE, (self._prefix + key, body, stored))
+
+    def _exists(self, key: str) -> bool:
+        try:
+            self._row(_EXISTS, key)
+        except NotFound:
+            return False
+        return True
+
+    def _delete(self, key: str) -> None:
+        with self._file.transaction() as conn:
+            conn.execute("DELETE FROM objects WHERE key = ?", (self._prefix + key,))
+
+    def _list(self, prefix: str) -> Iterator[str]:
+        start = self._prefix + (prefix + "/" if prefix else "")
+        with self._file.errors():
+            if start:
+                # every key that starts with `start`: from it up to the same text with its
+                # last character raised by one ("a/" .. "a0")
+                end = start[:-1] + chr(ord(start[-1]) + 1)
+                rows = self._file.connection().execute(
+                    "SELECT key FROM objects WHERE key >= ? AND key < ? ORDER BY key",
+                    (start, end),
+                )
+            else:
+                rows = self._file.connection().execute("SELECT key FROM objects ORDER BY key")
+            keys = [row[0] for row in rows]
+        cut = len(self._prefix)
+        return iter([key[cut:] for key in keys])
+
+    def _url_for(self, key: str) -> str:
+        return f"{self.url}/{key}"
+
+    def close(self) -> None:
+        self._file.close()
