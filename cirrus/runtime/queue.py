@@ -19,13 +19,14 @@ import threading
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 from cirrus._closing import Closing
+from cirrus._sqlite import SQLiteFile
 from cirrus.errors import ConfigError, StateError
 
 __all__ = [
@@ -252,43 +253,20 @@ class SQLiteQueue(WorkQueue):
     """
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        try:
-            connection = self._connection()
+        self._file = SQLiteFile(path, what="work queue", error=StateError)
+        self.path = self._file.path
+        with self._file.errors():
+            connection = self._file.connection()
             connection.executescript(_SCHEMA)  # runs in its own transaction
             columns = {row[1] for row in connection.execute("PRAGMA table_info(messages)")}
             if "owner" not in columns:  # a queue made by an earlier version
                 connection.execute("ALTER TABLE messages ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
-        except sqlite3.Error as err:
-            raise StateError(f"cannot open work queue {self.path}: {err}") from err
 
     def _connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            self._local.connection = connection
-        return connection
+        return self._file.connection()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        connection = self._connection()
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
-        except sqlite3.Error as err:
-            raise StateError(
-                f"work queue {self.path} failed: {err}; check the file is writable and not "
-                "on a network drive"
-            ) from err
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._file.transaction()
 
     def send_many(
         self,
@@ -404,10 +382,7 @@ class SQLiteQueue(WorkQueue):
             return int(cursor.rowcount)
 
     def close(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
-            connection.close()
-            self._local.connection = None
+        self._file.close()
 
 
 def open_queue(url: str) -> WorkQueue:

@@ -26,7 +26,7 @@ import logging
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -292,10 +292,7 @@ class Worker:
             with self._in_flight_lock:
                 self._in_flight_claims.update(job.payload_id for job in jobs)
             started = self._start(jobs, batch)
-            if pool is not None and len(started) > 1:
-                outcomes = list(pool.map(self._execute, started))
-            else:
-                outcomes = [self._execute(job) for job in started]
+            outcomes = self._execute_all(started, pool)
             for job, outcome in zip(started, outcomes, strict=True):
                 job.outcome = outcome
                 if outcome.history:
@@ -495,6 +492,30 @@ class Worker:
         key = self._execution_key(job.payload_id, job.execution, "output.json")
         output = json.loads(self.payload_store.get(key))
         return ExecutionOutcome("SUCCEEDED", output=output)
+
+    def _execute_all(
+        self, jobs: list[_Job], pool: ThreadPoolExecutor | None
+    ) -> list[ExecutionOutcome]:
+        """Run the executions, ``workers`` at a time; outcomes in the order of ``jobs``."""
+        if pool is None or len(jobs) < 2:
+            return [self._execute(job) for job in jobs]
+        outcomes: list[ExecutionOutcome | None] = [None] * len(jobs)
+        pending = deque(enumerate(jobs))
+
+        def take_until_done() -> None:
+            # each thread takes the next job until none is left: one future per thread,
+            # not per job, keeps the hand-overs between threads few
+            while True:
+                try:
+                    index, job = pending.popleft()
+                except IndexError:
+                    return
+                outcomes[index] = self._execute(job)
+
+        threads = min(self.settings.workers, len(jobs))
+        for future in [pool.submit(take_until_done) for _ in range(threads)]:
+            future.result()
+        return [outcome for outcome in outcomes if outcome is not None]
 
     def _execute(self, job: _Job) -> ExecutionOutcome:
         data = dict(job.payload.as_dict())
