@@ -465,7 +465,9 @@ def builtin_components(kind: str) -> dict[str, Component]:
     """Built-in components of ``kind`` by name."""
     found: dict[str, Component] = {}
     if kind == "task":
-        for entry_point in importlib.metadata.entry_points(group=TASK_ENTRY_POINT_GROUP):
+        from cirrus.task.registry import task_entry_points
+
+        for entry_point in task_entry_points():
             found.setdefault(entry_point.name, BuiltinTask(entry_point))
         return dict(sorted(found.items()))
     folder = BUILTIN_DIR / FOLDERS[kind]

@@ -24,16 +24,28 @@ from cirrus.errors import ConfigError
 if TYPE_CHECKING:
     from cirrus.project import Project
 
-__all__ = ["ENTRY_POINT_GROUP", "builtin_task_names", "load_class_from_file", "resolve_task"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "builtin_task_names",
+    "load_class_from_file",
+    "resolve_task",
+    "task_entry_points",
+]
 
 ENTRY_POINT_GROUP = "cirrus.tasks"
 
 
 @lru_cache(maxsize=1)
 def _entry_points() -> dict[str, Any]:
+    # scanning every installed distribution takes a good part of a second: once per process
     from importlib.metadata import entry_points
 
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def task_entry_points() -> list[Any]:
+    """The entry points of the built-in and plugin tasks (read once per process)."""
+    return list(_entry_points().values())
 
 
 def builtin_task_names() -> list[str]:
