@@ -5,9 +5,11 @@ do on AWS, in this order, so that a process killed at any point loses nothing:
 
 1. read and validate each payload; record invalid ones under ``tmp/invalid/``;
 2. drop duplicate ids within the batch; claim the rest in one atomic step;
-3. store each input at ``executions/<payload id>/<execution>/input.json``, mark PROCESSING;
+3. store each input at ``executions/<payload id>/<execution>/input.json``, mark PROCESSING,
+   and log the claims and starts;
 4. run the workflows (``workers`` at a time);
-5. store outputs, announce published items, queue the next links of each chain;
+5. as they finish (in waves about a second apart): store outputs, announce published
+   items, queue the next links of each chain;
 6. record the terminal states and events, and only then delete the messages.
 
 A message is deleted only once its payload reached a decision. If a worker dies, its
@@ -23,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import queue
 import threading
 import time
 import uuid
@@ -68,6 +71,7 @@ __all__ = ["PayloadResult", "Worker", "execution_name"]
 logger = logging.getLogger(__name__)
 
 _RETRY_UNREADABLE_SECONDS = 30.0
+_WAVE_SECONDS = 1.0  # executions finished within this long of each other commit together
 _MAX_READ_ATTEMPTS = 5  # then an unreadable reference is rejected, like an SQS maxReceiveCount
 
 _STATUS_TO_STATE = {
@@ -137,7 +141,7 @@ class _Job:
 
 @dataclass
 class _Batch:
-    """What one batch decided, written out together at its end."""
+    """What a batch decided and has yet to write out (in waves, see ``_execute_in_waves``)."""
 
     events: list[NewEvent] = field(default_factory=list)
     finishes: list[FinishUpdate] = field(default_factory=list)
@@ -147,6 +151,19 @@ class _Batch:
     results: list[PayloadResult] = field(default_factory=list)
     writes: list[tuple[str, bytes]] = field(default_factory=list)
     announcements: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
+
+    def committed(self) -> None:
+        """Forget what was written out (the results stay, for the caller)."""
+        for pending in (
+            self.events,
+            self.finishes,
+            self.done,
+            self.chained,
+            self.chain_keys,
+            self.writes,
+            self.announcements,
+        ):
+            pending.clear()
 
 
 class Worker:
@@ -292,13 +309,18 @@ class Worker:
             with self._in_flight_lock:
                 self._in_flight_claims.update(job.payload_id for job in jobs)
             started = self._start(jobs, batch)
-            outcomes = self._execute_all(started, pool)
-            for job, outcome in zip(started, outcomes, strict=True):
-                job.outcome = outcome
-                if outcome.history:
-                    key = self._execution_key(job.payload_id, job.execution, "history.json")
-                    batch.writes.append((key, json.dumps(outcome.history).encode()))
-                self._conclude(job, batch)
+            for finished in self._execute_in_waves(started, pool):
+                for job in finished:
+                    assert job.outcome is not None
+                    if job.outcome.history:
+                        key = self._execution_key(job.payload_id, job.execution, "history.json")
+                        batch.writes.append((key, json.dumps(job.outcome.history).encode()))
+                    self._conclude(job, batch)
+                self._commit(batch)
+                with self._in_flight_lock:
+                    self._in_flight_claims.difference_update(job.payload_id for job in finished)
+                    for job in finished:
+                        self._in_flight_messages.pop(job.message.id, None)
             self._commit(batch)
         finally:
             with self._in_flight_lock:
@@ -330,7 +352,9 @@ class Worker:
                 self._reject(message, err, batch)
                 continue
             if payload_id in seen:
-                batch.events.append(NewEvent(payload_id, EventType.DUPLICATE_ID_ENCOUNTERED))
+                batch.events.append(
+                    NewEvent(payload_id, EventType.DUPLICATE_ID_ENCOUNTERED, time=self.db.now())
+                )
                 batch.done.append(message)
                 self._result(batch, PayloadResult(payload_id, "duplicate"))
                 continue
@@ -360,7 +384,11 @@ class Worker:
             job.record = claim.record
             if claim.claimed:
                 job.resumed = claim.outcome is ClaimOutcome.RESUMED
-                batch.events.append(NewEvent(job.payload_id, EventType.CLAIMED_PROCESSING))
+                batch.events.append(
+                    NewEvent(
+                        job.payload_id, EventType.CLAIMED_PROCESSING, time=claim.record.claimed_at
+                    )
+                )
                 claimed.append(job)
                 continue
             in_progress = claim.outcome in (
@@ -372,7 +400,9 @@ class Worker:
                 # when its lease runs out
                 self.queue.hide([job.message], self._seconds_until(claim.record))
                 continue
-            batch.events.append(NewEvent(job.payload_id, _SKIP_EVENTS[claim.outcome]))
+            batch.events.append(
+                NewEvent(job.payload_id, _SKIP_EVENTS[claim.outcome], time=self.db.now())
+            )
             batch.done.append(job.message)
             outcome = "already_processing" if in_progress else claim.outcome.value.lower()
             self._result(batch, PayloadResult(job.payload_id, outcome))
@@ -472,11 +502,15 @@ class Worker:
                     NewEvent(
                         job.payload_id,
                         EventType.STARTED_PROCESSING,
+                        time=result.updated,
                         execution=job.execution,
                         input_url=job.input_url,
                     )
                 )
             # else: the claim lapsed before the start; the message will come back
+        # claims and starts are in the log before any execution runs, long ones included
+        self.db.add_events(batch.events)
+        batch.events.clear()
         return started
 
     def _unrecorded_output(self, record: StateRecord, execution: str) -> bool:
@@ -493,29 +527,69 @@ class Worker:
         output = json.loads(self.payload_store.get(key))
         return ExecutionOutcome("SUCCEEDED", output=output)
 
-    def _execute_all(
+    def _execute_in_waves(
         self, jobs: list[_Job], pool: ThreadPoolExecutor | None
-    ) -> list[ExecutionOutcome]:
-        """Run the executions, ``workers`` at a time; outcomes in the order of ``jobs``."""
+    ) -> Iterator[list[_Job]]:
+        """Run the executions, ``workers`` at a time, yielding the finished ones in waves.
+
+        A wave is what finished within about a second of its first member: quick executions
+        are committed together, and a slow one does not hold back the others' results.
+        """
         if pool is None or len(jobs) < 2:
-            return [self._execute(job) for job in jobs]
-        outcomes: list[ExecutionOutcome | None] = [None] * len(jobs)
-        pending = deque(enumerate(jobs))
+            wave: list[_Job] = []
+            due = 0.0
+            for job in jobs:
+                job.outcome = self._execute(job)
+                if not wave:
+                    due = time.monotonic() + _WAVE_SECONDS
+                wave.append(job)
+                if time.monotonic() >= due:
+                    yield wave
+                    wave = []
+            if wave:
+                yield wave
+            return
+        pending = deque(jobs)
+        finished: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
 
         def take_until_done() -> None:
             # each thread takes the next job until none is left: one future per thread,
             # not per job, keeps the hand-overs between threads few
-            while True:
-                try:
-                    index, job = pending.popleft()
-                except IndexError:
-                    return
-                outcomes[index] = self._execute(job)
+            try:
+                while pending:
+                    try:
+                        job = pending.popleft()
+                    except IndexError:
+                        return
+                    job.outcome = self._execute(job)
+                    finished.put(job)
+            finally:
+                finished.put(None)  # this thread is done
 
         threads = min(self.settings.workers, len(jobs))
-        for future in [pool.submit(take_until_done) for _ in range(threads)]:
-            future.result()
-        return [outcome for outcome in outcomes if outcome is not None]
+        futures = [pool.submit(take_until_done) for _ in range(threads)]
+        running, wave, due = threads, [], 0.0
+        while running:
+            wait = max(due - time.monotonic(), 0.0) if wave else None
+            try:
+                done = finished.get(timeout=wait)
+            except queue.Empty:  # the wave is due and nothing else finished
+                yield wave
+                wave = []
+                continue
+            if done is None:
+                running -= 1
+                continue
+            if not wave:
+                due = time.monotonic() + _WAVE_SECONDS
+            wave.append(done)
+            if time.monotonic() >= due:
+                yield wave
+                wave = []
+        if wave:
+            yield wave
+        for future in futures:
+            future.result()  # a thread's own failure (not a task's) surfaces here
 
     def _execute(self, job: _Job) -> ExecutionOutcome:
         data = dict(job.payload.as_dict())
@@ -623,7 +697,9 @@ class Worker:
             self.db.finish_many(batch.finishes, events=batch.events)
         elif batch.events:
             self.db.add_events(batch.events)
-        self.queue.delete_many(batch.done)
+        if batch.done:
+            self.queue.delete_many(batch.done)
+        batch.committed()
 
     def _result(self, batch: _Batch, result: PayloadResult) -> None:
         batch.results.append(result)
