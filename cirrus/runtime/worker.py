@@ -22,18 +22,15 @@ at once (see :mod:`cirrus.runtime.owners`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import queue
 import threading
 import time
 import uuid
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cirrus.errors import (
@@ -42,19 +39,20 @@ from cirrus.errors import (
     NotFound,
     PathEscapeError,
     StorageError,
-    is_invalid_input_error,
 )
 from cirrus.payload import Payload, load_payload, parse_payload_id
 from cirrus.runtime.executor import ExecutionOutcome, WorkflowExecutor
 from cirrus.runtime.intake import keep_invalid
+from cirrus.runtime.jobs import Batch, Job, PayloadResult, execution_key, execution_name
 from cirrus.runtime.owners import is_dead_local_owner, new_owner
 from cirrus.runtime.publish import Announcer
 from cirrus.runtime.queue import Message, WorkQueue, open_queue
+from cirrus.runtime.update_state import UpdateState
+from cirrus.runtime.waves import run_in_waves
 from cirrus.state import (
     ClaimOutcome,
     ClaimResult,
     EventType,
-    FinishUpdate,
     NewEvent,
     State,
     StateDB,
@@ -74,18 +72,6 @@ _RETRY_UNREADABLE_SECONDS = 30.0
 _WAVE_SECONDS = 1.0  # executions finished within this long of each other commit together
 _MAX_READ_ATTEMPTS = 5  # then an unreadable reference is rejected, like an SQS maxReceiveCount
 
-_STATUS_TO_STATE = {
-    "SUCCEEDED": State.SUCCEEDED,
-    "FAILED": State.FAILED,
-    "TIMED_OUT": State.FAILED,
-    "ABORTED": State.ABORTED,
-}
-_STATUS_TO_EVENT = {
-    "SUCCEEDED": EventType.SUCCEEDED,
-    "FAILED": EventType.FAILED,
-    "TIMED_OUT": EventType.TIMED_OUT,
-    "ABORTED": EventType.ABORTED,
-}
 _TERMINAL = frozenset({State.SUCCEEDED, State.FAILED, State.INVALID, State.ABORTED})
 _SKIP_EVENTS = {
     ClaimOutcome.ALREADY_SUCCEEDED: EventType.ALREADY_SUCCEEDED,
@@ -105,65 +91,6 @@ def _escaped_length(text: str) -> int:
     if not text.isascii():
         extra += sum(5 for character in text if ord(character) > 127)
     return len(text) + 2 + extra
-
-
-def execution_name(payload_id: str, number: int) -> str:
-    """The name of a payload's ``number``-th execution: the same inputs give the same name."""
-    digest = hashlib.sha256(payload_id.encode()).hexdigest()[:24]
-    return f"{digest}-{number:04d}"
-
-
-@dataclass
-class PayloadResult:
-    """What happened to one submitted payload."""
-
-    payload_id: str | None
-    outcome: str
-    """succeeded, failed, invalid, aborted, timed_out, already_succeeded, already_invalid,
-    already_processing, duplicate, or rejected (unreadable input)."""
-    error: str | None = None
-    output: dict[str, Any] | None = None
-
-
-@dataclass
-class _Job:
-    message: Message
-    payload: Payload
-    payload_id: str
-    record: StateRecord | None = None
-    resumed: bool = False
-    """The claim took over from a worker that died: its last execution may have finished."""
-    execution: str = ""
-    input_url: str = ""
-    input_text: str = ""
-    outcome: ExecutionOutcome | None = None
-
-
-@dataclass
-class _Batch:
-    """What a batch decided and has yet to write out (in waves, see ``_execute_in_waves``)."""
-
-    events: list[NewEvent] = field(default_factory=list)
-    finishes: list[FinishUpdate] = field(default_factory=list)
-    done: list[Message] = field(default_factory=list)
-    chained: list[str] = field(default_factory=list)
-    chain_keys: list[str] = field(default_factory=list)
-    results: list[PayloadResult] = field(default_factory=list)
-    writes: list[tuple[str, bytes]] = field(default_factory=list)
-    announcements: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
-
-    def committed(self) -> None:
-        """Forget what was written out (the results stay, for the caller)."""
-        for pending in (
-            self.events,
-            self.finishes,
-            self.done,
-            self.chained,
-            self.chain_keys,
-            self.writes,
-            self.announcements,
-        ):
-            pending.clear()
 
 
 class Worker:
@@ -197,7 +124,7 @@ class Worker:
         self.executor = WorkflowExecutor(
             project, runner, time_scale=settings.time_scale, keep_history=settings.keep_history
         )
-        self.announcer = Announcer(settings.publish_log, settings.publish_webhook)
+        announcer = Announcer(settings.publish_log, settings.publish_webhook)
         from cirrus.storage import open_store
 
         self.payload_store = open_store(settings.payload_root)
@@ -209,8 +136,15 @@ class Worker:
         self._in_flight_messages: dict[int, Message] = {}
         self._heartbeat_stop: threading.Event | None = None
         self._io_pool = ThreadPoolExecutor(8, thread_name_prefix="cirrus-io")
-        # several writers only help where each write waits on a slow disk or network
-        self._parallel_io = settings.payload_root.startswith(("s3:", "http:", "https:"))
+        self.update_state = UpdateState(
+            db=self.db,
+            queue=self.queue,
+            payload_store=self.payload_store,
+            payload_root=settings.payload_root,
+            announcer=announcer,
+            owner=self.owner,
+            io_pool=self._io_pool,
+        )
         self._in_flight_lock = threading.Lock()
 
     # -- the loop --------------------------------------------------------------------------
@@ -301,7 +235,7 @@ class Worker:
     def _handle(
         self, messages: Sequence[Message], pool: ThreadPoolExecutor | None
     ) -> list[PayloadResult]:
-        batch = _Batch()
+        batch = Batch(report=self._report)
         with self._in_flight_lock:
             self._in_flight_messages.update({message.id: message for message in messages})
         try:
@@ -309,27 +243,24 @@ class Worker:
             with self._in_flight_lock:
                 self._in_flight_claims.update(job.payload_id for job in jobs)
             started = self._start(jobs, batch)
-            for finished in self._execute_in_waves(started, pool):
+            threads = max(1, self.settings.workers)
+            for finished in run_in_waves(started, self._run, pool, threads=threads):
                 for job in finished:
-                    assert job.outcome is not None
-                    if job.outcome.history:
-                        key = self._execution_key(job.payload_id, job.execution, "history.json")
-                        batch.writes.append((key, json.dumps(job.outcome.history).encode()))
-                    self._conclude(job, batch)
-                self._commit(batch)
+                    self.update_state.conclude(job, batch)
+                self.update_state.commit(batch)
                 with self._in_flight_lock:
                     self._in_flight_claims.difference_update(job.payload_id for job in finished)
                     for job in finished:
                         self._in_flight_messages.pop(job.message.id, None)
-            self._commit(batch)
+            self.update_state.commit(batch)
         finally:
             with self._in_flight_lock:
                 self._in_flight_claims.clear()
                 self._in_flight_messages.clear()
         return batch.results
 
-    def _read(self, messages: Sequence[Message], batch: _Batch) -> list[_Job]:
-        jobs: list[_Job] = []
+    def _read(self, messages: Sequence[Message], batch: Batch) -> list[Job]:
+        jobs: list[Job] = []
         seen: set[str] = set()
         for message in messages:
             try:
@@ -338,7 +269,7 @@ class Worker:
                 payload_id = payload.id
                 parse_payload_id(payload_id)  # an explicit id must have the id's shape
                 # every file of the payload lives under this key: ids must not climb out
-                self._execution_key(payload_id, "x", "input.json")
+                execution_key(payload_id, "x", "input.json")
             except StorageError as err:
                 permanent = isinstance(err, NotFound | PathEscapeError | ConfigError)
                 if permanent or message.receive_count >= _MAX_READ_ATTEMPTS:
@@ -356,21 +287,21 @@ class Worker:
                     NewEvent(payload_id, EventType.DUPLICATE_ID_ENCOUNTERED, time=self.db.now())
                 )
                 batch.done.append(message)
-                self._result(batch, PayloadResult(payload_id, "duplicate"))
+                batch.add_result(PayloadResult(payload_id, "duplicate"))
                 continue
             seen.add(payload_id)
-            jobs.append(_Job(message, payload, payload_id))
+            jobs.append(Job(message, payload, payload_id))
         return jobs
 
-    def _reject(self, message: Message, error: Exception, batch: _Batch) -> None:
+    def _reject(self, message: Message, error: Exception, batch: Batch) -> None:
         """Keep an unreadable or invalid payload under tmp/invalid/ with the reason."""
         reason = str(error)
         url = keep_invalid(self.settings.payload_root, reason, message.body)
         logger.warning("invalid payload stored at %s: %s", url, reason)
         batch.done.append(message)
-        self._result(batch, PayloadResult(None, "rejected", f"{reason} (kept at {url})"))
+        batch.add_result(PayloadResult(None, "rejected", f"{reason} (kept at {url})"))
 
-    def _claim(self, jobs: list[_Job], batch: _Batch) -> list[_Job]:
+    def _claim(self, jobs: list[Job], batch: Batch) -> list[Job]:
         jobs = self._drop_decided(jobs, batch)
         if not jobs:
             return []
@@ -405,10 +336,10 @@ class Worker:
             )
             batch.done.append(job.message)
             outcome = "already_processing" if in_progress else claim.outcome.value.lower()
-            self._result(batch, PayloadResult(job.payload_id, outcome))
+            batch.add_result(PayloadResult(job.payload_id, outcome))
         return claimed
 
-    def _drop_decided(self, jobs: list[_Job], batch: _Batch) -> list[_Job]:
+    def _drop_decided(self, jobs: list[Job], batch: Batch) -> list[Job]:
         """Leave out messages delivered again after an earlier delivery already decided them.
 
         A receiver that dies after recording a payload's end but before deleting its message
@@ -431,7 +362,7 @@ class Worker:
                 decided.add(id(job))
                 batch.done.append(job.message)
                 label = f"already_{record.state.value.lower()}"
-                self._result(batch, PayloadResult(job.payload_id, label, record.last_error))
+                batch.add_result(PayloadResult(job.payload_id, label, record.last_error))
         return [job for job in jobs if id(job) not in decided]
 
     def _take_over_dead_claims(
@@ -463,8 +394,8 @@ class Worker:
         remaining = (record.lease_expires - self.db.now()).total_seconds()
         return max(0.5, remaining + 0.5)
 
-    def _start(self, jobs: list[_Job], batch: _Batch) -> list[_Job]:
-        to_start: list[_Job] = []
+    def _start(self, jobs: list[Job], batch: Batch) -> list[Job]:
+        to_start: list[Job] = []
         inputs: list[tuple[str, bytes]] = []
         for job in jobs:
             assert job.record is not None
@@ -472,15 +403,15 @@ class Worker:
             if job.resumed and previous and self._unrecorded_output(job.record, previous[-1]):
                 # a dead worker finished this execution but not its bookkeeping
                 job.execution = previous[-1]
-                job.input_url = self._url(
-                    self._execution_key(job.payload_id, job.execution, "input.json")
+                job.input_url = self.update_state.url(
+                    execution_key(job.payload_id, job.execution, "input.json")
                 )
                 job.outcome = self._adopt(job)
-                self._conclude(job, batch)
+                self.update_state.conclude(job, batch)
                 continue
             job.execution = execution_name(job.payload_id, len(previous) + 1)
-            key = self._execution_key(job.payload_id, job.execution, "input.json")
-            job.input_url = self._url(key)
+            key = execution_key(job.payload_id, job.execution, "input.json")
+            job.input_url = self.update_state.url(key)
             data = dict(job.payload.as_dict())
             data["id"] = job.payload_id
             job.input_text = json.dumps(data)
@@ -488,7 +419,7 @@ class Worker:
             to_start.append(job)
         if not to_start:
             return []
-        self._write_all(inputs)
+        self.update_state.write_all(inputs)
         results = self.db.start_many(
             [(job.payload_id, job.execution) for job in to_start],
             owner=self.owner,
@@ -519,79 +450,23 @@ class Worker:
         A recorded success points ``output_url`` at that output: then the claim being resumed
         is a later rerun (``replace``) that never started, and must run, not adopt.
         """
-        key = self._execution_key(record.payload_id, execution, "output.json")
-        return record.output_url != self._url(key) and self.payload_store.exists(key)
+        key = execution_key(record.payload_id, execution, "output.json")
+        return record.output_url != self.update_state.url(key) and self.payload_store.exists(key)
 
-    def _adopt(self, job: _Job) -> ExecutionOutcome:
-        key = self._execution_key(job.payload_id, job.execution, "output.json")
+    def _adopt(self, job: Job) -> ExecutionOutcome:
+        key = execution_key(job.payload_id, job.execution, "output.json")
         output = json.loads(self.payload_store.get(key))
         return ExecutionOutcome("SUCCEEDED", output=output)
 
-    def _execute_in_waves(
-        self, jobs: list[_Job], pool: ThreadPoolExecutor | None
-    ) -> Iterator[list[_Job]]:
-        """Run the executions, ``workers`` at a time, yielding the finished ones in waves.
+    def _run(self, job: Job) -> None:
+        job.outcome = self._execute(job)
 
-        A wave is what finished within about a second of its first member: quick executions
-        are committed together, and a slow one does not hold back the others' results.
-        """
-        if pool is None or len(jobs) < 2:
-            wave: list[_Job] = []
-            due = 0.0
-            for job in jobs:
-                job.outcome = self._execute(job)
-                if not wave:
-                    due = time.monotonic() + _WAVE_SECONDS
-                wave.append(job)
-                if time.monotonic() >= due:
-                    yield wave
-                    wave = []
-            if wave:
-                yield wave
-            return
-        pending = deque(jobs)
-        finished: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+    def _report(self, result: PayloadResult) -> None:
+        self.counts[result.outcome] += 1
+        if self.on_result is not None:
+            self.on_result(result)
 
-        def take_until_done() -> None:
-            # each thread takes the next job until none is left: one future per thread,
-            # not per job, keeps the hand-overs between threads few
-            try:
-                while pending:
-                    try:
-                        job = pending.popleft()
-                    except IndexError:
-                        return
-                    job.outcome = self._execute(job)
-                    finished.put(job)
-            finally:
-                finished.put(None)  # this thread is done
-
-        threads = min(self.settings.workers, len(jobs))
-        futures = [pool.submit(take_until_done) for _ in range(threads)]
-        running, wave, due = threads, [], 0.0
-        while running:
-            wait = max(due - time.monotonic(), 0.0) if wave else None
-            try:
-                done = finished.get(timeout=wait)
-            except queue.Empty:  # the wave is due and nothing else finished
-                yield wave
-                wave = []
-                continue
-            if done is None:
-                running -= 1
-                continue
-            if not wave:
-                due = time.monotonic() + _WAVE_SECONDS
-            wave.append(done)
-            if time.monotonic() >= due:
-                yield wave
-                wave = []
-        if wave:
-            yield wave
-        for future in futures:
-            future.result()  # a thread's own failure (not a task's) surfaces here
-
-    def _execute(self, job: _Job) -> ExecutionOutcome:
+    def _execute(self, job: Job) -> ExecutionOutcome:
         data = dict(job.payload.as_dict())
         data["id"] = job.payload_id
         execution_input: Any = data
@@ -614,111 +489,6 @@ class Worker:
                 from cirrus.storage import delete
 
                 delete(execution_input["url"])
-
-    def _write_all(self, writes: Sequence[tuple[str, bytes]]) -> None:
-        """Store objects under the payload root: remote ones several at once, else together."""
-        if not writes:
-            return
-        store = self.payload_store
-        if len(writes) > 1 and self._parallel_io:
-
-            def write(item: tuple[str, bytes]) -> None:
-                store.put(item[0], item[1], content_type="application/json")
-
-            list(self._io_pool.map(write, writes))
-        else:
-            store.put_many(writes, content_type="application/json")
-
-    # -- update-state ----------------------------------------------------------------------
-
-    def _conclude(self, job: _Job, batch: _Batch) -> None:
-        outcome = job.outcome
-        assert outcome is not None
-        if outcome.status == "SUCCEEDED":
-            try:
-                self._succeed(job, outcome, batch)
-                return
-            except CirrusError as err:
-                # the workflow's output is wrong, not the submitted input: FAILED, not INVALID
-                outcome = ExecutionOutcome("FAILED", error="InvalidOutput", cause=str(err))
-        error = f"{outcome.error}: {outcome.cause}" if outcome.cause else outcome.error
-        state = _STATUS_TO_STATE.get(outcome.status, State.FAILED)
-        event = _STATUS_TO_EVENT.get(outcome.status, EventType.FAILED)
-        if outcome.status == "FAILED" and is_invalid_input_error(outcome.error):
-            state, event = State.INVALID, EventType.INVALID
-        batch.finishes.append(FinishUpdate(job.payload_id, state, owner=self.owner, error=error))
-        batch.events.append(
-            NewEvent(
-                job.payload_id, event, execution=job.execution, error=error, input_url=job.input_url
-            )
-        )
-        batch.done.append(job.message)
-        label = "invalid" if state is State.INVALID else outcome.status.lower()
-        self._result(batch, PayloadResult(job.payload_id, label, error))
-
-    def _succeed(self, job: _Job, outcome: ExecutionOutcome, batch: _Batch) -> None:
-        output = load_payload(outcome.output)
-        model = Payload.from_dict(output, copy_data=False)
-        # everything that can fail comes before anything is written or announced
-        following = [json.dumps(payload) for payload in model.next_payloads()]
-        # the same execution always sends the same links: a resumed update-state sends none
-        chain_keys = [f"{job.payload_id}/{job.execution}/{n}" for n in range(len(following))]
-        output_key = self._execution_key(job.payload_id, job.execution, "output.json")
-        output_url = self._url(output_key)
-        batch.writes.append((output_key, json.dumps(output).encode()))
-        batch.announcements.append((job.payload_id, model.features))
-        batch.chained.extend(following)
-        batch.chain_keys.extend(chain_keys)
-        batch.finishes.append(
-            FinishUpdate(job.payload_id, State.SUCCEEDED, owner=self.owner, output_url=output_url)
-        )
-        batch.events.append(
-            NewEvent(
-                job.payload_id,
-                EventType.SUCCEEDED,
-                execution=job.execution,
-                input_url=job.input_url,
-                output_url=output_url,
-            )
-        )
-        batch.done.append(job.message)
-        self._result(batch, PayloadResult(job.payload_id, "succeeded", output=output))
-
-    def _commit(self, batch: _Batch) -> None:
-        # outputs, then announcements, then next links, then states: a crash at any point
-        # re-runs update-state from the stored output, and the chained payloads' claims make
-        # a second submission of the next links harmless
-        self._write_all(batch.writes)
-        if batch.announcements:
-            self.announcer.announce_many(batch.announcements)
-        if batch.chained:
-            self.queue.send_many(batch.chained, keys=batch.chain_keys)
-        if batch.finishes:
-            self.db.finish_many(batch.finishes, events=batch.events)
-        elif batch.events:
-            self.db.add_events(batch.events)
-        if batch.done:
-            self.queue.delete_many(batch.done)
-        batch.committed()
-
-    def _result(self, batch: _Batch, result: PayloadResult) -> None:
-        batch.results.append(result)
-        self.counts[result.outcome] += 1
-        if self.on_result is not None:
-            self.on_result(result)
-
-    @staticmethod
-    def _execution_key(payload_id: str, execution: str, name: str) -> str:
-        """Key of an execution's file under the payload root (checked: ids cannot climb out)."""
-        from cirrus.storage import check_key
-
-        return check_key(f"executions/{payload_id}/{execution}/{name}")
-
-    def _url(self, key: str) -> str:
-        """The URL of a key under the payload root, in the root's own form."""
-        from cirrus.storage import join_url
-
-        return join_url(self.settings.payload_root, key)
 
     def close(self) -> None:
         """Stop the I/O threads; close the state database and queue if this worker opened them."""

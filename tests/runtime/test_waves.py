@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
+import pytest
+
+from cirrus.runtime.waves import run_in_waves
 from tests.runtime.conftest import Proj, item, payload, payload_id
 
 
@@ -42,3 +47,42 @@ def test_workflow_events_carry_the_time_they_happened(proj: Proj) -> None:
     assert list(times) == ["CLAIMED_PROCESSING", "STARTED_PROCESSING", "SUCCEEDED"]
     assert times["CLAIMED_PROCESSING"] <= times["STARTED_PROCESSING"]
     assert (times["SUCCEEDED"] - times["STARTED_PROCESSING"]).total_seconds() >= 0.7
+
+
+def _sleeper(log: list[str]) -> Callable[[float], None]:
+    def run(seconds: float) -> None:
+        time.sleep(seconds)
+        log.append(f"ran {seconds}")
+
+    return run
+
+
+def test_run_in_waves_hands_back_quick_items_while_a_slow_one_runs() -> None:
+    log: list[str] = []
+    items = [1.5, 0.01, 0.01, 0.01]
+    with ThreadPoolExecutor(2) as pool:
+        waves = []
+        for wave in run_in_waves(items, _sleeper(log), pool, threads=2, wave_seconds=0.2):
+            waves.append(sorted(wave))
+            log.append(f"wave of {len(wave)}")
+    assert waves == [[0.01, 0.01, 0.01], [1.5]]
+    assert log.index("wave of 3") < log.index("ran 1.5")
+
+
+def test_run_in_waves_without_threads_runs_every_item_once_in_order() -> None:
+    log: list[str] = []
+    waves = list(
+        run_in_waves([0.0, 0.25, 0.0, 0.0], _sleeper(log), None, threads=1, wave_seconds=0.2)
+    )
+    assert [item for wave in waves for item in wave] == [0.0, 0.25, 0.0, 0.0]
+    assert len(waves) == 2  # the first wave was due once the slow item ended
+    assert log == ["ran 0.0", "ran 0.25", "ran 0.0", "ran 0.0"]
+
+
+def test_a_failure_of_the_run_itself_surfaces() -> None:
+    def run(item: int) -> None:
+        if item == 2:
+            raise RuntimeError("broken")
+
+    with ThreadPoolExecutor(2) as pool, pytest.raises(RuntimeError, match="broken"):
+        list(run_in_waves([1, 2, 3], run, pool, threads=2))

@@ -1,0 +1,99 @@
+"""What a worker carries through a batch: one job per payload, and what the batch decided.
+
+A :class:`Batch` gathers the state changes, events, stored objects, announcements and next
+links that update-state writes out together; the results it reports stay with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cirrus.payload import Payload
+    from cirrus.runtime.executor import ExecutionOutcome
+    from cirrus.runtime.queue import Message
+    from cirrus.state import FinishUpdate, NewEvent, StateRecord
+
+__all__ = ["Batch", "Job", "PayloadResult", "execution_key", "execution_name"]
+
+
+def execution_name(payload_id: str, number: int) -> str:
+    """The name of a payload's ``number``-th execution: the same inputs give the same name."""
+    digest = hashlib.sha256(payload_id.encode()).hexdigest()[:24]
+    return f"{digest}-{number:04d}"
+
+
+def execution_key(payload_id: str, execution: str, name: str) -> str:
+    """Key of an execution's file under the payload root (checked: ids cannot climb out)."""
+    from cirrus.storage import check_key
+
+    return check_key(f"executions/{payload_id}/{execution}/{name}")
+
+
+@dataclass
+class PayloadResult:
+    """What happened to one submitted payload."""
+
+    payload_id: str | None
+    outcome: str
+    """succeeded, failed, invalid, aborted, timed_out, already_succeeded, already_invalid,
+    already_processing, duplicate, or rejected (unreadable input)."""
+    error: str | None = None
+    output: dict[str, Any] | None = None
+
+
+@dataclass
+class Job:
+    """One payload of a batch, from its message to its execution's outcome."""
+
+    message: Message
+    payload: Payload
+    payload_id: str
+    record: StateRecord | None = None
+    resumed: bool = False
+    """The claim took over from a worker that died: its last execution may have finished."""
+    execution: str = ""
+    input_url: str = ""
+    input_text: str = ""
+    outcome: ExecutionOutcome | None = None
+
+
+@dataclass
+class Batch:
+    """What a batch decided and has yet to write out, and the results it reported.
+
+    Args:
+        report: called with every result as it is decided (counts, progress).
+    """
+
+    report: Callable[[PayloadResult], None] = lambda result: None
+    events: list[NewEvent] = field(default_factory=list)
+    finishes: list[FinishUpdate] = field(default_factory=list)
+    done: list[Message] = field(default_factory=list)
+    """Messages to delete once everything else is written."""
+    chained: list[str] = field(default_factory=list)
+    chain_keys: list[str] = field(default_factory=list)
+    writes: list[tuple[str, bytes]] = field(default_factory=list)
+    announcements: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
+    results: list[PayloadResult] = field(default_factory=list)
+
+    def add_result(self, result: PayloadResult) -> None:
+        """Keep and report what happened to one payload."""
+        self.results.append(result)
+        self.report(result)
+
+    def committed(self) -> None:
+        """Forget what was written out (the results stay, for the caller)."""
+        for pending in (
+            self.events,
+            self.finishes,
+            self.done,
+            self.chained,
+            self.chain_keys,
+            self.writes,
+            self.announcements,
+        ):
+            pending.clear()

@@ -1,0 +1,173 @@
+"""update-state: turn an execution's outcome into the payload's end, and write it out.
+
+For each finished execution :meth:`UpdateState.conclude` decides the state (SUCCEEDED,
+FAILED with ``"<Error>: <message>"``, INVALID for invalid input, ABORTED), and on success
+gathers the output, the items to announce and the next links of the chain.
+:meth:`UpdateState.commit` then writes a batch's decisions in the order that survives a
+crash at any point: outputs, announcements, next links, states and events, and last the
+deletion of the messages.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from cirrus.errors import CirrusError, is_invalid_input_error
+from cirrus.payload import Payload, load_payload
+from cirrus.runtime.executor import ExecutionOutcome
+from cirrus.runtime.jobs import Batch, Job, PayloadResult, execution_key
+from cirrus.state import EventType, FinishUpdate, NewEvent, State
+
+if TYPE_CHECKING:
+    from cirrus.runtime.publish import Announcer
+    from cirrus.runtime.queue import WorkQueue
+    from cirrus.state import StateDB
+    from cirrus.storage import ObjectStore
+
+__all__ = ["UpdateState"]
+
+_STATUS_TO_STATE = {
+    "SUCCEEDED": State.SUCCEEDED,
+    "FAILED": State.FAILED,
+    "TIMED_OUT": State.FAILED,
+    "ABORTED": State.ABORTED,
+}
+_STATUS_TO_EVENT = {
+    "SUCCEEDED": EventType.SUCCEEDED,
+    "FAILED": EventType.FAILED,
+    "TIMED_OUT": EventType.TIMED_OUT,
+    "ABORTED": EventType.ABORTED,
+}
+
+
+class UpdateState:
+    """Concludes executions and writes out what a batch decided.
+
+    Args:
+        db: the state database.
+        queue: the work queue (next links are sent to it, finished messages deleted).
+        payload_store: where outputs and histories are stored.
+        payload_root: the store's root URL, for the URLs in records and events.
+        announcer: where published items are announced.
+        owner: the worker whose claims these are.
+        io_pool: threads for writing to a remote store several objects at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        db: StateDB,
+        queue: WorkQueue,
+        payload_store: ObjectStore,
+        payload_root: str,
+        announcer: Announcer,
+        owner: str,
+        io_pool: ThreadPoolExecutor,
+    ) -> None:
+        self.db = db
+        self.queue = queue
+        self.payload_store = payload_store
+        self.payload_root = payload_root
+        self.announcer = announcer
+        self.owner = owner
+        self._io_pool = io_pool
+        # several writers only help where each write waits on a network
+        self._parallel_io = payload_root.startswith(("s3:", "http:", "https:"))
+
+    def url(self, key: str) -> str:
+        """The URL of a key under the payload root, in the root's own form."""
+        from cirrus.storage import join_url
+
+        return join_url(self.payload_root, key)
+
+    def conclude(self, job: Job, batch: Batch) -> None:
+        """Decide how a finished execution ends its payload; the batch gathers the writes."""
+        outcome = job.outcome
+        assert outcome is not None
+        if outcome.history:
+            key = execution_key(job.payload_id, job.execution, "history.json")
+            batch.writes.append((key, json.dumps(outcome.history).encode()))
+        if outcome.status == "SUCCEEDED":
+            try:
+                self._succeed(job, outcome, batch)
+                return
+            except CirrusError as err:
+                # the workflow's output is wrong, not the submitted input: FAILED, not INVALID
+                outcome = ExecutionOutcome("FAILED", error="InvalidOutput", cause=str(err))
+        error = f"{outcome.error}: {outcome.cause}" if outcome.cause else outcome.error
+        state = _STATUS_TO_STATE.get(outcome.status, State.FAILED)
+        event = _STATUS_TO_EVENT.get(outcome.status, EventType.FAILED)
+        if outcome.status == "FAILED" and is_invalid_input_error(outcome.error):
+            state, event = State.INVALID, EventType.INVALID
+        batch.finishes.append(FinishUpdate(job.payload_id, state, owner=self.owner, error=error))
+        batch.events.append(
+            NewEvent(
+                job.payload_id, event, execution=job.execution, error=error, input_url=job.input_url
+            )
+        )
+        batch.done.append(job.message)
+        label = "invalid" if state is State.INVALID else outcome.status.lower()
+        batch.add_result(PayloadResult(job.payload_id, label, error))
+
+    def _succeed(self, job: Job, outcome: ExecutionOutcome, batch: Batch) -> None:
+        output = load_payload(outcome.output)
+        model = Payload.from_dict(output, copy_data=False)
+        # everything that can fail comes before anything is written or announced
+        following = [json.dumps(payload) for payload in model.next_payloads()]
+        # the same execution always sends the same links: a resumed update-state sends none
+        chain_keys = [f"{job.payload_id}/{job.execution}/{n}" for n in range(len(following))]
+        output_key = execution_key(job.payload_id, job.execution, "output.json")
+        output_url = self.url(output_key)
+        batch.writes.append((output_key, json.dumps(output).encode()))
+        batch.announcements.append((job.payload_id, model.features))
+        batch.chained.extend(following)
+        batch.chain_keys.extend(chain_keys)
+        batch.finishes.append(
+            FinishUpdate(job.payload_id, State.SUCCEEDED, owner=self.owner, output_url=output_url)
+        )
+        batch.events.append(
+            NewEvent(
+                job.payload_id,
+                EventType.SUCCEEDED,
+                execution=job.execution,
+                input_url=job.input_url,
+                output_url=output_url,
+            )
+        )
+        batch.done.append(job.message)
+        batch.add_result(PayloadResult(job.payload_id, "succeeded", output=output))
+
+    def commit(self, batch: Batch) -> None:
+        """Write out what the batch decided so far, then forget it."""
+        # outputs, then announcements, then next links, then states: a crash at any point
+        # re-runs update-state from the stored output, and the chained payloads' claims make
+        # a second submission of the next links harmless
+        self.write_all(batch.writes)
+        if batch.announcements:
+            self.announcer.announce_many(batch.announcements)
+        if batch.chained:
+            self.queue.send_many(batch.chained, keys=batch.chain_keys)
+        if batch.finishes:
+            self.db.finish_many(batch.finishes, events=batch.events)
+        elif batch.events:
+            self.db.add_events(batch.events)
+        if batch.done:
+            self.queue.delete_many(batch.done)
+        batch.committed()
+
+    def write_all(self, writes: Sequence[tuple[str, bytes]]) -> None:
+        """Store objects under the payload root: remote ones several at once, else together."""
+        if not writes:
+            return
+        store = self.payload_store
+        if len(writes) > 1 and self._parallel_io:
+
+            def write(item: tuple[str, bytes]) -> None:
+                store.put(item[0], item[1], content_type="application/json")
+
+            list(self._io_pool.map(write, writes))
+        else:
+            store.put_many(writes, content_type="application/json")

@@ -1,0 +1,100 @@
+"""Run a batch's executions on a few threads and hand back the finished ones in waves.
+
+A wave is what finished within about a second of its first member: quick executions are
+written out together (one transaction for many), and a slow one does not hold back the
+results of the others::
+
+    for finished in run_in_waves(jobs, execute, pool, threads=4):
+        commit(finished)
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar, cast
+
+__all__ = ["WAVE_SECONDS", "run_in_waves"]
+
+WAVE_SECONDS = 1.0
+"""Executions finished within this long of the first of a wave are handed back together."""
+
+T = TypeVar("T")
+
+
+def run_in_waves(
+    items: list[T],
+    run: Callable[[T], None],
+    pool: ThreadPoolExecutor | None,
+    *,
+    threads: int,
+    wave_seconds: float = WAVE_SECONDS,
+) -> Iterator[list[T]]:
+    """Call ``run`` on every item (``threads`` at a time on ``pool``), yielding finished ones.
+
+    Without a pool (or with one item) the items run in this thread, in order.
+    """
+    if pool is None or len(items) < 2 or threads < 2:
+        yield from _inline(items, run, wave_seconds)
+        return
+    pending = deque(items)
+    finished: queue.SimpleQueue[object] = queue.SimpleQueue()
+    marker = object()  # a thread is done; items themselves may be anything
+
+    def take_until_done() -> None:
+        # each thread takes the next item until none is left: one future per thread, not
+        # per item, keeps the hand-overs between threads few
+        try:
+            while True:
+                try:
+                    item = pending.popleft()
+                except IndexError:
+                    return
+                run(item)
+                finished.put(item)
+        finally:
+            finished.put(marker)
+
+    count = min(threads, len(items))
+    futures = [pool.submit(take_until_done) for _ in range(count)]
+    running, due = count, 0.0
+    wave: list[T] = []
+    while running:
+        wait = max(due - time.monotonic(), 0.0) if wave else None
+        try:
+            done = finished.get(timeout=wait)
+        except queue.Empty:  # the wave is due and nothing else finished
+            yield wave
+            wave = []
+            continue
+        if done is marker:
+            running -= 1
+            continue
+        if not wave:
+            due = time.monotonic() + wave_seconds
+        wave.append(cast(T, done))
+        if time.monotonic() >= due:
+            yield wave
+            wave = []
+    if wave:
+        yield wave
+    for future in futures:
+        future.result()  # a failure of the loop itself (not of an item) surfaces here
+
+
+def _inline(items: list[T], run: Callable[[T], None], wave_seconds: float) -> Iterator[list[T]]:
+    wave: list[T] = []
+    due = 0.0
+    for item in items:
+        run(item)
+        if not wave:
+            due = time.monotonic() + wave_seconds
+        wave.append(item)
+        if time.monotonic() >= due:
+            yield wave
+            wave = []
+    if wave:
+        yield wave
