@@ -128,9 +128,8 @@ def run_pipeline(root: Path, count: int) -> tuple[float, int]:
         project = find_project(explicit={str(root)!r})
         with Pipeline.for_project(project) as pipeline:
             start = time.perf_counter()
-            with open({str(source)!r}) as stream:
-                pipeline.submit_stream(stream)
-            counts = pipeline.drain()
+            with open({str(source)!r}) as stream:  # as cirrus process FILE --wait does
+                _, counts = pipeline.process_stream(stream)
             elapsed = time.perf_counter() - start
         assert counts.get("succeeded") == {count}, counts
         print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from cirrus.cli.common import echo_json, project_option, reporting_errors
 
 if TYPE_CHECKING:
-    from cirrus.runtime import PayloadResult, Pipeline
+    from cirrus.runtime import PayloadResult, Pipeline, SubmitReport
 
 __all__ = ["process", "run_workflow", "worker"]
 
@@ -29,9 +30,17 @@ def open_pipeline(project_dir: str | None, **overrides: Any) -> Pipeline:
 
 
 def drain_with_progress(
-    pipeline: Pipeline, workers: int | None, processes: int | None = None
-) -> Counter[str]:
-    """Run a worker until the queue is empty, with a progress bar on stderr."""
+    pipeline: Pipeline,
+    workers: int | None,
+    processes: int | None = None,
+    *,
+    source: IO[str] | None = None,
+    name: str = "input",
+) -> tuple[SubmitReport | None, Counter[str]]:
+    """Run workers until the queue is empty, with a progress bar on stderr.
+
+    With ``source``, its payloads are submitted while the workers already run.
+    """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -61,8 +70,13 @@ def drain_with_progress(
             total = max(done + visible + in_flight, progress.tasks[0].total or 0)
             progress.update(bar, completed=done, total=total, summary=summary)
 
-        pipeline.drain(on_result, workers=workers, processes=processes)
-    return counts
+        if source is None:
+            pipeline.drain(on_result, workers=workers, processes=processes)
+            return None, counts
+        report, _ = pipeline.process_stream(
+            source, name, on_result, workers=workers, processes=processes
+        )
+    return report, counts
 
 
 @click.command()
@@ -82,11 +96,18 @@ def process(
     them now and print a summary; the exit status is 1 if any payload did not succeed.
     """
     with reporting_errors(), open_pipeline(project_dir) as pipeline:
-        if source == "-":
-            report = pipeline.submit_stream(sys.stdin, "stdin")
-        else:
-            with open(source) as stream:
-                report = pipeline.submit_stream(stream, source)
+        name = "stdin" if source == "-" else source
+        with contextlib.ExitStack() as stack:
+            stream = sys.stdin if source == "-" else stack.enter_context(open(source))
+            counts: Counter[str] = Counter()
+            if wait:  # processing starts with the first payloads read
+                submitted, counts = drain_with_progress(
+                    pipeline, workers, processes, source=stream, name=name
+                )
+                assert submitted is not None
+                report = submitted
+            else:
+                report = pipeline.submit_stream(stream, name)
         for reason in report.rejected:
             click.echo(f"rejected: {reason}", err=True)
         for payload_id in report.duplicates:
@@ -95,9 +116,8 @@ def process(
         summary: dict[str, int] = {"queued": report.queued, "rejected": len(report.rejected)}
         if report.duplicates:
             summary["duplicate"] = len(report.duplicates)
-        if wait:
-            for outcome, count in drain_with_progress(pipeline, workers, processes).items():
-                summary[outcome] = summary.get(outcome, 0) + count
+        for outcome, count in counts.items():
+            summary[outcome] = summary.get(outcome, 0) + count
         echo_json(summary)
     if any(summary.get(name) for name in _FAILURES):
         sys.exit(1)
@@ -146,7 +166,7 @@ def worker(
     """Process submitted payloads (forever, or --until-empty)."""
     with reporting_errors(), open_pipeline(project_dir) as pipeline:
         if until_empty:
-            counts = drain_with_progress(pipeline, workers, processes)
+            _, counts = drain_with_progress(pipeline, workers, processes)
         else:
             click.echo("worker started; Ctrl-C stops it", err=True)
             running = pipeline.worker(workers=workers)

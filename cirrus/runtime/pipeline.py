@@ -9,11 +9,14 @@ with Pipeline.for_project(find_project()) as pipeline:
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import stat
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from cirrus._closing import Closing
 from cirrus.runtime.intake import Document, keep_invalid, read_documents, unwrap
@@ -37,6 +40,53 @@ def _payload_id_or_none(data: dict[str, Any]) -> str | None:
         return Payload.from_dict(data, copy_data=False).id
     except CirrusError:
         return None
+
+
+_QUIET_SECONDS = 0.05
+"""A pipe silent this long has its payloads queued so far."""
+
+_T = TypeVar("_T")
+
+
+def with_pauses(items: Iterable[_T], quiet_seconds: float) -> Iterator[_T | None]:
+    """``items``, with a ``None`` whenever the next one takes longer than ``quiet_seconds``.
+
+    The items are read in a thread of their own, so that a blocking read (a pipe waiting
+    for its writer) does not keep what was already read from being used.
+    """
+    import queue
+    import threading
+
+    pending: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+
+    def read() -> None:
+        try:
+            for item in items:
+                pending.put(("item", item))
+        except BaseException as err:  # noqa: BLE001 - raised again in the caller's thread
+            pending.put(("error", err))
+        else:
+            pending.put(("end", None))
+
+    threading.Thread(target=read, name="cirrus-read", daemon=True).start()
+    while True:
+        try:
+            kind, value = pending.get(timeout=quiet_seconds)
+        except queue.Empty:
+            yield None
+            kind, value = pending.get()
+        if kind == "end":
+            return
+        if kind == "error":
+            raise value
+        yield value
+
+
+def _is_regular_file(stream: IO[str]) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):
+        return isinstance(stream, io.StringIO)  # in memory: everything is there already
 
 
 class SubmitReport:
@@ -82,12 +132,24 @@ class Pipeline(Closing):
 
     # -- submitting ------------------------------------------------------------------------
 
-    def submit_documents(self, documents: Iterable[Document], chunk: int = 1000) -> SubmitReport:
-        """Queue payload documents; unreadable ones are kept under tmp/invalid/ and reported."""
+    def submit_documents(
+        self, documents: Iterable[Document | None], chunk: int = 1000
+    ) -> SubmitReport:
+        """Queue payload documents; unreadable ones are kept under tmp/invalid/ and reported.
+
+        Documents are queued a chunk at a time; a ``None`` among them queues what is
+        gathered so far (the source went quiet).
+        """
         report = SubmitReport()
         bodies: list[str] = []
         seen: set[str] = set()  # the same id twice in one submission runs once
         for document in documents:
+            if document is None:
+                if bodies:
+                    self.queue.send_many(bodies)
+                    report.queued += len(bodies)
+                    bodies = []
+                continue
             if document.payload is None:
                 url = keep_invalid(self.settings.payload_root, document.error, document.raw)
                 report.rejected.append(f"{document.error} (kept at {url})")
@@ -109,8 +171,15 @@ class Pipeline(Closing):
         return report
 
     def submit_stream(self, stream: IO[str], name: str = "input") -> SubmitReport:
-        """Queue every payload in a JSON / JSON array / NDJSON stream (envelopes opened)."""
-        return self.submit_documents(read_documents(stream, name))
+        """Queue every payload in a JSON / JSON array / NDJSON stream (envelopes opened).
+
+        From a pipe or terminal, what was read is queued whenever the input pauses, so a
+        feeder that writes payloads now and then sees each one queued at once.
+        """
+        documents: Iterable[Document | None] = read_documents(stream, name)
+        if not _is_regular_file(stream):
+            documents = with_pauses(documents, _QUIET_SECONDS)
+        return self.submit_documents(documents)
 
     def submit(self, payloads: Iterable[Any]) -> SubmitReport:
         """Queue payload dicts (or envelopes, or references)."""
@@ -130,21 +199,67 @@ class Pipeline(Closing):
         )
 
     def drain(
-        self, on_result: Callable[[PayloadResult], None] | None = None, **overrides: Any
+        self,
+        on_result: Callable[[PayloadResult], None] | None = None,
+        *,
+        more_coming: Callable[[], bool] | None = None,
+        **overrides: Any,
     ) -> Counter[str]:
         """Process everything queued, chained links included; returns outcome counts.
 
-        With ``processes`` above 1 the work is shared by that many processes.
+        With ``processes`` above 1 the work is shared by that many processes. While
+        ``more_coming()`` answers True an empty queue is waited on.
         """
         worker = self.worker(on_result, **overrides)
         try:
             if worker.settings.processes > 1:
                 from cirrus.runtime.processes import run_in_processes
 
-                return run_in_processes(worker.settings, self.project, worker, on_result)
-            return worker.run(until_empty=True)
+                return run_in_processes(
+                    worker.settings, self.project, worker, on_result, more_coming
+                )
+            return worker.run(until_empty=True, more_coming=more_coming)
         finally:
             worker.close()
+
+    def process_stream(
+        self,
+        stream: IO[str],
+        name: str = "input",
+        on_result: Callable[[PayloadResult], None] | None = None,
+        **overrides: Any,
+    ) -> tuple[SubmitReport, Counter[str]]:
+        """Submit a stream and process it at the same time, until everything is done.
+
+        Processing starts with the first payloads instead of after the last one is read:
+        a long file or a slow feeder on stdin gives results from the start.
+
+        Returns:
+            What the submission accepted and refused, and the outcome counts.
+        """
+        import threading
+
+        submitting = threading.Event()
+        submitting.set()
+        outcome: dict[str, Any] = {}
+
+        def submit() -> None:
+            try:
+                outcome["report"] = self.submit_stream(stream, name)
+            except BaseException as err:  # noqa: BLE001 - handed to the caller after the drain
+                outcome["error"] = err
+            finally:
+                submitting.clear()
+
+        thread = threading.Thread(target=submit, name="cirrus-submit", daemon=True)
+        thread.start()
+        try:
+            counts = self.drain(on_result, more_coming=submitting.is_set, **overrides)
+        finally:
+            thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["report"], counts
 
     def run_one(self, payload: Any) -> PayloadResult:
         """Run one payload now, with full state tracking; its chain is queued for later."""

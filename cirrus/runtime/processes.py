@@ -33,6 +33,7 @@ def run_in_processes(
     project: Project | None,
     worker: Worker,
     on_result: Callable[[PayloadResult], None] | None = None,
+    more_coming: Callable[[], bool] | None = None,
 ) -> Counter[str]:
     """Drain the queue with ``settings.processes`` processes, this one included.
 
@@ -41,6 +42,8 @@ def run_in_processes(
         project: the project (its folder is handed to the other processes).
         worker: this process's worker.
         on_result: called here for every payload decided in any process.
+        more_coming: while True, this process's worker waits on an empty queue (the
+            others may leave early; this one sees the rest through).
 
     Returns:
         Outcome counts over all processes.
@@ -75,7 +78,7 @@ def run_in_processes(
     for thread in relays:
         thread.start()
     worker.on_result = lambda result: record(result, count=False)
-    own = worker.run(until_empty=True)
+    own = worker.run(until_empty=True, more_coming=more_coming)
     for child in children:
         child.wait()
     for thread in relays:

@@ -149,8 +149,20 @@ class Worker:
 
     # -- the loop --------------------------------------------------------------------------
 
-    def run(self, *, until_empty: bool = True, stop: threading.Event | None = None) -> Counter[str]:
+    def run(
+        self,
+        *,
+        until_empty: bool = True,
+        stop: threading.Event | None = None,
+        more_coming: Callable[[], bool] | None = None,
+    ) -> Counter[str]:
         """Process messages until the queue is empty (or forever, until ``stop`` is set).
+
+        Args:
+            until_empty: stop once nothing is queued or in flight.
+            stop: set to stop after the batch in hand.
+            more_coming: while it answers True, an empty queue is waited on, not left
+                (payloads are still being submitted).
 
         Returns:
             How many payloads ended each way.
@@ -173,7 +185,10 @@ class Worker:
                     continue
                 visible, in_flight = self.queue.counts()
                 if until_empty and visible == 0 and in_flight == 0:
-                    break
+                    if more_coming is None or not more_coming():
+                        break
+                    stop.wait(0.02)
+                    continue
                 if in_flight and self.release_dead_receivers():
                     continue  # a worker of this machine died holding messages: take them now
                 stop.wait(0.2)  # others' messages in flight, or hidden until a lease ends

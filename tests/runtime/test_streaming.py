@@ -1,0 +1,59 @@
+"""``cirrus process - --wait`` runs payloads while its input is still coming."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+
+from cirrus.runtime.pipeline import with_pauses
+from tests.runtime.conftest import Proj, item, payload, payload_id
+
+
+def test_a_payload_runs_before_the_input_ends(proj: Proj) -> None:
+    run = proj.popen("process", "-", "--wait", stdin=subprocess.PIPE)
+    assert run.stdin is not None
+    first = payload_id("s1", "stamp-only")
+    try:
+        run.stdin.write(json.dumps(payload(item("s1"), workflow="stamp-only")) + "\n")
+        run.stdin.flush()
+        deadline = time.monotonic() + 30
+        while proj.records().get(first, {}).get("state") != "SUCCEEDED":
+            assert time.monotonic() < deadline, "the first payload did not run while input was open"
+            time.sleep(0.2)
+        run.stdin.write(json.dumps(payload(item("s2"), workflow="stamp-only")) + "\n")
+        stdout, stderr = run.communicate(timeout=60)  # closes the input
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert run.returncode == 0, stderr
+    assert json.loads(stdout) == {"queued": 2, "rejected": 0, "succeeded": 2}
+    assert proj.records()[payload_id("s2", "stamp-only")]["state"] == "SUCCEEDED"
+
+
+def test_with_pauses_marks_where_the_source_went_quiet() -> None:
+    def source() -> Iterator[int]:
+        yield 1
+        yield 2
+        time.sleep(0.3)
+        yield 3
+
+    assert list(with_pauses(source(), 0.1)) == [1, 2, None, 3]
+
+
+def test_with_pauses_passes_on_a_failure_of_the_source() -> None:
+    def source() -> Iterator[int]:
+        yield 1
+        raise ValueError("unreadable line 2")
+
+    got = []
+    try:
+        for value in with_pauses(source(), 1.0):
+            got.append(value)
+    except ValueError as err:
+        assert "line 2" in str(err)
+    else:
+        raise AssertionError("the failure was swallowed")
+    assert got == [1]
