@@ -122,7 +122,7 @@ class LocalTaskRunner:
         same form (a reference in, a reference out).
         """
         from cirrus.engine import TaskFailure
-        from cirrus.storage import read_json, write_json
+        from cirrus.storage import delete, read_json, write_json
 
         by_reference = isinstance(payload, dict) and "url" in payload and "features" not in payload
         if by_reference:
@@ -159,7 +159,11 @@ class LocalTaskRunner:
                 )
         if by_reference:
             return {"url": url_out}
-        return read_json(url_out)
+        output = read_json(url_out)
+        # the copies were only for the crossing; a failed run keeps them for a look
+        for transient in (url, url_out):
+            delete(transient)
+        return output
 
     def _payload_root(self) -> str:
         if self.payload_root is None:

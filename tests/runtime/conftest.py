@@ -173,6 +173,14 @@ def _chain(tasks: Sequence[str]) -> dict[str, Any]:
 WORKFLOWS: dict[str, dict[str, Any]] = {
     "three": _chain(["stamp", "maybe-fail", "check", "publish"]),
     "stamp-only": _chain(["stamp", "publish"]),
+    "on-batch": {
+        "StartAt": "stamp",
+        "States": {
+            "stamp": {"Type": "Task", "Resource": "cirrus:batch:stamp", "Next": "check"},
+            "check": {"Type": "Task", "Resource": "cirrus:batch:maybe-fail", "Next": "publish"},
+            "publish": _task_state("publish", None),
+        },
+    },
     "timeout": {
         "TimeoutSeconds": 1,
         "StartAt": "wait",
@@ -192,8 +200,10 @@ def _write_project_files(root: Path) -> None:
     for name, source in TASKS.items():
         folder = root / "tasks" / name
         (folder / "src" / "task").mkdir(parents=True, exist_ok=True)
+        # stamp and maybe-fail also run as batch tasks (a process of their own)
+        batch = "batch:\n  vcpu: 1\n" if name in ("stamp", "maybe-fail") else ""
         (folder / "definition.yml").write_text(
-            f'description: "{name} test task"\nlambda:\n  handler: task.handler\n'
+            f'description: "{name} test task"\nlambda:\n  handler: task.handler\n{batch}'
         )
         (folder / "src" / "task" / "task.py").write_text(source.lstrip())
         (folder / "README.md").write_text(f"# {name}\n\nA task of the runtime tests.\n")
