@@ -109,12 +109,21 @@ def config_problems(root: Path, env: Mapping[str, str] | None = None) -> list[Pr
     return _load(root.resolve(), os.environ if env is None else env)[1]
 
 
+def _default_payload_root(root: Path) -> str:
+    """``.cirrus/payloads.db``; a project that already keeps its payloads as files in
+    ``.cirrus/payloads/`` (made before the SQLite store) goes on with that folder."""
+    folder, database = root / ".cirrus" / "payloads", root / ".cirrus" / "payloads.db"
+    if folder.is_dir() and not database.exists():
+        return str(folder)
+    return f"sqlite://{database.as_posix()}"
+
+
 def _defaults(root: Path) -> ProjectConfig:
     return ProjectConfig(
         root=root,
         name=project_name_for(root.name),
         state_db=str(root / ".cirrus" / "state.db"),
-        payload_root=f"sqlite://{(root / '.cirrus' / 'payloads.db').as_posix()}",
+        payload_root=_default_payload_root(root),
         data_root=str(root / ".cirrus" / "data"),
         publish_log=str(root / ".cirrus" / "published.ndjson"),
     )

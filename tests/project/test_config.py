@@ -105,3 +105,11 @@ def test_embedded_uses_the_folder(tmp_path: Path) -> None:
     assert config.name == "My-Project"
     assert config.state_db.endswith("My Project/.cirrus/state.db")
     assert config.source is None
+
+
+def test_a_project_with_payloads_as_files_keeps_its_folder(tmp_path: Path) -> None:
+    root = _project(tmp_path, "name: older\n").resolve()
+    (root / ".cirrus" / "payloads" / "executions").mkdir(parents=True)
+    assert ProjectConfig.load(root, env={}).payload_root == str(root / ".cirrus" / "payloads")
+    (root / ".cirrus" / "payloads.db").touch()  # once the store exists, it is the default
+    assert ProjectConfig.load(root, env={}).payload_root.endswith("/.cirrus/payloads.db")
