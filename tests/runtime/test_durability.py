@@ -18,6 +18,7 @@ way takes seconds too.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sqlite3
 import time
@@ -165,3 +166,28 @@ def test_sigkill_then_rerun_runs_replace_payloads_once(proj: Proj) -> None:
     assert several == {}, f"{len(several)} payloads have more than one output"
     announced = Counter(line["item"]["id"] for line in proj.published)
     assert announced == dict.fromkeys(ids, 1)
+
+
+def test_sigkill_of_a_two_process_run_then_rerun_finishes_every_payload_once(proj: Proj) -> None:
+    log = proj.root / "exec.log"
+    ids = _many(proj, 400, log, sleep_ms=4)
+    runner = proj.popen(
+        "process", "in.ndjson", "--wait", "--processes", "2", start_new_session=True
+    )
+    try:
+        _wait_for_lines(log, 120, timeout=120)
+        assert runner.poll() is None, "the run ended before it could be killed"
+        os.killpg(runner.pid, signal.SIGKILL)  # the parent and its worker process at once
+    finally:
+        runner.communicate(timeout=30)
+
+    proj.cirrus("worker", "--until-empty", "--processes", "2", timeout=300)
+    records = proj.records()
+    assert set(records) == {payload_id(i) for i in ids}
+    assert Counter(r["state"] for r in records.values()) == {"SUCCEEDED": 400}
+    outputs = {pid: len(proj.outputs(pid)) for pid in records}
+    assert {pid: n for pid, n in outputs.items() if n != 1} == {}
+    for pid, record in records.items():
+        assert record["output_url"] == proj.payload_url(
+            f"executions/{pid}/{record['executions'][-1]}/output.json"
+        )
