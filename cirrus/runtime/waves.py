@@ -1,8 +1,7 @@
 """Run a batch's executions on a few threads and hand back the finished ones in waves.
 
-A wave is what finished within about a second of its first member: quick executions are
-written out together (one transaction for many), and a slow one does not hold back the
-results of the others::
+A wave is what finished in the last second or so: quick executions are written out together
+(one transaction for many), and a slow one does not hold back the results of the others::
 
     for finished in run_in_waves(jobs, execute, pool, threads=4):
         commit(finished)
@@ -11,11 +10,12 @@ results of the others::
 from __future__ import annotations
 
 import queue
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar, cast
+from typing import TypeVar
 
 __all__ = ["WAVE_SECONDS", "run_in_waves"]
 
@@ -41,8 +41,11 @@ def run_in_waves(
         yield from _inline(items, run, wave_seconds)
         return
     pending = deque(items)
-    finished: queue.SimpleQueue[object] = queue.SimpleQueue()
-    marker = object()  # a thread is done; items themselves may be anything
+    finished: queue.SimpleQueue[T] = queue.SimpleQueue()
+    all_done = threading.Event()
+    count = min(threads, len(items))
+    running = [count]
+    lock = threading.Lock()
 
     def take_until_done() -> None:
         # each thread takes the next item until none is left: one future per thread, not
@@ -56,33 +59,32 @@ def run_in_waves(
                 run(item)
                 finished.put(item)
         finally:
-            finished.put(marker)
+            with lock:
+                running[0] -= 1
+                if not running[0]:
+                    all_done.set()
 
-    count = min(threads, len(items))
     futures = [pool.submit(take_until_done) for _ in range(count)]
-    running, due = count, 0.0
-    wave: list[T] = []
-    while running:
-        wait = max(due - time.monotonic(), 0.0) if wave else None
-        try:
-            done = finished.get(timeout=wait)
-        except queue.Empty:  # the wave is due and nothing else finished
+    # this thread wakes once a wave (or when all is done), not once an item: every wake-up
+    # would take the interpreter lock from the threads doing the work
+    while True:
+        over = all_done.wait(wave_seconds)
+        wave = _take_all(finished)
+        if wave:
             yield wave
-            wave = []
-            continue
-        if done is marker:
-            running -= 1
-            continue
-        if not wave:
-            due = time.monotonic() + wave_seconds
-        wave.append(cast(T, done))
-        if time.monotonic() >= due:
-            yield wave
-            wave = []
-    if wave:
-        yield wave
+        if over:
+            break
     for future in futures:
         future.result()  # a failure of the loop itself (not of an item) surfaces here
+
+
+def _take_all(finished: queue.SimpleQueue[T]) -> list[T]:
+    taken: list[T] = []
+    while True:
+        try:
+            taken.append(finished.get_nowait())
+        except queue.Empty:
+            return taken
 
 
 def _inline(items: list[T], run: Callable[[T], None], wave_seconds: float) -> Iterator[list[T]]:
