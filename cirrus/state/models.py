@@ -167,13 +167,21 @@ def split_payload_id(payload_id: str) -> tuple[str, str, str]:
     Raises:
         PayloadError: the id does not follow ``<collections>/workflow-<name>/<item ids>``.
     """
-    match = _PAYLOAD_ID.fullmatch(payload_id) if isinstance(payload_id, str) else None
-    if match is None:
+    parts = _split(payload_id) if isinstance(payload_id, str) else None
+    if parts is None:
         raise PayloadError(
             "$.id",
             f"{payload_id!r} is not a payload id",
             "payload ids look like <collections>/workflow-<workflow>/<item ids>",
         )
+    return parts
+
+
+@lru_cache(maxsize=8192)  # every record of a payload splits the same id again and again
+def _split(payload_id: str) -> tuple[str, str, str] | None:
+    match = _PAYLOAD_ID.fullmatch(payload_id)
+    if match is None:
+        return None
     collections, workflow, itemids = match.groups()
     return collections, workflow, itemids
 
