@@ -410,7 +410,13 @@ class Worker:
         return max(0.5, remaining + 0.5)
 
     def _start(self, jobs: list[Job], batch: Batch) -> list[Job]:
+        """Store the inputs and mark the payloads PROCESSING; returns the jobs to execute.
+
+        A resumed payload whose last execution already wrote its output is not run again:
+        it is concluded from that output.
+        """
         to_start: list[Job] = []
+        adopted: list[Job] = []
         inputs: list[tuple[str, bytes]] = []
         for job in jobs:
             assert job.record is not None
@@ -422,7 +428,7 @@ class Worker:
                     execution_key(job.payload_id, job.execution, "input.json")
                 )
                 job.outcome = self._adopt(job)
-                self.update_state.conclude(job, batch)
+                adopted.append(job)
                 continue
             job.execution = execution_name(job.payload_id, len(previous) + 1)
             key = execution_key(job.payload_id, job.execution, "input.json")
@@ -432,16 +438,22 @@ class Worker:
             job.input_text = json.dumps(data)
             inputs.append((key, job.input_text.encode()))
             to_start.append(job)
-        if not to_start:
-            return []
+        started = self._mark_started(to_start, inputs, batch) if to_start else []
+        for job in adopted:
+            self.update_state.conclude(job, batch)
+        return started
+
+    def _mark_started(
+        self, jobs: list[Job], inputs: list[tuple[str, bytes]], batch: Batch
+    ) -> list[Job]:
         self.update_state.write_all(inputs)
         results = self.db.start_many(
-            [(job.payload_id, job.execution) for job in to_start],
+            [(job.payload_id, job.execution) for job in jobs],
             owner=self.owner,
             lease_seconds=self.settings.lease_seconds,
         )
         started = []
-        for job, result in zip(to_start, results, strict=True):
+        for job, result in zip(jobs, results, strict=True):
             if isinstance(result, StateRecord):
                 started.append(job)
                 batch.events.append(
