@@ -78,6 +78,21 @@ def test_dead_local_owner() -> None:
     assert not is_dead_local_owner("worker-1")
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process start times need /proc")
+def test_an_owner_whose_pid_now_belongs_to_another_process_is_dead() -> None:
+    living = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        host = new_owner().split(":")[0]
+        started = Path(f"/proc/{living.pid}/stat").read_text().rpartition(")")[2].split()[19]
+        assert not is_dead_local_owner(f"{host}:{living.pid}:{started}.abc")  # the holder
+        # the same pid with another start time: the holder died and the pid was reused
+        assert is_dead_local_owner(f"{host}:{living.pid}:{int(started) - 1}.abc")
+        assert not is_dead_local_owner(f"{host}:{living.pid}:abc")  # no start time: trust it
+    finally:
+        living.kill()
+        living.wait()
+
+
 def test_sending_with_keys_is_idempotent(queue: WorkQueue) -> None:
     queue.send_many(["a", "b"], keys=["k1", "k2"])
     (first, second) = queue.receive(5, visibility_seconds=60)
