@@ -253,10 +253,9 @@ class Pipeline(Closing):
 
         thread = threading.Thread(target=submit, name="cirrus-submit", daemon=True)
         thread.start()
-        try:
-            counts = self.drain(on_result, more_coming=submitting.is_set, **overrides)
-        finally:
-            thread.join()
+        # if the drain fails (Ctrl-C), the reader is left behind: it may wait on a pipe forever
+        counts = self.drain(on_result, more_coming=submitting.is_set, **overrides)
+        thread.join()
         if "error" in outcome:
             raise outcome["error"]
         return outcome["report"], counts
