@@ -48,14 +48,18 @@ class SQLiteFile:
         self.error = error
         self.timeout = timeout
         self._local = threading.local()
-        self._connections: list[tuple[int, sqlite3.Connection]] = []
+        # (process, thread, connection) of every connection opened, to close them later
+        self._connections: list[tuple[int, threading.Thread, sqlite3.Connection]] = []
         self._lock = threading.Lock()
         self._closed = False
+
+    def create_folder(self) -> None:
+        """Make the file's folder (opening the file makes the file itself)."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise error(
-                f"cannot create the folder of {what} {self.path}: {exc.strerror}; "
+            raise self.error(
+                f"cannot create the folder of {self.what} {self.path}: {exc.strerror}; "
                 "choose a writable location"
             ) from exc
 
@@ -71,7 +75,12 @@ class SQLiteFile:
                 conn = self._connect()
             local.conn, local.pid = conn, pid
             with self._lock:
-                self._connections.append((pid, conn))
+                self._connections.append((pid, threading.current_thread(), conn))
+                # threads come and go (a worker pool per run): their connections go with them
+                ended = [c for p, t, c in self._connections if p == pid and not t.is_alive()]
+                self._connections = [e for e in self._connections if e[2] not in ended]
+            for old in ended:
+                old.close()
         return conn
 
     def _connect(self) -> sqlite3.Connection:
@@ -80,7 +89,7 @@ class SQLiteFile:
         )
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = self._wal(conn)
             if str(mode).lower() != "wal":
                 raise self.error(
                     f"{self.what} {self.path} cannot use WAL mode (got {mode!r}): "
@@ -91,6 +100,18 @@ class SQLiteFile:
             conn.close()
             raise
         return conn
+
+    def _wal(self, conn: sqlite3.Connection) -> str:
+        """Switch to WAL mode; a new file being switched by another process at the same time
+        answers "locked" at once, without SQLite's wait, so wait here."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.01)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -162,12 +183,17 @@ class SQLiteFile:
             return f"cannot open {self.what} {self.path}: check that the folder is writable"
         return f"{self.what} {self.path}: {message}"
 
-    def close(self) -> None:
-        """Close every connection this process opened (a parent's are left to the parent)."""
-        self._closed = True
+    def close(self, *, reopen: bool = False) -> None:
+        """Close every connection this process opened (a parent's are left to the parent).
+
+        Args:
+            reopen: allow use afterwards (new connections are opened as needed).
+        """
+        self._closed = not reopen
         pid = os.getpid()
         with self._lock:
             connections, self._connections = self._connections, []
-        for owner, conn in connections:
+        for owner, _, conn in connections:
             if owner == pid:
                 conn.close()
+        self._local = threading.local()

@@ -70,7 +70,11 @@ class Batch:
     """
 
     report: Callable[[PayloadResult], None] = lambda result: None
+    started: list[NewEvent] = field(default_factory=list)
+    """Claims and starts, logged as soon as the executions start."""
     events: list[NewEvent] = field(default_factory=list)
+    """Everything else, logged with the commit that deletes the messages concerned (so that a
+    message delivered again after a crash does not log its skip twice)."""
     finishes: list[FinishUpdate] = field(default_factory=list)
     done: list[Message] = field(default_factory=list)
     """Messages to delete once everything else is written."""
@@ -88,6 +92,7 @@ class Batch:
     def committed(self) -> None:
         """Forget what was written out (the results stay, for the caller)."""
         for pending in (
+            self.started,
             self.events,
             self.finishes,
             self.done,

@@ -35,15 +35,14 @@ def is_dead_local_owner(owner: str | None) -> bool:
     if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
         return False
     pid = int(parts[1])
-    if pid == os.getpid():
-        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return True
     except PermissionError:
         return False
-    # the pid is in use: by the holder, or by a process that got its pid later
+    # the pid is in use (maybe by this very process, as after a container restart): by the
+    # holder, or by a process that got its pid later
     recorded, dot, _ = parts[2].partition(".")
     if not dot or not recorded:
         return False  # an id without a start time (older, or not Linux): trust the pid

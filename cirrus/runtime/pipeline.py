@@ -13,6 +13,7 @@ import io
 import json
 import os
 import stat
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -107,6 +108,7 @@ class Pipeline(Closing):
         self.project = project
         self._db: StateDB | None = None
         self._queue: WorkQueue | None = None
+        self._opening = threading.Lock()  # submission and workers may ask at once
 
     @classmethod
     def for_project(cls, project: Project | None, **overrides: Any) -> Pipeline:
@@ -119,16 +121,18 @@ class Pipeline(Closing):
     @property
     def db(self) -> StateDB:
         """The state database (opened on first use)."""
-        if self._db is None:
-            self._db = open_state_db(self.settings.state_db)
-        return self._db
+        with self._opening:
+            if self._db is None:
+                self._db = open_state_db(self.settings.state_db)
+            return self._db
 
     @property
     def queue(self) -> WorkQueue:
         """The work queue (opened on first use)."""
-        if self._queue is None:
-            self._queue = open_queue(self.settings.queue)
-        return self._queue
+        with self._opening:
+            if self._queue is None:
+                self._queue = open_queue(self.settings.queue)
+            return self._queue
 
     # -- submitting ------------------------------------------------------------------------
 
@@ -237,8 +241,6 @@ class Pipeline(Closing):
         Returns:
             What the submission accepted and refused, and the outcome counts.
         """
-        import threading
-
         submitting = threading.Event()
         submitting.set()
         outcome: dict[str, Any] = {}

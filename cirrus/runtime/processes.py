@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
+import tempfile
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from cirrus.runtime.settings import RuntimeSettings
@@ -51,9 +55,11 @@ def run_in_processes(
     has_config = project is not None and project.config.source is not None
     root = str(project.root) if project is not None and has_config else ""
     encoded = json.dumps(dataclasses.asdict(settings))
+    # while input is still coming, a file says so to the other processes
+    marker = _submission_marker(more_coming) if more_coming is not None else ""
     children = [
         subprocess.Popen(
-            [sys.executable, "-m", "cirrus.runtime.processes", encoded, root],
+            [sys.executable, "-m", "cirrus.runtime.processes", encoded, root, marker],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -78,7 +84,11 @@ def run_in_processes(
     for thread in relays:
         thread.start()
     worker.on_result = lambda result: record(result, count=False)
-    own = worker.run(until_empty=True, more_coming=more_coming)
+    try:
+        own = worker.run(until_empty=True, more_coming=more_coming)
+    finally:
+        if marker:
+            Path(marker).unlink(missing_ok=True)
     for child in children:
         child.wait()
     for thread in relays:
@@ -86,7 +96,21 @@ def run_in_processes(
     return counts + own
 
 
-def _main(encoded: str, root: str) -> None:
+def _submission_marker(more_coming: Callable[[], bool]) -> str:
+    """A file that exists while ``more_coming()`` answers True; returns its path."""
+    handle, path = tempfile.mkstemp(prefix="cirrus-submitting-")
+    os.close(handle)
+
+    def watch() -> None:
+        while more_coming():
+            time.sleep(0.05)
+        Path(path).unlink(missing_ok=True)
+
+    threading.Thread(target=watch, name="cirrus-submitting", daemon=True).start()
+    return path
+
+
+def _main(encoded: str, root: str, marker: str = "") -> None:
     from cirrus.project import Project, find_project
 
     settings = RuntimeSettings(**json.loads(encoded))
@@ -97,11 +121,12 @@ def _main(encoded: str, root: str) -> None:
         sys.stdout.flush()
 
     worker = Worker(settings, project, on_result=report)
+    more_coming = (lambda: os.path.exists(marker)) if marker else None  # noqa: PTH110
     try:
-        worker.run(until_empty=True)
+        worker.run(until_empty=True, more_coming=more_coming)
     finally:
         worker.close()
 
 
 if __name__ == "__main__":
-    _main(sys.argv[1], sys.argv[2])
+    _main(*sys.argv[1:4])

@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 from cirrus._closing import Closing
 from cirrus._sqlite import SQLiteFile
@@ -254,6 +253,7 @@ class SQLiteQueue(WorkQueue):
 
     def __init__(self, path: str | Path) -> None:
         self._file = SQLiteFile(path, what="work queue", error=StateError)
+        self._file.create_folder()
         self.path = self._file.path
         with self._file.errors():
             connection = self._file.connection()
@@ -393,10 +393,10 @@ def open_queue(url: str) -> WorkQueue:
     """
     if url.startswith("memory:"):
         return MemoryQueue()
-    parsed = urlparse(url)
-    if parsed.scheme == "sqlite":
-        return SQLiteQueue(parsed.path)
-    if not parsed.scheme and url.endswith((".db", ".sqlite")):
+    if url.startswith("sqlite://"):
+        # sqlite:///abs/queue.db or sqlite://relative/queue.db, as for the state database
+        return SQLiteQueue(url.removeprefix("sqlite://"))
+    if "://" not in url and url.endswith((".db", ".sqlite")):
         return SQLiteQueue(url)
     raise ConfigError(
         f"unknown work queue {url!r}: use sqlite:///path/queue.db, a .db path, or memory://"

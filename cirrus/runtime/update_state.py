@@ -150,10 +150,11 @@ class UpdateState:
             self.announcer.announce_many(batch.announcements)
         if batch.chained:
             self.queue.send_many(batch.chained, keys=batch.chain_keys)
+        events = [*batch.started, *batch.events]  # claims not logged yet come first
         if batch.finishes:
-            self.db.finish_many(batch.finishes, events=batch.events)
-        elif batch.events:
-            self.db.add_events(batch.events)
+            self.db.finish_many(batch.finishes, events=events)
+        elif events:
+            self.db.add_events(events)
         if batch.done:
             self.queue.delete_many(batch.done)
         batch.committed()

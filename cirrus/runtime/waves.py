@@ -9,11 +9,12 @@ A wave is what finished in the last second or so: quick executions are written o
 
 from __future__ import annotations
 
+import concurrent.futures
 import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -32,10 +33,12 @@ def run_in_waves(
     *,
     threads: int,
     wave_seconds: float = WAVE_SECONDS,
-) -> Iterator[list[T]]:
+) -> Generator[list[T], None, None]:
     """Call ``run`` on every item (``threads`` at a time on ``pool``), yielding finished ones.
 
-    Without a pool (or with one item) the items run in this thread, in order.
+    Without a pool (or with one item) the items run in this thread, in order. Closing the
+    generator early (``close()``, or an error in the caller's loop with ``closing``)
+    starts no further items and waits for the ones already running.
     """
     if pool is None or len(items) < 2 or threads < 2:
         yield from _inline(items, run, wave_seconds)
@@ -65,15 +68,19 @@ def run_in_waves(
                     all_done.set()
 
     futures = [pool.submit(take_until_done) for _ in range(count)]
-    # this thread wakes once a wave (or when all is done), not once an item: every wake-up
-    # would take the interpreter lock from the threads doing the work
-    while True:
-        over = all_done.wait(wave_seconds)
-        wave = _take_all(finished)
-        if wave:
-            yield wave
-        if over:
-            break
+    try:
+        # this thread wakes once a wave (or when all is done), not once an item: every
+        # wake-up would take the interpreter lock from the threads doing the work
+        while True:
+            over = all_done.wait(wave_seconds)
+            wave = _take_all(finished)
+            if wave:
+                yield wave
+            if over:
+                break
+    finally:
+        pending.clear()  # nothing more starts; what runs finishes
+        concurrent.futures.wait(futures)
     for future in futures:
         future.result()  # a failure of the loop itself (not of an item) surfaces here
 
@@ -87,7 +94,9 @@ def _take_all(finished: queue.SimpleQueue[T]) -> list[T]:
             return taken
 
 
-def _inline(items: list[T], run: Callable[[T], None], wave_seconds: float) -> Iterator[list[T]]:
+def _inline(
+    items: list[T], run: Callable[[T], None], wave_seconds: float
+) -> Generator[list[T], None, None]:
     wave: list[T] = []
     due = 0.0
     for item in items:

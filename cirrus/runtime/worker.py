@@ -30,7 +30,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from cirrus.errors import (
@@ -175,6 +175,9 @@ class Worker:
             ThreadPoolExecutor(workers, thread_name_prefix="cirrus-task") as pool,
         ):
             while not stop.is_set():
+                # asked before looking at the queue: input that ends after this look is
+                # already in the queue when it is counted below
+                coming = more_coming is not None and more_coming()
                 messages = self.queue.receive(
                     self.settings.batch_size,
                     visibility_seconds=self.settings.lease_seconds,
@@ -185,7 +188,7 @@ class Worker:
                     continue
                 visible, in_flight = self.queue.counts()
                 if until_empty and visible == 0 and in_flight == 0:
-                    if more_coming is None or not more_coming():
+                    if not coming:
                         break
                     stop.wait(0.02)
                     continue
@@ -214,21 +217,25 @@ class Worker:
         """Renew leases and message visibility so that long executions keep their claim."""
         interval = self.settings.lease_seconds / 3
         while not stop.wait(interval):
+            # renewing under the lock: a payload being committed meanwhile is either renewed
+            # before its end is written or no longer in the set (see _commit)
             with self._in_flight_lock:
                 claims = list(self._in_flight_claims)
                 messages = list(self._in_flight_messages.values())
-            try:
-                if claims:
-                    lost = self.db.renew(
-                        claims, owner=self.owner, lease_seconds=self.settings.lease_seconds
-                    )
-                    if lost:
-                        logger.warning("lost the claim on %d payload(s): %s", len(lost), lost[:5])
-                if messages:
-                    self.queue.hide(messages, self.settings.lease_seconds)
-            except CirrusError:
-                # a busy database must not end the heartbeat: try again next beat
-                logger.warning("could not renew leases", exc_info=True)
+                try:
+                    if claims:
+                        lost = self.db.renew(
+                            claims, owner=self.owner, lease_seconds=self.settings.lease_seconds
+                        )
+                        if lost:
+                            logger.warning(
+                                "lost the claim on %d payload(s): %s", len(lost), lost[:5]
+                            )
+                    if messages:
+                        self.queue.hide(messages, self.settings.lease_seconds)
+                except CirrusError:
+                    # a busy database must not end the heartbeat: try again next beat
+                    logger.warning("could not renew leases", exc_info=True)
 
     def release_dead_receivers(self) -> int:
         """Free at once the messages held by workers of this machine that died."""
@@ -259,15 +266,14 @@ class Worker:
                 self._in_flight_claims.update(job.payload_id for job in jobs)
             started = self._start(jobs, batch)
             threads = max(1, self.settings.workers)
-            for finished in run_in_waves(started, self._run, pool, threads=threads):
-                for job in finished:
-                    self.update_state.conclude(job, batch)
-                self.update_state.commit(batch)
-                with self._in_flight_lock:
-                    self._in_flight_claims.difference_update(job.payload_id for job in finished)
+            # closing the waves (on any error) starts no more executions and waits for the
+            # running ones, so that none runs on after its claim stops being renewed
+            with closing(run_in_waves(started, self._run, pool, threads=threads)) as waves:
+                for finished in waves:
                     for job in finished:
-                        self._in_flight_messages.pop(job.message.id, None)
-            self.update_state.commit(batch)
+                        self.update_state.conclude(job, batch)
+                    self._commit(batch)
+            self._commit(batch)
         finally:
             with self._in_flight_lock:
                 self._in_flight_claims.clear()
@@ -330,7 +336,7 @@ class Worker:
             job.record = claim.record
             if claim.claimed:
                 job.resumed = claim.outcome is ClaimOutcome.RESUMED
-                batch.events.append(
+                batch.started.append(
                     NewEvent(
                         job.payload_id, EventType.CLAIMED_PROCESSING, time=claim.record.claimed_at
                     )
@@ -456,7 +462,7 @@ class Worker:
         for job, result in zip(jobs, results, strict=True):
             if isinstance(result, StateRecord):
                 started.append(job)
-                batch.events.append(
+                batch.started.append(
                     NewEvent(
                         job.payload_id,
                         EventType.STARTED_PROCESSING,
@@ -467,8 +473,8 @@ class Worker:
                 )
             # else: the claim lapsed before the start; the message will come back
         # claims and starts are in the log before any execution runs, long ones included
-        self.db.add_events(batch.events)
-        batch.events.clear()
+        self.db.add_events(batch.started)
+        batch.started.clear()
         return started
 
     def _unrecorded_output(self, record: StateRecord, execution: str) -> bool:
@@ -484,6 +490,16 @@ class Worker:
         key = execution_key(job.payload_id, job.execution, "output.json")
         output = json.loads(self.payload_store.get(key))
         return ExecutionOutcome("SUCCEEDED", output=output)
+
+    def _commit(self, batch: Batch) -> None:
+        """Write out what the batch decided so far; its payloads need no more heartbeats."""
+        # out of the heartbeat's hands first: a lease is long, a commit short, and a renewal
+        # after the end is written would report the claim lost
+        with self._in_flight_lock:
+            self._in_flight_claims.difference_update(f.payload_id for f in batch.finishes)
+            for message in batch.done:
+                self._in_flight_messages.pop(message.id, None)
+        self.update_state.commit(batch)
 
     def _run(self, job: Job) -> None:
         job.outcome = self._execute(job)

@@ -188,6 +188,7 @@ class SQLiteStateDB(TransactionalStateDB[sqlite3.Connection]):
                 "use open_state_db('memory://') for a state database in memory"
             )
         self._file = SQLiteFile(path, what="state database", error=StateError, timeout=timeout)
+        self._file.create_folder()
         self.path = self._file.path
         self.timeout = timeout
         self._migrate()

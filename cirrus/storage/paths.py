@@ -187,12 +187,17 @@ _SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 
 
 def _parse_sqlite(url: str, rest: str) -> ParsedRoot:
-    """``sqlite://PATH/file.db/prefix``: the file is the first name with a database suffix."""
+    """``sqlite://PATH/file.db/prefix``: the file is the first name with a database suffix.
+
+    A folder that merely has such a name (``archive.db/``) is passed over.
+    """
     names = rest.split("/")
     for index, name in enumerate(names):
         if name.endswith(_SQLITE_SUFFIXES) and len(name) > 3:
             path = "/".join(names[: index + 1])
             path = os.path.abspath(path).replace(os.sep, "/")  # noqa: PTH100 - relative to cwd
+            if os.path.isdir(path):  # noqa: PTH112 - a str path, like the rest here
+                continue
             return ParsedRoot("sqlite", path, "/".join(names[index + 1 :]).strip("/"))
     raise BadURL(
         f"sqlite URL {url!r} names no database file: use sqlite:///path/to/payloads.db "

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import BinaryIO
 
@@ -56,8 +57,27 @@ class SQLiteStore(ObjectStore):
         self.url = parsed.url
         self._prefix = parsed.prefix + "/" if parsed.prefix else ""
         self._file = SQLiteFile(parsed.base, what="payload store", error=StorageError)
-        with self._file.transaction() as conn:
-            conn.execute(_SCHEMA)
+        self._ready = False
+        self._making = threading.Lock()
+
+    def _writable(self) -> SQLiteFile:
+        """The file, made with its table on the first write (reads never create it)."""
+        if not self._ready:
+            with self._making:  # one thread makes the file (and switches it to WAL)
+                if not self._ready:
+                    self._file.create_folder()
+                    with self._file.transaction() as conn:
+                        conn.execute(_SCHEMA)
+                    self._ready = True
+        return self._file
+
+    def _readable(self) -> bool:
+        """Whether the file exists yet (a store nobody wrote to holds nothing)."""
+        if not self._ready and not self._file.path.is_file():
+            return False
+        if not self._ready:
+            self._writable()  # an existing file from an older run may lack the table
+        return True
 
     def put_many(
         self, objects: Sequence[tuple[str, bytes]], *, content_type: str | None = None
@@ -65,7 +85,7 @@ class SQLiteStore(ObjectStore):
         """Write several objects in one transaction: all of them are stored, or none."""
         attributes = json.dumps({"Content-Type": content_type}) if content_type else None
         rows = [(self._prefix + check_key(key), bytes(data), attributes) for key, data in objects]
-        with self._file.transaction() as conn:
+        with self._writable().transaction() as conn:
             conn.executemany(_REPLACE, rows)
 
     def attributes(self, key: str) -> dict[str, str]:
@@ -74,6 +94,8 @@ class SQLiteStore(ObjectStore):
         return dict(json.loads(stored)) if isinstance(stored, str) else {}
 
     def _row(self, sql: str, key: str) -> tuple[object, ...]:
+        if not self._readable():
+            raise NotFound(f"no object at {self._url_for(key)} (no store at {self._file.path})")
         with self._file.errors():
             row = self._file.connection().execute(sql, (self._prefix + key,)).fetchone()
         if row is None:
@@ -101,7 +123,7 @@ class SQLiteStore(ObjectStore):
         attributes = object_attributes(headers, content_type=content_type, public=public)
         body = read_all(source)
         stored = json.dumps(attributes.attributes) if attributes.attributes else None
-        with self._file.transaction() as conn:  # holds the write lock: check, then write
+        with self._writable().transaction() as conn:  # holds the write lock: check, then write
             if if_absent and conn.execute(_EXISTS, (self._prefix + key,)).fetchone():
                 raise AlreadyExists(f"an object already exists at {self._url_for(key)}")
             conn.execute(_REPLACE, (self._prefix + key, body, stored))
@@ -114,11 +136,15 @@ class SQLiteStore(ObjectStore):
         return True
 
     def _delete(self, key: str) -> None:
+        if not self._readable():
+            return
         with self._file.transaction() as conn:
             conn.execute("DELETE FROM objects WHERE key = ?", (self._prefix + key,))
 
     def _list(self, prefix: str) -> Iterator[str]:
         start = self._prefix + (prefix + "/" if prefix else "")
+        if not self._readable():
+            return iter([])
         with self._file.errors():
             if start:
                 # every key that starts with `start`: from it up to the same text with its
@@ -138,4 +164,5 @@ class SQLiteStore(ObjectStore):
         return f"{self.url}/{key}"
 
     def close(self) -> None:
-        self._file.close()
+        # stores are shared through open_store's cache: a closed one opens again when used
+        self._file.close(reopen=True)

@@ -99,3 +99,23 @@ def test_sending_with_keys_is_idempotent(queue: WorkQueue) -> None:
     queue.delete_many([first, second])
     queue.send_many(["a again", "c"], keys=["k1", "k3"])  # k1 was sent before: dropped
     assert [m.body for m in queue.receive(5, visibility_seconds=60)] == ["c"]
+
+
+def test_a_relative_sqlite_queue_url_is_relative_to_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    queue = open_queue("sqlite://.cirrus/queue.db")
+    try:
+        assert isinstance(queue, SQLiteQueue)
+        assert queue.path == tmp_path / ".cirrus" / "queue.db"
+    finally:
+        queue.close()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process start times need /proc")
+def test_a_holder_that_had_this_processs_pid_before_is_dead() -> None:
+    host, pid, mine = new_owner().split(":")
+    started = mine.partition(".")[0]
+    assert not is_dead_local_owner(f"{host}:{pid}:{started}.other")  # this process: alive
+    assert is_dead_local_owner(f"{host}:{pid}:{int(started) - 5}.other")  # an earlier one

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cirrus.errors import StorageError
+from cirrus.errors import NotFound, StorageError
 from cirrus.storage import BadURL, join_url, open_store, read_bytes, split_url, write_bytes
 
 
@@ -64,4 +64,28 @@ def test_another_process_reads_what_was_written(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_database_is_named(tmp_path: Path) -> None:
     (tmp_path / "notes.db").write_text("just some text, long enough to look like a header " * 4)
     with pytest.raises(StorageError, match=r"notes\.db is not a SQLite payload store"):
-        open_store(f"sqlite://{tmp_path.as_posix()}/notes.db")
+        open_store(f"sqlite://{tmp_path.as_posix()}/notes.db").get("a.json")
+
+
+def test_reading_a_store_that_does_not_exist_creates_nothing(tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path.as_posix()}/typo/payloads.db"
+    with pytest.raises(NotFound, match="no store at"):
+        read_bytes(f"{url}/executions/a/input.json")
+    assert list(open_store(url).list("executions")) == []
+    assert not (tmp_path / "typo").exists()
+
+
+def test_a_store_closed_by_with_opens_again(tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path.as_posix()}/payloads.db"
+    with open_store(url) as store:
+        store.put("a.json", b"1")
+    assert read_bytes(f"{url}/a.json") == b"1"
+
+
+def test_a_folder_named_like_a_database_is_part_of_the_path(tmp_path: Path) -> None:
+    folder = tmp_path / "archive.db" / "project"
+    folder.mkdir(parents=True)
+    url = f"sqlite://{folder.as_posix()}/payloads.db/executions/a.json"
+    write_bytes(url, b"{}")
+    assert split_url(url) == (f"sqlite://{folder.as_posix()}/payloads.db", "executions/a.json")
+    assert (folder / "payloads.db").is_file()
