@@ -54,9 +54,14 @@ class Stamp(Task):
     description = "marks items as stamped"
     version = "1.0.0"
 
-    def process(self, sleep_ms: int = 0, exec_log: str = "", **kwargs: Any) -> list[dict[str, Any]]:
+    def process(
+        self, sleep_ms: int = 0, exec_log: str = "", pid_log: str = "", **kwargs: Any
+    ) -> list[dict[str, Any]]:
         if sleep_ms:
             time.sleep(sleep_ms / 1000)
+        if pid_log:
+            with open(pid_log, "a") as log:
+                log.write(f"{os.getpid()}\\n")
         if exec_log:
             line = f"{self._payload.get('id')}\\n".encode()
             fd = os.open(exec_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)

@@ -57,3 +57,31 @@ def test_with_pauses_passes_on_a_failure_of_the_source() -> None:
     else:
         raise AssertionError("the failure was swallowed")
     assert got == [1]
+
+
+def test_every_worker_process_keeps_going_while_the_input_is_open(proj: Proj) -> None:
+    pids = proj.root / "pids.log"
+    run = proj.popen("process", "-", "--wait", "--processes", "2", stdin=subprocess.PIPE)
+    assert run.stdin is not None
+    try:
+        run.stdin.write(json.dumps(payload(item("w0"), workflow="stamp-only")) + "\n")
+        run.stdin.flush()
+        deadline = time.monotonic() + 30
+        while proj.records().get(payload_id("w0", "stamp-only"), {}).get("state") != "SUCCEEDED":
+            assert time.monotonic() < deadline, "the first payload did not run"
+            time.sleep(0.2)
+        time.sleep(1.0)  # the queue stays empty a while: nobody may leave yet
+        tasks = {"stamp": {"sleep_ms": 400, "pid_log": str(pids)}}
+        for n in range(1, 9):
+            line = json.dumps(payload(item(f"w{n}"), workflow="stamp-only", tasks=tasks))
+            run.stdin.write(line + "\n")
+            run.stdin.flush()
+            time.sleep(0.15)
+        stdout, stderr = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert run.returncode == 0, stderr
+    assert json.loads(stdout)["succeeded"] == 9
+    assert len(set(pids.read_text().split())) == 2, "one of the two processes did all the work"
