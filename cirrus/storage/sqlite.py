@@ -7,8 +7,9 @@ payload does (hundreds of microseconds of kernel time per operation on a virtual
 rows of one file, a whole batch of objects is one transaction. Keys and URLs stay the same
 as on S3 or a folder; ``cirrus payload cat URL`` prints any object.
 
-The part of the URL up to the first name ending in ``.db``, ``.sqlite`` or ``.sqlite3`` is
-the file; the rest is the prefix of the keys::
+The part of the URL up to the first name ending in ``.db``, ``.sqlite`` or ``.sqlite3`` that
+is not a folder is the file; the rest is the prefix of the keys. Reading never creates the
+file; the first write does::
 
     with open_store("sqlite:///proj/.cirrus/payloads.db") as store:
         store.put_many([("executions/a/input.json", b"{}")])
