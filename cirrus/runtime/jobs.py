@@ -57,7 +57,10 @@ class Job:
     """The claim took over from a worker that died: its last execution may have finished."""
     execution: str = ""
     input_url: str = ""
+    input: dict[str, Any] = field(default_factory=dict)
+    """The execution's input: the payload with its id (set when the execution starts)."""
     input_text: str = ""
+    """``input`` as stored, in JSON."""
     outcome: ExecutionOutcome | None = None
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import queue
 import stat
 import threading
 from collections import Counter
@@ -55,9 +56,6 @@ def with_pauses(items: Iterable[_T], quiet_seconds: float) -> Iterator[_T | None
     The items are read in a thread of their own, so that a blocking read (a pipe waiting
     for its writer) does not keep what was already read from being used.
     """
-    import queue
-    import threading
-
     pending: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
 
     def read() -> None:

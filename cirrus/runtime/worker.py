@@ -69,7 +69,6 @@ __all__ = ["PayloadResult", "Worker", "execution_name"]
 logger = logging.getLogger(__name__)
 
 _RETRY_UNREADABLE_SECONDS = 30.0
-_WAVE_SECONDS = 1.0  # executions finished within this long of each other commit together
 _MAX_READ_ATTEMPTS = 5  # then an unreadable reference is rejected, like an SQS maxReceiveCount
 
 _TERMINAL = frozenset({State.SUCCEEDED, State.FAILED, State.INVALID, State.ABORTED})
@@ -439,9 +438,9 @@ class Worker:
             job.execution = execution_name(job.payload_id, len(previous) + 1)
             key = execution_key(job.payload_id, job.execution, "input.json")
             job.input_url = self.update_state.url(key)
-            data = dict(job.payload.as_dict())
-            data["id"] = job.payload_id
-            job.input_text = json.dumps(data)
+            job.input = dict(job.payload.as_dict())
+            job.input["id"] = job.payload_id
+            job.input_text = json.dumps(job.input)
             inputs.append((key, job.input_text.encode()))
             to_start.append(job)
         started = self._mark_started(to_start, inputs, batch) if to_start else []
@@ -510,10 +509,9 @@ class Worker:
             self.on_result(result)
 
     def _execute(self, job: Job) -> ExecutionOutcome:
-        data = dict(job.payload.as_dict())
-        data["id"] = job.payload_id
+        data = job.input  # as stored by _start
         execution_input: Any = data
-        text = job.input_text or json.dumps(data)
+        text = job.input_text
         if _escaped_length(text) > self.settings.url_payload_threshold:
             from cirrus.storage import join_url, write_bytes
 
