@@ -102,16 +102,28 @@ class SQLiteFile:
         return conn
 
     def _wal(self, conn: sqlite3.Connection) -> str:
-        """Switch to WAL mode; a new file being switched by another process at the same time
-        answers "locked" at once, without SQLite's wait, so wait here."""
+        # a new file being switched by another process at the same time answers "locked"
+        # at once, without SQLite's own wait
+        return str(self._while_locked(conn, "PRAGMA journal_mode = WAL").fetchone()[0])
+
+    def _while_locked(self, conn: sqlite3.Connection, statement: str) -> sqlite3.Cursor:
+        """Run ``statement``, trying again in steps of at most 5 ms while the file is locked.
+
+        SQLite's own wait sleeps in growing steps of up to 100 ms, so a writer often sleeps
+        long after the lock came free; with several processes sharing a file that idles
+        them.
+        """
         deadline = time.monotonic() + self.timeout
+        pause = 0.0002
         while True:
             try:
-                return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+                return conn.execute(statement)
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
+                locked = "locked" in str(exc) or "busy" in str(exc)
+                if not locked or time.monotonic() + pause > deadline:
                     raise
-            time.sleep(0.01)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.005)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -128,26 +140,12 @@ class SQLiteFile:
                 raise
 
     def _begin(self, conn: sqlite3.Connection) -> None:
-        """``BEGIN IMMEDIATE``, waiting for another writer in steps of at most 5 ms.
-
-        SQLite's own wait sleeps in growing steps of up to 100 ms, so a writer often
-        sleeps long after the lock came free; with several processes sharing a file that
-        idles them. Other statements keep SQLite's wait (they rarely meet a lock in WAL).
-        """
+        """``BEGIN IMMEDIATE`` with this module's wait instead of SQLite's (see
+        :meth:`_while_locked`); other statements keep SQLite's wait (in WAL they rarely meet
+        a lock)."""
         conn.execute("PRAGMA busy_timeout = 0")
         try:
-            deadline = time.monotonic() + self.timeout
-            pause = 0.0002
-            while True:
-                try:
-                    conn.execute("BEGIN IMMEDIATE")
-                    return
-                except sqlite3.OperationalError as exc:
-                    locked = "locked" in str(exc) or "busy" in str(exc)
-                    if not locked or time.monotonic() + pause > deadline:
-                        raise
-                time.sleep(pause)
-                pause = min(pause * 2, 0.005)
+            self._while_locked(conn, "BEGIN IMMEDIATE")
         finally:
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
 
