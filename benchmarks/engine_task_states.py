@@ -1,7 +1,7 @@
 """Engine cost per Task state: executions per second of a 3-Task-state workflow.
 
-The workflow is the pipeline's ``stamp -> measure -> tag`` (``cirrus:lambda:<task>``, no
-paths, no Retry/Catch); the tasks are tiny in-process Python callables, so what is
+The workflow is the pipeline's ``stamp -> measure -> tag`` (no paths, no Retry/Catch); its
+function names resolve to tiny in-process Python callables, so what is
 measured is the engine's own work: history events, the task input copy, data flow.
 The input is a one-item STAC payload of about 1 KB.
 
@@ -23,15 +23,15 @@ import json
 import time
 from typing import Any
 
-from cirrus.engine import ResourceRegistry, StateMachine, run_execution
+from cirrus.engine import PythonFunctions, StateMachine, run_execution
 from cirrus.engine.runner import _copy_json
 
 DEFINITION: dict[str, Any] = {
     "StartAt": "stamp",
     "States": {
-        "stamp": {"Type": "Task", "Resource": "cirrus:lambda:stamp", "Next": "measure"},
-        "measure": {"Type": "Task", "Resource": "cirrus:lambda:measure", "Next": "tag"},
-        "tag": {"Type": "Task", "Resource": "cirrus:lambda:tag", "End": True},
+        "stamp": {"Type": "Task", "Resource": "stamp", "Next": "measure"},
+        "measure": {"Type": "Task", "Resource": "measure", "Next": "tag"},
+        "tag": {"Type": "Task", "Resource": "tag", "End": True},
     },
 }
 TASK_STATES = 3
@@ -61,22 +61,6 @@ def tag(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 TASKS = {"stamp": stamp, "measure": measure, "tag": tag}
-
-
-class CallableRunner:
-    """A task runner whose lambda tasks are plain Python callables."""
-
-    def has_task(self, name: str) -> bool:
-        return name in TASKS
-
-    def task_types(self, name: str) -> set[str]:
-        return {"lambda"} if name in TASKS else set()
-
-    def run_lambda(self, name: str, event: Any, *, timeout: float | None) -> Any:
-        return TASKS[name](event)
-
-    def run_batch(self, name: str, payload: Any, *, timeout: float | None) -> Any:
-        raise NotImplementedError(name)
 
 
 def stac_payload() -> dict[str, Any]:
@@ -161,7 +145,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
 
-    machine = StateMachine.from_dict(DEFINITION, registry=ResourceRegistry(CallableRunner()))
+    machine = StateMachine.from_dict(DEFINITION, resolver=PythonFunctions(TASKS))
     payload = stac_payload()
     rate = best_rate(machine, payload, args.executions, args.repeat)
     per_execution = 1e6 / rate

@@ -147,10 +147,10 @@ def run_pipeline(root: Path, count: int) -> tuple[float, int]:
 def run_bare_loop(root: Path, count: int) -> float:
     """The same three tasks called in-process with no state or storage."""
     sys.path.insert(0, str(root))
-    from cirrus.task.registry import load_class_from_file
+    from cirrus.task.loader import load_task_class
 
     classes = [
-        load_class_from_file(root / "tasks" / name / "src" / "task" / "task.py") for name in TASKS
+        load_task_class(root / "tasks" / name / "src" / "task" / "task.py") for name in TASKS
     ]
     start = time.perf_counter()
     for index in range(count):

@@ -1,7 +1,7 @@
 """Microseconds per step of the in-process task path, on one realistic 1-item payload.
 
 The workflow engine runs every lambda-type Task state through
-``LocalTaskRunner.run_lambda`` → ``invoke_task`` → ``Task.handler``; the pipeline worker
+``TaskRunner.run_lambda`` → ``invoke_task`` → ``Task.handler``; the pipeline worker
 validates each payload with ``Payload.from_dict`` on the way in and again on the way out.
 This prints the cost of each of those, for a task whose ``process`` does nothing but
 return its items, so what is left is the framework's own overhead, and, for scale, one
@@ -25,8 +25,9 @@ from collections.abc import Callable
 from typing import Any
 
 from cirrus.payload import Payload
+from cirrus.project.task_resolver import ProjectTaskResolver
 from cirrus.task import Task
-from cirrus.task.runner import LocalTaskRunner
+from cirrus.task.runner import TaskRunner
 
 
 class Noop(Task):
@@ -40,18 +41,9 @@ class Noop(Task):
         return self.items_as_dicts
 
 
-class NoopRunner(LocalTaskRunner):
-    """A runner that knows only the no-op task, so the engine can resolve it."""
-
-    def __init__(self) -> None:
-        super().__init__(find=False)
-        self._classes["noop"] = Noop
-
-    def has_task(self, name: str) -> bool:
-        return name == "noop"
-
-    def task_types(self, name: str) -> set[str]:
-        return {"lambda"} if name == "noop" else set()
+def noop_runner() -> TaskRunner:
+    """A runner that knows only the no-op task."""
+    return TaskRunner({"noop": Noop}.__getitem__)
 
 
 THREE_TASKS = {
@@ -150,12 +142,13 @@ def best_us(call: Callable[[], Any], seconds: float, rounds: int) -> float:
 
 def measure(seconds: float, rounds: int) -> dict[str, float]:
     """Label -> best µs per call."""
-    from cirrus.engine import ResourceRegistry, StateMachine, run_execution
+    from cirrus.engine import StateMachine, run_execution
 
     data = make_payload()
     text = json.dumps(data)
-    runner = NoopRunner()
-    machine = StateMachine.from_dict(THREE_TASKS, registry=ResourceRegistry(runner))
+    runner = noop_runner()
+    resolver = ProjectTaskResolver({"noop": frozenset({"lambda"})}, runner)
+    machine = StateMachine.from_dict(THREE_TASKS, resolver=resolver)
     if run_execution(machine, make_payload()).output != make_payload():
         raise SystemExit("the three-task workflow changed its payload")
     # the first call fills the per-class caches; the output must equal the input
@@ -174,9 +167,7 @@ def measure(seconds: float, rounds: int) -> dict[str, float]:
         "task.parameters": best_us(lambda: task.parameters, seconds, rounds),
         "task.assign_collections()": best_us(task.assign_collections, seconds, rounds),
         "Task.handler": best_us(lambda: Noop.handler(data), seconds, rounds),
-        "LocalTaskRunner.run_lambda": best_us(
-            lambda: runner.run_lambda("noop", data), seconds, rounds
-        ),
+        "TaskRunner.run_lambda": best_us(lambda: runner.run_lambda("noop", data), seconds, rounds),
         "engine: 3-task workflow execution": best_us(
             lambda: run_execution(machine, data), seconds, rounds
         ),
@@ -198,8 +189,7 @@ def main() -> None:
     for label, micros in figures.items():
         print(f"    {label:<38}{micros:>10.2f}")
     per_payload = (
-        3 * figures["LocalTaskRunner.run_lambda"]
-        + 2 * figures["Payload.from_dict(copy_data=False)"]
+        3 * figures["TaskRunner.run_lambda"] + 2 * figures["Payload.from_dict(copy_data=False)"]
     )
     print(
         f"    3 task calls + 2 worker validations per payload: {per_payload:.1f} µs "

@@ -14,7 +14,8 @@ branches follow what the caller should do about it::
     │   └── AlreadyClaimed      another worker holds the payload
     ├── TaskError               a task failed while running (any other exception is wrapped)
     └── WorkflowError           an ASL execution failed; ``error`` carries the ASL error name
-        └── DefinitionError     a state machine definition is not valid ASL
+        └── DefinitionError     a state machine definition is not valid ASL (its
+                                problems as data: key path + message)
 
 Errors keep the field and the fix in their message, so a user sees both at once::
 
@@ -24,11 +25,15 @@ Errors keep the field and the fix in their message, so a user sees both at once:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 __all__ = [
     "AlreadyClaimed",
     "CirrusError",
     "ConfigError",
     "DefinitionError",
+    "DefinitionProblem",
     "FailedValidation",
     "InvalidInput",
     "NotFound",
@@ -123,12 +128,37 @@ class WorkflowError(CirrusError):
         super().__init__(f"{error}: {cause}" if cause else error)
 
 
-class DefinitionError(WorkflowError):
-    """A state machine definition is not valid Amazon States Language."""
+@dataclass(frozen=True, slots=True)
+class DefinitionProblem:
+    """One problem in a state machine definition.
 
-    def __init__(self, message: str) -> None:
+    Attributes:
+        path: key path of the offending field inside the definition, e.g.
+            ``("States", "publish", "Retry", 0, "IntervalSeconds")``.
+        message: what is wrong and how to fix it, as shown after ``where``.
+        where: where it is, as the engine's message names it (``State 'publish'``).
+    """
+
+    path: tuple[str | int, ...]
+    message: str
+    where: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
+class DefinitionError(WorkflowError):
+    """A state machine definition is not valid Amazon States Language.
+
+    Attributes:
+        problems: every problem found, as data (empty when the definition could not be
+            read at all).
+    """
+
+    def __init__(self, message: str, problems: Sequence[DefinitionProblem] = ()) -> None:
         super().__init__("States.Runtime", message)
         self.args = (message,)
+        self.problems = tuple(problems)
 
     def __str__(self) -> str:
         return str(self.args[0])

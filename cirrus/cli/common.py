@@ -41,10 +41,8 @@ def project_option(function: F) -> F:
 
 def find_project_or_none(project_dir: str | None) -> Project | None:
     """The project named by ``--project`` or found from the working directory, if any."""
-    try:
-        from cirrus.project import find_project
-    except ImportError:
-        return None
+    from cirrus.project import find_project
+
     return find_project(explicit=project_dir)
 
 

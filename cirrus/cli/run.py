@@ -48,7 +48,7 @@ def run_task(
 
     with reporting_errors():
         project = find_project_or_none(project_dir)
-        task_class = resolve_task(task, project)
+        task_class = project.task_class(task) if project is not None else resolve_task(task)
         if data_root is None and project is not None:
             data_root = project.config.data_root
     options: dict[str, object] = {"data_root": data_root}

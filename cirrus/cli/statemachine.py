@@ -26,10 +26,12 @@ def statemachine() -> None:
 
 
 def _load(definition: Path) -> Any:
-    from cirrus.engine import ResourceRegistry, StateMachine, default_task_runner
+    from cirrus.engine import StateMachine
+    from cirrus.project import find_project
+    from cirrus.project.task_resolver import ProjectTaskResolver
 
-    registry = ResourceRegistry(default_task_runner())
-    return StateMachine.from_file(definition, registry=registry)
+    resolver = ProjectTaskResolver.for_project(find_project())
+    return StateMachine.from_file(definition, resolver=resolver)
 
 
 @statemachine.command()

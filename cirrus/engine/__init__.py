@@ -2,33 +2,27 @@
 
 Load a definition (JSON or YAML), then run it::
 
-    from cirrus.engine import ResourceRegistry, StateMachine, run_execution
+    from cirrus.engine import PythonFunctions, StateMachine, run_execution
 
-    machine = StateMachine.from_file("workflow.json", registry=ResourceRegistry(runner))
+    resolver = PythonFunctions({"add-title": add_title})
+    machine = StateMachine.from_file("workflow.json", resolver=resolver)
     result = run_execution(machine, {"features": []}, time_scale=0)
     if result.succeeded:
         print(result.output)
     else:
         print(result.error, result.cause)
 
-Task states run project tasks through a :class:`TaskRunner`; see
-:mod:`cirrus.engine.resources` for the resource forms that resolve.
+The engine knows ASL and the AWS resource kinds of Task states; what a function name or
+job definition runs comes from the :class:`TaskResolver` it is given (see
+:mod:`cirrus.engine.tasks` and :mod:`cirrus.engine.integrations`).
 """
 
 from __future__ import annotations
 
 from cirrus.engine.definition import StateMachine, load_document
 from cirrus.engine.errors import StatesError, TaskFailure
+from cirrus.engine.integrations import task_target
 from cirrus.engine.objects import DirectoryObjectIO, MemoryObjectIO, ObjectIO
-from cirrus.engine.resources import (
-    EmptyTaskRunner,
-    ResolveRequest,
-    ResourceError,
-    ResourceRegistry,
-    TaskHandler,
-    TaskRunner,
-    default_task_runner,
-)
 from cirrus.engine.retry import Catcher, Retrier, backoff_delay, backoff_sequence, jitter_bounds
 from cirrus.engine.runner import (
     Clock,
@@ -40,35 +34,49 @@ from cirrus.engine.runner import (
     run_execution,
 )
 from cirrus.engine.storage_io import StorageObjectIO, parse_bucket_roots, storage_object_io
+from cirrus.engine.tasks import (
+    FUNCTION_ARN,
+    Invoke,
+    NoTasks,
+    PythonFunctions,
+    ResourceError,
+    TargetKind,
+    TaskHandler,
+    TaskResolver,
+    TaskTarget,
+)
 
 __all__ = [
+    "FUNCTION_ARN",
     "Catcher",
     "Clock",
     "DirectoryObjectIO",
-    "EmptyTaskRunner",
     "Execution",
     "ExecutionResult",
     "ExecutionStatus",
+    "Invoke",
     "ManualClock",
     "MemoryObjectIO",
+    "NoTasks",
     "ObjectIO",
-    "ResolveRequest",
+    "PythonFunctions",
     "ResourceError",
-    "ResourceRegistry",
     "Retrier",
     "StateMachine",
     "StatesError",
     "StorageObjectIO",
     "SystemClock",
+    "TargetKind",
     "TaskFailure",
     "TaskHandler",
-    "TaskRunner",
+    "TaskResolver",
+    "TaskTarget",
     "backoff_delay",
     "backoff_sequence",
-    "default_task_runner",
     "jitter_bounds",
     "load_document",
     "parse_bucket_roots",
     "run_execution",
     "storage_object_io",
+    "task_target",
 ]

@@ -2,8 +2,8 @@
 
 :class:`StatesError` is what a state raises to fail: it carries the ASL error name
 (``States.Runtime``, ``States.TaskFailed``, a task's own error name, ...) and the cause
-text. :class:`TaskFailure` is what a :class:`~cirrus.engine.resources.TaskRunner` raises
-when the task it ran failed.
+text. A task that fails raises :class:`~cirrus.errors.TaskError` (or its engine-side name
+:class:`TaskFailure`) with its own error name and cause.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class StatesError(WorkflowError):
 
 
 class TaskFailure(TaskError):
-    """A task run by a :class:`~cirrus.engine.resources.TaskRunner` failed.
+    """A task run for a Task state failed.
 
     Args:
         error: the error name shown in the workflow (the task's exception class name, or

@@ -16,7 +16,6 @@ import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
-from cirrus.engine.definition import Graph, MapState, ParallelState
 from cirrus.engine.errors import (
     EXCEED_TOLERATED_FAILURE_THRESHOLD,
     ITEM_READER_FAILED,
@@ -26,6 +25,7 @@ from cirrus.engine.errors import (
 )
 from cirrus.engine.jsonata_eval import JsonataTemplate
 from cirrus.engine.paths import PathMissing, Template, dumps
+from cirrus.engine.states import Graph, MapState, ParallelState
 
 if TYPE_CHECKING:
     from cirrus.engine.runner import Execution, Lane

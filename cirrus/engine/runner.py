@@ -29,11 +29,13 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from cirrus.engine import transitions
-from cirrus.engine.definition import Graph, State, StateMachine, TaskState
+from cirrus.engine.definition import StateMachine
 from cirrus.engine.errors import DECORATED_ERRORS, TIMEOUT, StatesError, TaskFailure
 from cirrus.engine.objects import ObjectIO
 from cirrus.engine.paths import dumps
 from cirrus.engine.retry import backoff_delay, find_catcher, find_retrier
+from cirrus.engine.states import Graph, State, TaskState
+from cirrus.errors import TaskError
 
 __all__ = [
     "Clock",
@@ -636,7 +638,7 @@ class Execution:
                 lane, f"{prefix}TimedOut", f"{key}TimedOutEventDetails", {**base, "error": TIMEOUT}
             )
             raise StatesError(TIMEOUT, None) from None
-        except (TaskFailure, StatesError) as err:
+        except (TaskError, StatesError) as err:
             self.event(
                 lane,
                 f"{prefix}Failed",
@@ -664,7 +666,7 @@ class Execution:
         if timeout is None and self.deadline is None:
             try:
                 return invoke(payload, None)
-            except (TaskFailure, StatesError, _TaskTimedOut):
+            except (TaskError, StatesError, _TaskTimedOut):
                 raise
             except Exception as err:
                 raise TaskFailure(type(err).__name__, str(err)) from err
@@ -694,7 +696,7 @@ class Execution:
                 self.check(lane)
         if "error" in box:
             failure = box["error"]
-            if isinstance(failure, TaskFailure | StatesError | _TaskTimedOut):
+            if isinstance(failure, TaskError | StatesError | _TaskTimedOut):
                 raise failure
             raise TaskFailure(type(failure).__name__, str(failure)) from failure
         return box.get("result")

@@ -14,7 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from cirrus.engine import fanout
 from cirrus.engine.choice import parse_timestamp
-from cirrus.engine.definition import (
+from cirrus.engine.errors import NO_CHOICE_MATCHED, RUNTIME, StatesError
+from cirrus.engine.jsonata_eval import JsonataTemplate
+from cirrus.engine.paths import PathMissing, Template, dumps, set_path
+from cirrus.engine.retry import Catcher
+from cirrus.engine.states import (
     ChoiceState,
     FailState,
     PassState,
@@ -22,10 +26,6 @@ from cirrus.engine.definition import (
     TaskState,
     WaitState,
 )
-from cirrus.engine.errors import NO_CHOICE_MATCHED, RUNTIME, StatesError
-from cirrus.engine.jsonata_eval import JsonataTemplate
-from cirrus.engine.paths import PathMissing, Template, dumps, set_path
-from cirrus.engine.retry import Catcher
 
 if TYPE_CHECKING:
     from cirrus.engine.runner import Execution, Lane

@@ -84,8 +84,7 @@ class Component:
             return None, [
                 Problem(file, None, "", f"is missing: every {self.kind} needs a {DEFINITION_FILE}")
             ]
-        # State machines keep `!GetAtt task.Arn` as text, the form the engine resolves.
-        return load_yaml(file, text_tags=self.kind == "workflow")
+        return load_yaml(file)
 
     @property
     def document(self) -> dict[str, Any]:
@@ -235,7 +234,7 @@ class TaskComponent(CodeComponent):
             ConfigError: the code is missing, fails to import, or does not define exactly
                 one Task subclass (a ``class`` field in definition.yml picks one).
         """
-        from cirrus.project.loader import load_task_class
+        from cirrus.task.loader import load_task_class
 
         assert self.code_file is not None
         return load_task_class(self.code_file, self.class_name)
@@ -348,7 +347,7 @@ class WorkflowComponent(Component):
                 line = loaded.line(("definition",))
                 message = f"is given twice, here and in {sibling.name}: keep one"
                 return None, (), [*problems, Problem(loaded.file, line, "definition", message)]
-            machine, more = load_yaml(sibling, text_tags=True)
+            machine, more = load_yaml(sibling)
             return machine, (), problems + more
         if inline:
             return loaded, ("definition",), problems

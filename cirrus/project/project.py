@@ -113,6 +113,22 @@ class Project:
         """Every task by name."""
         return {n: c for n, c in self.components("task").items() if isinstance(c, TaskComponent)}
 
+    def task_class(self, spec: str) -> type:
+        """The Task class ``spec`` names: a task of this project, a built-in, or a file.
+
+        Raises:
+            ConfigError: nothing matches (the known names are listed) or it fails to load.
+        """
+        from cirrus.task.registry import resolve_task
+
+        tasks = self.tasks()
+
+        def named(name: str) -> type | None:
+            component = tasks.get(name)
+            return component.load_class() if component is not None else None
+
+        return resolve_task(spec, named, tasks)
+
     def workflows(self) -> dict[str, WorkflowComponent]:
         """Every workflow by name."""
         return {

@@ -12,11 +12,10 @@ with them.
 from __future__ import annotations
 
 import ast
-import re
 from typing import Any
 
-from cirrus.errors import CirrusError
-from cirrus.project.asl import check_state_machine, iter_task_states, task_reference
+from cirrus.engine import StateMachine, TaskTarget
+from cirrus.errors import CirrusError, DefinitionError
 from cirrus.project.components import (
     FOLDERS,
     KINDS,
@@ -28,6 +27,7 @@ from cirrus.project.config import config_problems
 from cirrus.project.names import check_name
 from cirrus.project.problems import Problem
 from cirrus.project.project import Project
+from cirrus.project.task_resolver import ProjectTaskResolver, task_catalog
 from cirrus.project.yamlfile import KeyPath, LoadedYaml, dotted
 
 __all__ = ["check_workflow", "validate_project"]
@@ -128,7 +128,10 @@ def _problem(
 
 
 def check_workflow(workflow: WorkflowComponent, tasks: dict[str, TaskComponent]) -> list[Problem]:
-    """Problems in a workflow's state machine and in the tasks it names.
+    """Problems in a workflow's state machine and in the tasks it names, all in one pass.
+
+    The check is the workflow engine's own compiler, with the resolver the runtime uses
+    (minus running anything), so what validates is what runs.
 
     Args:
         workflow: the workflow to check.
@@ -140,113 +143,15 @@ def check_workflow(workflow: WorkflowComponent, tasks: dict[str, TaskComponent])
     machine: Any = loaded.data
     for key in prefix:
         machine = machine.get(key) if isinstance(machine, dict) else None
-    problems = [
-        _problem(loaded, prefix, path, message) for path, message in check_state_machine(machine)
+    aws_only: list[tuple[TaskTarget, str]] = []
+    resolver = ProjectTaskResolver(task_catalog(tasks), aws_only=aws_only)
+    problems: list[Problem] = []
+    try:
+        StateMachine.from_dict(machine, resolver=resolver)
+    except DefinitionError as err:
+        problems += [_problem(loaded, prefix, p.path, p.message) for p in err.problems]
+    problems += [
+        _problem(loaded, prefix, target.path, reason, severity="warning")
+        for target, reason in aws_only
     ]
-    for state_path, state in iter_task_states(machine):
-        ref = task_reference(state, state_path, tasks)
-        if ref is None:
-            continue
-        if ref.task is None:
-            problems.append(_problem(loaded, prefix, ref.path, ref.reason, severity="warning"))
-            continue
-        task = tasks.get(ref.task)
-        if task is None:
-            known = ", ".join(tasks) or "none"
-            problems.append(
-                _problem(
-                    loaded,
-                    prefix,
-                    ref.path,
-                    f"names task `{ref.task}`, which is neither in tasks/ nor built in; "
-                    f"known tasks: {known}",
-                )
-            )
-        elif task.types and ref.type not in task.types:
-            have = " and ".join(sorted(task.types))
-            problems.append(
-                _problem(
-                    loaded,
-                    prefix,
-                    ref.path,
-                    f"runs task `{ref.task}` on {ref.type}, but it is defined for {have} only: "
-                    f"add a `{ref.type}` section to its definition.yml or use "
-                    f"cirrus:{sorted(task.types)[0]}:{ref.task}",
-                )
-            )
-    if not any(problem.is_error for problem in problems):
-        problems += _engine_problems(machine, loaded, prefix, tasks)
     return problems
-
-
-class _ValidationRunner:
-    """A task runner that knows which tasks exist but never runs them."""
-
-    def __init__(self, tasks: dict[str, TaskComponent]) -> None:
-        self.tasks = tasks
-
-    def has_task(self, name: str) -> bool:
-        return name in self.tasks
-
-    def task_types(self, name: str) -> set[str]:
-        task = self.tasks.get(name)
-        return set(task.types) if task is not None else set()
-
-    def run_lambda(self, name: str, event: Any, *, timeout: float | None) -> Any:
-        raise NotImplementedError  # validation never runs a task
-
-    def run_batch(self, name: str, payload: Any, *, timeout: float | None) -> Any:
-        raise NotImplementedError  # validation never runs a task
-
-
-_ENGINE_LINE = re.compile(r"\s*- State '(?P<state>[^']*)': (?P<message>.*)")
-
-
-def _state_paths(machine: Any, path: KeyPath = ()) -> dict[str, KeyPath]:
-    """Key path of every state by name, nested branches included (first one wins)."""
-    found: dict[str, KeyPath] = {}
-    states = machine.get("States") if isinstance(machine, dict) else None
-    if not isinstance(states, dict):
-        return found
-    for name, state in states.items():
-        state_path = (*path, "States", name)
-        found.setdefault(str(name), state_path)
-        if not isinstance(state, dict):
-            continue
-        for index, branch in enumerate(state.get("Branches") or []):
-            for key, value in _state_paths(branch, (*state_path, "Branches", index)).items():
-                found.setdefault(key, value)
-        for key in ("Iterator", "ItemProcessor"):
-            for inner, value in _state_paths(state.get(key), (*state_path, key)).items():
-                found.setdefault(inner, value)
-    return found
-
-
-def _engine_problems(
-    machine: Any, loaded: LoadedYaml, prefix: KeyPath, tasks: dict[str, TaskComponent]
-) -> list[Problem]:
-    """The workflow engine's own static validation (paths, intrinsics, rules, ...)."""
-    try:
-        from cirrus.engine import ResourceRegistry, StateMachine, TaskHandler
-    except ImportError:
-        return []
-    registry = ResourceRegistry(_ValidationRunner(tasks))
-    # Resources only AWS can run were reported as warnings already; accept them here.
-    placeholder = TaskHandler(
-        invoke=lambda payload, timeout: payload, resource_type="", resource=""
-    )
-    registry.register(lambda resource: True, lambda request: placeholder, first=False)
-    try:
-        StateMachine.from_dict(machine, registry=registry)
-    except CirrusError as err:
-        states = _state_paths(machine)
-        problems = []
-        for text in str(err).splitlines():
-            if not text.strip().startswith("-"):
-                continue
-            match = _ENGINE_LINE.match(text)
-            path = states.get(match["state"], ()) if match else ()
-            message = match["message"] if match else text.strip()[1:].strip()
-            problems.append(_problem(loaded, prefix, path, message))
-        return problems or [_problem(loaded, prefix, (), str(err))]
-    return []

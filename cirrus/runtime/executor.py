@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from cirrus.errors import ConfigError, WorkflowError
 
 if TYPE_CHECKING:
+    from cirrus.engine import TaskResolver
     from cirrus.project import Project
-    from cirrus.task.runner import LocalTaskRunner
 
 __all__ = ["ExecutionOutcome", "WorkflowExecutor"]
 
@@ -36,13 +36,13 @@ class WorkflowExecutor:
     def __init__(
         self,
         project: Project | None,
-        task_runner: LocalTaskRunner,
+        resolver: TaskResolver,
         *,
         time_scale: float = 1.0,
         keep_history: str = "failed",
     ) -> None:
         self.project = project
-        self.task_runner = task_runner
+        self.resolver = resolver
         self.time_scale = time_scale
         self.keep_history = keep_history
         self._machines: dict[str, Any] = {}
@@ -76,14 +76,13 @@ class WorkflowExecutor:
         """The compiled state machine of a workflow (cached)."""
         machine = self._machines.get(workflow)
         if machine is None:
-            from cirrus.engine import ResourceRegistry, StateMachine
+            from cirrus.engine import StateMachine
 
-            registry = ResourceRegistry(self.task_runner)
             with self._lock:
                 machine = self._machines.get(workflow)
                 if machine is None:
                     machine = StateMachine.from_dict(
-                        self.definition(workflow), registry=registry, name=workflow
+                        self.definition(workflow), resolver=self.resolver, name=workflow
                     )
                     self._machines[workflow] = machine
         return machine

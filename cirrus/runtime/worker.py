@@ -41,6 +41,8 @@ from cirrus.errors import (
     StorageError,
 )
 from cirrus.payload import Payload, load_payload, parse_payload_id
+from cirrus.project import find_project
+from cirrus.project.task_resolver import ProjectTaskResolver
 from cirrus.runtime.executor import ExecutionOutcome, WorkflowExecutor
 from cirrus.runtime.intake import keep_invalid
 from cirrus.runtime.jobs import Batch, Job, PayloadResult, execution_key, execution_name
@@ -110,18 +112,18 @@ class Worker:
         state_db: StateDB | None = None,
         queue: WorkQueue | None = None,
     ) -> None:
-        from cirrus.task.runner import LocalTaskRunner
-
         self.settings = settings
         self.project = project
         self._owns = (state_db is None, queue is None)
         self.db = state_db or open_state_db(settings.state_db)
         self.queue = queue or open_queue(settings.queue)
-        runner = LocalTaskRunner(
-            project, settings.payload_root, settings.data_root, find=project is None
+        resolver = ProjectTaskResolver.for_project(
+            project if project is not None else find_project(),
+            payload_root=settings.payload_root,
+            data_root=settings.data_root,
         )
         self.executor = WorkflowExecutor(
-            project, runner, time_scale=settings.time_scale, keep_history=settings.keep_history
+            project, resolver, time_scale=settings.time_scale, keep_history=settings.keep_history
         )
         announcer = Announcer(settings.publish_log, settings.publish_webhook)
         from cirrus.storage import open_store

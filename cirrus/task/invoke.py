@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from cirrus.errors import CirrusError, TaskError, is_invalid_input_error
 from cirrus.payload import load_payload
 from cirrus.task.base import Task
 
-__all__ = ["describe_error", "invoke_task", "is_cirrus_task", "is_task_class"]
+__all__ = [
+    "describe_error",
+    "invoke_task",
+    "is_cirrus_task",
+    "is_task_class",
+    "is_task_subclass",
+]
 
 # task class -> whether it is ours; asked on every call, and issubclass() on an ABC is not free
 _OURS: dict[type, bool] = {}
@@ -22,9 +28,13 @@ def is_cirrus_task(task_class: type) -> bool:
     return ours
 
 
-def is_task_class(candidate: Any) -> bool:
-    """Whether ``candidate`` is a concrete task class (ours or stactask's)."""
-    if not isinstance(candidate, type) or getattr(candidate, "__abstractmethods__", None):
+def is_task_subclass(candidate: Any) -> TypeGuard[type[Any]]:
+    """Whether ``candidate`` is a task class, ours or stactask's, abstract or not.
+
+    stactask's ``Task`` is recognised by name, so checking never imports stactask (over a
+    second of start-up that every worker process would pay).
+    """
+    if not isinstance(candidate, type):
         return False
     if issubclass(candidate, Task):
         return True
@@ -32,6 +42,11 @@ def is_task_class(candidate: Any) -> bool:
         base.__module__.startswith("stactask") and base.__name__ == "Task"
         for base in candidate.__mro__
     )
+
+
+def is_task_class(candidate: Any) -> bool:
+    """Whether ``candidate`` is a concrete task class (ours or stactask's)."""
+    return is_task_subclass(candidate) and not getattr(candidate, "__abstractmethods__", None)
 
 
 def invoke_task(task_class: type, event: dict[str, Any], **options: Any) -> Any:

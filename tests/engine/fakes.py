@@ -1,4 +1,8 @@
-"""Task runners for engine tests: Python callables, and real subprocesses for batch."""
+"""Task resolvers for engine tests: Python callables, and real subprocesses for batch.
+
+A Task state names a function (``Resource: work``, a function ARN, ``FunctionName``) or a
+job definition; the engine hands that name to the resolver, which runs a Python callable.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cirrus.engine import ResourceRegistry, StateMachine, TaskFailure, run_execution
+from cirrus.engine import (
+    FUNCTION_ARN,
+    ResourceError,
+    StateMachine,
+    TargetKind,
+    TaskFailure,
+    TaskHandler,
+    TaskTarget,
+    run_execution,
+)
 from cirrus.engine.runner import ExecutionResult
 
 
 class FakeTaskRunner:
-    """Runs tasks given as Python callables; exceptions become TaskFailure(class, message)."""
+    """Resolves names to Python callables; exceptions become TaskFailure(class, message).
+
+    Lambda callables run for function names (plain or in an ARN); batch callables for
+    job definitions (a name, ``name:revision`` or an ARN) and for plain names too.
+    """
 
     def __init__(
         self,
@@ -26,15 +43,27 @@ class FakeTaskRunner:
         self.batches = batches or {}
         self.calls: list[tuple[str, str, Any]] = []
 
-    def has_task(self, name: str) -> bool:
-        return name in self.lambdas or name in self.batches
+    def resolve(self, target: TaskTarget) -> TaskHandler:
+        value = str(target.value)
+        if target.kind is TargetKind.JOB_DEFINITION:
+            name = value.rsplit("/", 1)[-1].split(":", 1)[0]
+            if not self.has_batch(name):
+                raise ResourceError(f"no job definition named {name!r}")
+            return TaskHandler(self._runs(self.run_batch, name), "batch", "submitJob.sync")
+        match = FUNCTION_ARN.fullmatch(value)
+        name = match["name"] if match else value
+        if name in self.lambdas:
+            return TaskHandler(self._runs(self.run_lambda, name))
+        if not match and self.has_batch(name):
+            return TaskHandler(self._runs(self.run_batch, name), "batch", "submitJob.sync")
+        raise ResourceError(f"no function named {name!r}")
 
-    def task_types(self, name: str) -> set[str]:
-        return {
-            kind
-            for kind, table in (("lambda", self.lambdas), ("batch", self.batches))
-            if name in table
-        }
+    def has_batch(self, name: str) -> bool:
+        return name in self.batches
+
+    @staticmethod
+    def _runs(run: Callable[..., Any], name: str) -> Callable[[Any, float | None], Any]:
+        return lambda payload, timeout: run(name, payload, timeout=timeout)
 
     def _call(
         self, kind: str, table: dict[str, Callable[[Any], Any]], name: str, payload: Any
@@ -65,11 +94,8 @@ class SubprocessBatchRunner(FakeTaskRunner):
         super().__init__()
         self.scripts = scripts
 
-    def has_task(self, name: str) -> bool:
+    def has_batch(self, name: str) -> bool:
         return name in self.scripts
-
-    def task_types(self, name: str) -> set[str]:
-        return {"batch"} if name in self.scripts else set()
 
     def run_batch(self, name: str, payload: Any, *, timeout: float | None) -> Any:
         with tempfile.TemporaryDirectory() as tmp:
@@ -92,7 +118,7 @@ class SubprocessBatchRunner(FakeTaskRunner):
 
 
 def load(definition: dict[str, Any], runner: Any = None) -> StateMachine:
-    return StateMachine.from_dict(definition, registry=ResourceRegistry(runner or FakeTaskRunner()))
+    return StateMachine.from_dict(definition, resolver=runner or FakeTaskRunner())
 
 
 def run(

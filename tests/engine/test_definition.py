@@ -8,11 +8,12 @@ import pytest
 
 from cirrus.engine import StateMachine
 from cirrus.errors import DefinitionError
+from tests.engine.fakes import FakeTaskRunner
 
 
 def problems(definition: Any) -> str:
     with pytest.raises(DefinitionError) as caught:
-        StateMachine.from_dict(definition)
+        StateMachine.from_dict(definition, resolver=FakeTaskRunner())
     return str(caught.value)
 
 
@@ -47,8 +48,8 @@ def test_unknown_next_unreachable_and_missing_terminal() -> None:
             "must be a numeric value",
         ),
         (
-            {"Type": "Task", "Resource": "cirrus:lambda:x", "End": True},
-            "no task named 'x'",
+            {"Type": "Task", "Resource": "x", "End": True},
+            "no function named 'x'",
         ),
         (
             {"Type": "Pass", "End": True, "Parameters": {"a.$": "States.Format('x', $.b"}},

@@ -11,8 +11,8 @@ from tests.engine.fakes import FakeTaskRunner, load, run
 THREE_TASKS = {
     "StartAt": "stamp",
     "States": {
-        "stamp": {"Type": "Task", "Resource": "cirrus:lambda:stamp", "Next": "tag"},
-        "tag": {"Type": "Task", "Resource": "cirrus:lambda:tag", "End": True},
+        "stamp": {"Type": "Task", "Resource": "stamp", "Next": "tag"},
+        "tag": {"Type": "Task", "Resource": "tag", "End": True},
     },
 }
 T0 = 1_700_000_000.0
@@ -149,7 +149,7 @@ def test_a_task_changing_its_input_changes_neither_history_nor_caller_data() -> 
         event["nested"]["list"].append(2)
         return {"done": True}
 
-    state = {"Type": "Task", "Resource": "cirrus:lambda:s", "ResultPath": "$.r", "End": True}
+    state = {"Type": "Task", "Resource": "s", "ResultPath": "$.r", "End": True}
     result = run({"StartAt": "S", "States": {"S": state}}, data, FakeTaskRunner({"s": scribble}))
     original = {"n": 1, "nested": {"list": [1, {"deep": "x"}]}}
     assert data == original
@@ -170,7 +170,7 @@ def test_a_task_gets_its_input_as_json_would_carry_it() -> None:
         return None
 
     data = {"tuple": (1, 2), "keys": {1: "a", None: "b"}, "enum": Colour.RED, "f": 1.5}
-    state = {"Type": "Task", "Resource": "cirrus:lambda:r", "End": True}
+    state = {"Type": "Task", "Resource": "r", "End": True}
     run({"StartAt": "S", "States": {"S": state}}, data, FakeTaskRunner({"r": record}))
     assert seen == [{"tuple": [1, 2], "keys": {"1": "a", "null": "b"}, "enum": "red", "f": 1.5}]
     assert type(seen[0]["enum"]) is str
@@ -208,7 +208,7 @@ def test_retry_jitter_is_reproducible_with_a_seed() -> None:
 
     state = {
         "Type": "Task",
-        "Resource": "cirrus:lambda:fail",
+        "Resource": "fail",
         "Retry": [
             {
                 "ErrorEquals": ["States.ALL"],

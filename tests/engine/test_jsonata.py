@@ -22,7 +22,7 @@ def test_task_arguments_output_and_assign() -> None:
             "States": {
                 "T": {
                     "Type": "Task",
-                    "Resource": "cirrus:lambda:double",
+                    "Resource": "double",
                     "Arguments": {"n": "{% $states.input.n + 1 %}"},
                     "Assign": {"doubled": "{% $states.result.value %}"},
                     "Output": {
@@ -111,7 +111,7 @@ def test_query_evaluation_error_is_catchable() -> None:
             "States": {
                 "T": {
                     "Type": "Task",
-                    "Resource": "cirrus:lambda:t",
+                    "Resource": "t",
                     "Output": "{% $nope.x %}",
                     "Catch": [
                         {

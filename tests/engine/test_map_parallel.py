@@ -176,7 +176,7 @@ def test_map_with_tasks_runs_concurrently_up_to_max_concurrency() -> None:
         return event * 10
 
     runner = FakeTaskRunner({"work": work})
-    processor = {"T": {"Type": "Task", "Resource": "cirrus:lambda:work", "End": True}}
+    processor = {"T": {"Type": "Task", "Resource": "work", "End": True}}
     result = run(map_machine(processor, "T", MaxConcurrency=3), list(range(9)), runner)
     assert result.output == [i * 10 for i in range(9)]
     assert 1 < active["max"] <= 3

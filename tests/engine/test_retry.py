@@ -72,7 +72,7 @@ def task_machine(
 ) -> dict[str, Any]:
     state: dict[str, Any] = {
         "Type": "Task",
-        "Resource": "cirrus:lambda:work",
+        "Resource": "work",
         "Retry": retry,
         "End": True,
     }

@@ -44,7 +44,7 @@ def test_task_events_and_result_selector() -> None:
     runner = FakeTaskRunner({"add": lambda e: {"sum": e["a"] + e["b"], "noise": 1}})
     state = {
         "Type": "Task",
-        "Resource": "cirrus:lambda:add",
+        "Resource": "add",
         "Parameters": {"a.$": "$.x", "b": 2},
         "ResultSelector": {"total.$": "$.sum"},
         "ResultPath": "$.result",
@@ -71,7 +71,7 @@ def test_task_failure_is_the_task_error_and_message() -> None:
         raise KeyError("missing thing")
 
     result = run(
-        single({"Type": "Task", "Resource": "cirrus:lambda:boom"}),
+        single({"Type": "Task", "Resource": "boom"}),
         {},
         FakeTaskRunner({"boom": boom}),
     )
@@ -88,7 +88,7 @@ def test_task_does_not_change_shared_state_input() -> None:
     definition = {
         "StartAt": "T",
         "States": {
-            "T": {"Type": "Task", "Resource": "cirrus:lambda:m", "ResultPath": None, "Next": "P"},
+            "T": {"Type": "Task", "Resource": "m", "ResultPath": None, "Next": "P"},
             "P": {"Type": "Pass", "End": True},
         },
     }
@@ -99,7 +99,7 @@ def test_task_timeout_seconds() -> None:
     runner = FakeTaskRunner({"slow": lambda e: time.sleep(3)})
     state = {
         "Type": "Task",
-        "Resource": "cirrus:lambda:slow",
+        "Resource": "slow",
         "TimeoutSeconds": 1,
         "Catch": [{"ErrorEquals": ["States.Timeout"], "Next": "Caught"}],
         "Next": "Caught",

@@ -258,6 +258,7 @@ def test_workflow_structure_problems_have_lines(project: Project) -> None:
     assert found == {
         (3, "definition.StartAt"),
         (5, "definition.States.a"),
+        (7, "definition.States.b"),
         (9, "definition.States.b.Next"),
         (10, "definition.States.b.End"),
         (12, "definition.States.d.Type"),

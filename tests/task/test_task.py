@@ -147,7 +147,7 @@ def test_resolve_builtin_and_file_tasks(fixtures: Path) -> None:
 
     with pytest.raises(ConfigError, match=r"known tasks: .*copy-assets"):
         resolve_task("no-such-task")
-    with pytest.raises(ConfigError, match="no task class 'Nope'"):
+    with pytest.raises(ConfigError, match="has no Task subclass named `Nope`"):
         resolve_task(f"{fixtures}/tasks/ported_task.py:Nope")
 
 
@@ -219,3 +219,8 @@ def test_handler_refuses_a_payload_that_is_not_an_object() -> None:
 
     with pytest.raises(PayloadError, match="must be a JSON object, not list"):
         Recorder.handler([])  # type: ignore[arg-type]
+
+
+def test_a_file_with_a_base_and_a_derived_task_runs_the_derived_one(fixtures: Path) -> None:
+    # the loader project tasks use serves `cirrus run task FILE.py` too
+    assert resolve_task(f"{fixtures}/tasks/derived_task.py").name == "derived-title"

@@ -1,7 +1,8 @@
-"""Import a project task's code by file path and find its Task class.
+"""Import a task's code by file path and find its Task class: the one task-class loader.
 
-Task code lives outside any installed package (``tasks/<name>/src/task/task.py``), so it
-is loaded with :mod:`importlib` under a private package name. The code folder is a package
+Task code often lives outside any installed package (``tasks/<name>/src/task/task.py`` in a
+project, or any ``path/to/task.py``), so it is loaded with :mod:`importlib` under a private
+package name. The code folder is a package
 for the load (relative imports work) and is on ``sys.path`` while the module runs its
 top level (so ``import helpers`` works the way it does in a Lambda image).
 """
@@ -17,27 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from cirrus.errors import ConfigError
+from cirrus.task.invoke import is_task_subclass
 
-__all__ = ["load_module", "load_task_class", "task_base_classes"]
-
-
-def task_base_classes() -> tuple[type, ...]:
-    """The Task base classes a project task may extend: ours and stactask's.
-
-    stactask's counts only once something imported it (a task extending it has): importing
-    it takes over a second, which every worker process would otherwise pay at start.
-    """
-    bases: list[type] = []
-    try:
-        from cirrus.task import Task
-
-        bases.append(Task)
-    except ImportError:
-        pass
-    stactask = sys.modules.get("stactask")
-    if stactask is not None and isinstance(getattr(stactask, "Task", None), type):
-        bases.append(stactask.Task)
-    return tuple(bases)
+__all__ = ["load_module", "load_task_class", "pick_task_class"]
 
 
 def _package_name(code_dir: Path) -> str:
@@ -81,32 +64,34 @@ def load_task_class(file: Path, class_name: str | None = None) -> type[Any]:
     """Import ``file`` and return the Task subclass it defines.
 
     Args:
-        file: the task's ``task.py``.
-        class_name: the class to return, from the definition's ``class`` field; without
-            it, the file must define exactly one concrete Task subclass.
+        file: the task's Python file.
+        class_name: the class to return; without it, the file must define exactly one
+            concrete Task subclass (a shared base and its subclass count as one: the most
+            derived wins).
 
     Raises:
         ConfigError: the file fails to import, defines no Task subclass, several of them
-            with no ``class`` field to choose, or the named class is missing.
+            with no class named to choose, or the named class is missing.
     """
-    module = load_module(file)
-    bases = task_base_classes()
+    return pick_task_class(load_module(file), class_name, str(file))
+
+
+def pick_task_class(module: types.ModuleType, class_name: str | None, where: str) -> type[Any]:
+    """The Task subclass a module defines (see :func:`load_task_class`)."""
     if class_name is not None:
         found = getattr(module, class_name, None)
-        if not (isinstance(found, type) and issubclass(found, bases)):
+        if not is_task_subclass(found):
             raise ConfigError(
-                f"{file} has no Task subclass named `{class_name}` (the definition's `class`)"
+                f"{where} has no Task subclass named `{class_name}`: it must subclass "
+                "cirrus.task.Task (or stactask.Task)"
             )
         if inspect.isabstract(found):
-            raise ConfigError(f"{file}: `{class_name}` is abstract: implement process()")
+            raise ConfigError(f"{where}: `{class_name}` is abstract: implement process()")
         return found
     defined = [
         value
         for value in vars(module).values()
-        if isinstance(value, type)
-        and issubclass(value, bases)
-        and value not in bases
-        and value.__module__ == module.__name__
+        if is_task_subclass(value) and value.__module__ == module.__name__
     ]
     # A file may hold a shared base and its subclass: keep the most derived classes.
     leaves = [
@@ -117,11 +102,11 @@ def load_task_class(file: Path, class_name: str | None = None) -> type[Any]:
         return concrete[0]
     if not concrete:
         raise ConfigError(
-            f"{file} defines no concrete subclass of cirrus.task.Task (or stactask.Task): "
+            f"{where} defines no concrete subclass of cirrus.task.Task (or stactask.Task): "
             "define one with a process() method"
         )
     names = ", ".join(sorted(cls.__name__ for cls in concrete))
     raise ConfigError(
-        f"{file} defines several Task classes ({names}): "
-        "name the one to run with `class: <ClassName>` in definition.yml"
+        f"{where} defines several Task classes ({names}): name the one to run "
+        "(`class: <ClassName>` in definition.yml, or FILE.py:ClassName)"
     )

@@ -1,4 +1,8 @@
-"""Task resources: portable names, Lambda ARNs, !GetAtt, lambda:invoke, batch:submitJob.sync."""
+"""Task states: function names and ARNs, lambda:invoke, batch:submitJob.sync, the resolver.
+
+Which *task* a name means is the project's rule (tests/project/test_task_targets.py); here
+names resolve to plain Python callables.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from cirrus.engine import ResourceRegistry, StateMachine, TaskFailure, run_execution
+from cirrus.engine import (
+    PythonFunctions,
+    StateMachine,
+    TaskFailure,
+    TaskHandler,
+    TaskTarget,
+    run_execution,
+)
 from cirrus.errors import DefinitionError
 from tests.engine.fakes import FakeTaskRunner, SubprocessBatchRunner, run, single, types
 
@@ -21,22 +32,14 @@ RUNNER = FakeTaskRunner({"copy-assets": echo, "publish": echo}, {"convert": echo
 @pytest.mark.parametrize(
     "resource",
     [
-        "cirrus:lambda:publish",
+        "publish",
         "arn:aws:lambda:us-west-2:111122223333:function:publish",
-        "arn:aws:lambda:us-west-2:111122223333:function:my-stack-publish",
-        "arn:aws:lambda:us-west-2:111122223333:function:my-stack-publish:live",
-        "!GetAtt publish.Arn",
+        "arn:aws:lambda:us-west-2:111122223333:function:publish:live",
     ],
 )
-def test_lambda_resources_run_the_task(resource: str) -> None:
+def test_function_resources_run_the_function(resource: str) -> None:
     result = run(single({"Type": "Task", "Resource": resource}), {"a": 1}, RUNNER)
     assert result.output == {"got": {"a": 1}}
-
-
-def test_longest_task_name_wins() -> None:
-    runner = FakeTaskRunner({"assets": echo, "copy-assets": lambda e: "long"})
-    resource = "arn:aws:lambda:us-east-1:1:function:stack-copy-assets"
-    assert run(single({"Type": "Task", "Resource": resource}), {}, runner).output == "long"
 
 
 def test_bare_arn_records_lambda_function_events() -> None:
@@ -54,7 +57,7 @@ def test_lambda_invoke_result_shape() -> None:
         "Type": "Task",
         "Resource": "arn:aws:states:::lambda:invoke",
         "Parameters": {
-            "FunctionName": "arn:aws:lambda:us-east-1:1:function:x-publish:$LATEST",
+            "FunctionName": "arn:aws:lambda:us-east-1:1:function:publish:$LATEST",
             "Payload.$": "$",
         },
         "ResultSelector": {
@@ -77,13 +80,23 @@ def test_lambda_invoke_dynamic_function_name() -> None:
     assert run(single(state), {"fn": "publish"}, RUNNER).output == {"got": {"x": 1}}
 
 
-def test_yaml_getatt_and_ref_tags() -> None:
+def test_lambda_invoke_unknown_dynamic_function_fails_like_aws() -> None:
+    state = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName.$": "$.fn", "Payload": {}},
+    }
+    result = run(single(state), {"fn": "nope"}, RUNNER)
+    assert result.error == "Lambda.ResourceNotFoundException"
+
+
+def test_yaml_definition_with_a_job_definition_arn() -> None:
     text = """
 StartAt: Copy
 States:
   Copy:
     Type: Task
-    Resource: !GetAtt copy-assets.Arn
+    Resource: copy-assets
     Next: Convert
   Convert:
     Type: Task
@@ -91,25 +104,29 @@ States:
     Parameters:
       JobName: convert
       JobQueue: !Ref queue
-      JobDefinition: !Ref convert
+      JobDefinition: arn:aws:batch:us-east-1:1:job-definition/convert:3
       Parameters:
         url.$: $.got.url
     ResultSelector:
       Status.$: $.Status
       Parameters.$: $.Parameters
+      Queue.$: $.JobQueue
     End: true
 """
-    machine = StateMachine.from_string(text, registry=ResourceRegistry(RUNNER))
+    machine = StateMachine.from_string(text, resolver=RUNNER)
     result = run_execution(machine, {"url": "file:///in.json"})
-    assert result.output == {"Status": "SUCCEEDED", "Parameters": {"url": "file:///in.json"}}
+    assert result.output == {
+        "Status": "SUCCEEDED",
+        "Parameters": {"url": "file:///in.json"},
+        "Queue": "arn:aws:batch:us-east-1:123456789012:job-queue/{'Ref': 'queue'}",
+    }
 
 
 @pytest.mark.parametrize(
     "job_definition",
     [
         "convert",
-        "arn:aws:batch:us-east-1:1:job-definition/stack-convert:3",
-        "!Ref convert",
+        "arn:aws:batch:us-east-1:1:job-definition/convert:3",
         "convert:2",
     ],
 )
@@ -194,36 +211,73 @@ def test_batch_task_in_a_real_subprocess() -> None:
     assert bad.error_document() == {"error": "ValueError", "cause": "cannot read file:///bad.json"}
 
 
-def test_cirrus_batch_resource_passes_the_payload_through() -> None:
-    result = run(single({"Type": "Task", "Resource": "cirrus:batch:convert"}), {"url": "u"}, RUNNER)
+def test_batch_resolved_resource_passes_the_payload_through() -> None:
+    result = run(single({"Type": "Task", "Resource": "convert"}), {"url": "u"}, RUNNER)
     assert result.output == {"got": {"url": "u"}}
 
 
 @pytest.mark.parametrize(
-    ("resource", "message"),
+    ("state", "path"),
     [
-        ("cirrus:lambda:nope", "no task named 'nope'"),
-        ("cirrus:batch:publish", "cannot run as a batch task"),
-        ("arn:aws:lambda:us-east-1:1:function:unknown", "no lambda task matches"),
-        ("arn:aws:states:::sns:publish", "not supported locally"),
+        pytest.param({"Resource": "nope"}, ("States", "S", "Resource"), id="resource"),
+        pytest.param(
+            {
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "nope"},
+            },
+            ("States", "S", "Parameters", "FunctionName"),
+            id="function-name",
+        ),
+        pytest.param(
+            {"Resource": "arn:aws:states:::batch:submitJob.sync", "Parameters": {}},
+            ("States", "S", "Parameters"),
+            id="no-job-definition",
+        ),
     ],
 )
-def test_unresolvable_resources_fail_at_load_naming_the_state(resource: str, message: str) -> None:
-    with pytest.raises(DefinitionError, match=f"State 'S': .*{message}"):
-        run(single({"Type": "Task", "Resource": resource}), {}, RUNNER)
+def test_unresolvable_tasks_fail_at_load_naming_the_state_and_field(
+    state: dict[str, Any], path: tuple[str, ...]
+) -> None:
+    with pytest.raises(DefinitionError, match="State 'S': ") as caught:
+        run(single({"Type": "Task", **state}), {}, RUNNER)
+    assert [problem.path for problem in caught.value.problems] == [path]
 
 
-def test_registry_is_pluggable() -> None:
-    from cirrus.engine import TaskHandler
+def test_without_a_resolver_task_states_do_not_load() -> None:
+    with pytest.raises(DefinitionError, match="no task resolver"):
+        StateMachine.from_dict(single({"Type": "Task", "Resource": "publish"}))
 
-    registry = ResourceRegistry(RUNNER)
-    registry.register(
-        "arn:aws:states:::sns:publish",
-        lambda request: TaskHandler(
-            lambda payload, timeout: {"MessageId": "m-1"}, "sns", "publish"
-        ),
-    )
+
+def test_other_integrations_go_to_the_resolver() -> None:
+    class Sns:
+        def resolve(self, target: TaskTarget) -> TaskHandler:
+            assert target.value == "arn:aws:states:::sns:publish"
+            return TaskHandler(lambda payload, timeout: {"MessageId": "m-1"}, "sns", "publish")
+
     machine = StateMachine.from_dict(
-        single({"Type": "Task", "Resource": "arn:aws:states:::sns:publish"}), registry=registry
+        single({"Type": "Task", "Resource": "arn:aws:states:::sns:publish"}), resolver=Sns()
     )
-    assert run_execution(machine, {}).output == {"MessageId": "m-1"}
+    result = run_execution(machine, {})
+    assert result.output == {"MessageId": "m-1"}
+    scheduled = next(e for e in result.history() if e["type"] == "TaskScheduled")
+    assert scheduled["taskScheduledEventDetails"]["resourceType"] == "sns"
+
+
+def test_python_functions_resolver() -> None:
+    resolver = PythonFunctions({"double": lambda event: event * 2}, {"triple": lambda e: e * 3})
+    double = single({"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:double"})
+    assert run_execution(StateMachine.from_dict(double, resolver=resolver), 4).output == 8
+    triple = single(
+        {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::batch:submitJob.sync",
+            "Parameters": {
+                "JobName": "t",
+                "JobQueue": "q",
+                "JobDefinition": "triple:2",
+                "Parameters": 5,
+            },
+            "OutputPath": "$.Parameters",
+        }
+    )
+    assert run_execution(StateMachine.from_dict(triple, resolver=resolver), {}).output == 5

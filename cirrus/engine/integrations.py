@@ -1,0 +1,228 @@
+"""The resource kinds of a Task state, and the results AWS gives them.
+
+=============================================  ==========================================
+``Resource``                                   runs, and returns
+=============================================  ==========================================
+``arn:aws:states:::lambda:invoke``             ``Parameters.FunctionName``; the invoke
+                                               response (``Payload``, ``StatusCode``, ...)
+``arn:aws:states:::batch:submitJob.sync``      ``Parameters.JobDefinition`` with
+                                               ``Parameters.Parameters``; the job detail
+anything else (a Lambda function ARN, or       the resource itself, as the resolver
+another integration)                           runs it
+=============================================  ==========================================
+
+What each name means comes from the :class:`~cirrus.engine.tasks.TaskResolver`. A name set
+at run time (``FunctionName.$``) is resolved when the state runs; a name nothing resolves
+then fails the state with ``Lambda.ResourceNotFoundException`` or ``Batch.ClientException``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cirrus.engine.errors import StatesError
+from cirrus.engine.tasks import (
+    FUNCTION_ARN,
+    Invoke,
+    ResourceError,
+    TargetKind,
+    TaskResolver,
+    TaskTarget,
+)
+
+__all__ = [
+    "BATCH_SUBMIT_JOB_SYNC",
+    "LAMBDA_INVOKE",
+    "BoundTask",
+    "batch_job_detail",
+    "bind_task",
+    "lambda_invoke_result",
+    "task_target",
+]
+
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+BATCH_SUBMIT_JOB_SYNC = "arn:aws:states:::batch:submitJob.sync"
+_FIELDS = {LAMBDA_INVOKE: "FunctionName", BATCH_SUBMIT_JOB_SYNC: "JobDefinition"}
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+@dataclass(frozen=True, slots=True)
+class BoundTask:
+    """A Task state's resolved work, as the runner calls it.
+
+    Attributes:
+        invoke: ``invoke(effective parameters, timeout)`` gives the state's result.
+        resource_type: history ``resourceType``.
+        resource: history ``resource``.
+        lambda_events: record ``LambdaFunction*`` history events (a function ARN resource).
+    """
+
+    invoke: Invoke
+    resource_type: str
+    resource: str
+    lambda_events: bool = False
+
+
+def task_target(
+    raw: dict[str, Any], jsonata: bool, path: tuple[str | int, ...] = ()
+) -> TaskTarget | None:
+    """What a Task state names, or None when the name is only known at run time.
+
+    Args:
+        raw: the Task state as written.
+        jsonata: the state uses JSONata (its parameters are ``Arguments``).
+        path: key path of the state in the definition.
+
+    Raises:
+        ResourceError: the resource is an integration that is not supported, or lacks
+            the parameter that names what to run.
+    """
+    resource = raw.get("Resource")
+    if isinstance(resource, str) and resource in _FIELDS:
+        field = _FIELDS[resource]
+        key = "Arguments" if jsonata else "Parameters"
+        parameters = raw.get(key)
+        parameters = parameters if isinstance(parameters, dict) else {}
+        if f"{field}.$" in parameters or (jsonata and _is_expression(parameters.get(field))):
+            return None
+        if field not in parameters:
+            raise ResourceError(f"{resource} needs {key}.{field}", (*path, key))
+        kind = TargetKind.FUNCTION if field == "FunctionName" else TargetKind.JOB_DEFINITION
+        return TaskTarget(kind, parameters[field], (*path, key, field))
+    if resource is None or resource == "":
+        raise ResourceError("Task needs a Resource")
+    return TaskTarget(TargetKind.RESOURCE, resource, (*path, "Resource"))
+
+
+def _is_expression(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("{%") and value.endswith("%}")
+
+
+def bind_task(
+    raw: dict[str, Any], jsonata: bool, resolver: TaskResolver, path: tuple[str | int, ...] = ()
+) -> BoundTask:
+    """Resolve a Task state once, when its state machine loads.
+
+    Raises:
+        ResourceError: the resource kind is unsupported or the resolver refuses its target.
+    """
+    resource = raw.get("Resource")
+    target = task_target(raw, jsonata, path)
+    try:
+        handler = resolver.resolve(target) if target is not None else None
+    except ResourceError as err:
+        raise ResourceError(str(err), err.path or target.path if target else path) from None
+    if target is not None and target.kind is TargetKind.RESOURCE:
+        assert handler is not None
+        is_arn = isinstance(resource, str) and FUNCTION_ARN.fullmatch(resource) is not None
+        return BoundTask(handler.invoke, handler.resource_type, handler.resource, is_arn)
+    static = handler.invoke if handler is not None else None
+    if resource == LAMBDA_INVOKE:
+        return BoundTask(_lambda_invoke(static, resolver), "lambda", "invoke")
+    return BoundTask(_batch_submit(static, resolver), "batch", "submitJob.sync")
+
+
+def _lambda_invoke(static: Invoke | None, resolver: TaskResolver) -> Invoke:
+    def invoke(params: Any, timeout: float | None) -> Any:
+        params = params if isinstance(params, dict) else {}
+        call = static or _resolve_at_run_time(
+            resolver,
+            TargetKind.FUNCTION,
+            params.get("FunctionName"),
+            "Lambda.ResourceNotFoundException",
+        )
+        return lambda_invoke_result(call(params.get("Payload", {}), timeout))
+
+    return invoke
+
+
+def _batch_submit(static: Invoke | None, resolver: TaskResolver) -> Invoke:
+    def invoke(params: Any, timeout: float | None) -> Any:
+        params = params if isinstance(params, dict) else {}
+        call = static or _resolve_at_run_time(
+            resolver,
+            TargetKind.JOB_DEFINITION,
+            params.get("JobDefinition"),
+            "Batch.ClientException",
+        )
+        created = _millis()
+        call(params.get("Parameters", {}), timeout)
+        return batch_job_detail(params, created)
+
+    return invoke
+
+
+def _resolve_at_run_time(
+    resolver: TaskResolver, kind: TargetKind, value: Any, error: str
+) -> Invoke:
+    try:
+        return resolver.resolve(TaskTarget(kind, value)).invoke
+    except ResourceError as err:
+        raise StatesError(error, str(err)) from None
+
+
+def lambda_invoke_result(payload: Any) -> dict[str, Any]:
+    """The result of ``arn:aws:states:::lambda:invoke`` as AWS shapes it."""
+    request_id = str(uuid.uuid4())
+    headers = {
+        "Connection": "keep-alive",
+        "Content-Type": "application/json",
+        "X-Amz-Executed-Version": "$LATEST",
+        "x-amzn-Remapped-Content-Length": "0",
+        "x-amzn-RequestId": request_id,
+    }
+    return {
+        "ExecutedVersion": "$LATEST",
+        "Payload": payload,
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {key: [value] for key, value in headers.items()},
+            "HttpHeaders": headers,
+            "HttpStatusCode": 200,
+        },
+        "SdkResponseMetadata": {"RequestId": request_id},
+        "StatusCode": 200,
+    }
+
+
+def _millis() -> int:
+    return int(datetime.now(UTC).timestamp() * 1000)
+
+
+def batch_job_detail(params: dict[str, Any], created: int) -> dict[str, Any]:
+    """A Batch ``DescribeJobs`` job detail for a job that succeeded, as ``.sync`` returns it."""
+    job_id = str(uuid.uuid4())
+    stopped = _millis()
+    prefix = f"arn:aws:batch:{REGION}:{ACCOUNT}"
+    definition = str(params.get("JobDefinition", "job"))
+    name = definition.rsplit("/", 1)[-1].split(":", 1)[0]
+    queue = str(params.get("JobQueue", "default"))
+    return {
+        "Attempts": [
+            {
+                "Container": {"ExitCode": 0, "LogStreamName": f"{name}/default/{job_id}"},
+                "StartedAt": created,
+                "StatusReason": "Essential container in task exited",
+                "StoppedAt": stopped,
+            }
+        ],
+        "Container": {"ExitCode": 0, "Command": [], "Environment": []},
+        "CreatedAt": created,
+        "DependsOn": [],
+        "JobArn": f"{prefix}:job/{job_id}",
+        "JobDefinition": (
+            definition if definition.startswith("arn:") else f"{prefix}:job-definition/{name}:1"
+        ),
+        "JobId": job_id,
+        "JobName": str(params.get("JobName", name)),
+        "JobQueue": queue if queue.startswith("arn:") else f"{prefix}:job-queue/{queue}",
+        "Parameters": params.get("Parameters", {}),
+        "StartedAt": created,
+        "Status": "SUCCEEDED",
+        "StatusReason": "Essential container in task exited",
+        "StoppedAt": stopped,
+        "Tags": {},
+    }

@@ -1,0 +1,111 @@
+"""What a project's Task states run: the engine's task resolver for a project.
+
+    >>> resolver = ProjectTaskResolver.for_project(project)
+    >>> machine = StateMachine.from_dict(definition, resolver=resolver)
+
+Which task a state names is :func:`~cirrus.project.task_targets.match_task`; running it is
+a :class:`~cirrus.task.runner.TaskRunner` (in this process for lambda-type tasks, in its own
+process for batch-type tasks). Validation uses the same resolver without a runner, and
+collects the states only AWS can run instead of refusing them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cirrus.engine import ResourceError, TaskHandler, TaskTarget
+from cirrus.project.components import TaskComponent, builtin_components
+from cirrus.project.task_targets import match_task
+from cirrus.task.registry import resolve_task
+from cirrus.task.runner import TaskRunner
+
+if TYPE_CHECKING:
+    from cirrus.project.project import Project
+
+__all__ = ["ProjectTaskResolver", "task_catalog"]
+
+_HISTORY = {"lambda": ("lambda", "invoke"), "batch": ("batch", "submitJob.sync")}
+
+
+def task_catalog(components: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    """The ways each task can run, by name, from task components.
+
+    A task whose definition enables neither ``lambda`` nor ``batch`` runs as lambda.
+    """
+    return {
+        name: component.types or frozenset({"lambda"})
+        for name, component in components.items()
+        if isinstance(component, TaskComponent)
+    }
+
+
+def _never_runs(payload: Any, timeout: float | None) -> Any:
+    raise AssertionError("a validating resolver never runs a task")  # pragma: no cover
+
+
+@dataclass
+class ProjectTaskResolver:
+    """Resolves Task states to the project's tasks.
+
+    Args:
+        tasks: every task with the ways it can run (see :func:`task_catalog`).
+        runner: runs the tasks; None to only check (validation).
+        aws_only: when given, a state that names no project task is recorded here as
+            (target, reason) and accepted, instead of refused (validation).
+    """
+
+    tasks: Mapping[str, frozenset[str]]
+    runner: TaskRunner | None = None
+    aws_only: list[tuple[TaskTarget, str]] | None = None
+
+    @classmethod
+    def for_project(
+        cls,
+        project: Project | None,
+        *,
+        payload_root: str | None = None,
+        data_root: str | None = None,
+    ) -> ProjectTaskResolver:
+        """A resolver that runs the tasks of ``project`` (built-ins only when None)."""
+        tasks = task_catalog(project.tasks() if project is not None else builtin_components("task"))
+        config = project.config if project is not None else None
+        runner = TaskRunner(
+            project.task_class if project is not None else resolve_task,
+            payload_root or (config.payload_root if config else None),
+            data_root or (config.data_root if config else None),
+            project.root if project is not None else None,
+        )
+        return cls(tasks, runner)
+
+    def resolve(self, target: TaskTarget) -> TaskHandler:
+        """The handler for the task ``target`` names.
+
+        Raises:
+            ResourceError: it names no task that can run here, or the task cannot run
+                the way the state asks.
+        """
+        match = match_task(target, self.tasks)
+        if match.problem:
+            if match.aws_only and self.aws_only is not None:
+                self.aws_only.append((target, match.problem))
+                return TaskHandler(_never_runs)
+            raise ResourceError(match.problem, target.path)
+        assert match.task is not None
+        resource_type, resource = _HISTORY[match.type]
+        runner = self.runner
+        if runner is None:
+            return TaskHandler(_never_runs, resource_type, resource)
+        task = match.task
+        if match.type == "batch":
+            return TaskHandler(
+                lambda payload, timeout: runner.run_batch(task, payload, timeout=timeout),
+                resource_type,
+                resource,
+            )
+        return TaskHandler(
+            lambda payload, timeout: runner.run_lambda(task, payload, timeout=timeout),
+            resource_type,
+            resource,
+        )
