@@ -22,7 +22,21 @@ from pathlib import Path
 
 from cirrus.errors import CirrusError
 
-__all__ = ["SQLiteFile"]
+__all__ = ["SQLiteFile", "error_code"]
+
+_WAIT_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+"""Primary result codes that mean another connection holds a lock: worth waiting for."""
+
+
+def error_code(exc: sqlite3.Error) -> int | None:
+    """SQLite's primary result code for ``exc`` (``sqlite3.SQLITE_BUSY`` ...), None if unknown.
+
+    sqlite3 sets ``sqlite_errorcode`` to the extended code (``SQLITE_BUSY_SNAPSHOT`` is
+    ``SQLITE_BUSY | 2 << 8``); its low byte is the primary code. Errors sqlite3 raises on
+    its own (a closed connection) carry no code.
+    """
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else int(code) & 0xFF
 
 
 class SQLiteFile:
@@ -119,8 +133,7 @@ class SQLiteFile:
             try:
                 return conn.execute(statement)
             except sqlite3.OperationalError as exc:
-                locked = "locked" in str(exc) or "busy" in str(exc)
-                if not locked or time.monotonic() + pause > deadline:
+                if error_code(exc) not in _WAIT_CODES or time.monotonic() + pause > deadline:
                     raise
             time.sleep(pause)
             pause = min(pause * 2, 0.005)
@@ -155,9 +168,9 @@ class SQLiteFile:
         try:
             yield
         except sqlite3.OperationalError as exc:
-            raise self.error(self._explain(str(exc))) from exc
+            raise self.error(self._explain(exc)) from exc
         except sqlite3.DatabaseError as exc:
-            if "not a database" in str(exc):
+            if error_code(exc) == sqlite3.SQLITE_NOTADB:
                 raise self.error(
                     f"{self.path} is not a SQLite {self.what}: point its URL at a new file "
                     f"or at an existing cirrus {self.what}"
@@ -166,20 +179,21 @@ class SQLiteFile:
         except sqlite3.Error as exc:
             raise self.error(f"{self.what} {self.path}: {exc}") from exc
 
-    def _explain(self, message: str) -> str:
-        if "locked" in message or "busy" in message:
+    def _explain(self, exc: sqlite3.OperationalError) -> str:
+        code = error_code(exc)
+        if code in _WAIT_CODES:
             return (
                 f"{self.what} {self.path} stayed locked by another writer for more than "
                 f"{self.timeout:g}s: retry, or give it a longer timeout"
             )
-        if "readonly" in message:
+        if code == sqlite3.SQLITE_READONLY:
             return (
                 f"{self.what} {self.path} is read-only: make the file and its folder "
                 "writable (SQLite also writes -wal and -shm files beside it)"
             )
-        if "unable to open" in message:
+        if code == sqlite3.SQLITE_CANTOPEN:
             return f"cannot open {self.what} {self.path}: check that the folder is writable"
-        return f"{self.what} {self.path}: {message}"
+        return f"{self.what} {self.path}: {exc}"
 
     def close(self, *, reopen: bool = False) -> None:
         """Close every connection this process opened (a parent's are left to the parent).

@@ -7,8 +7,8 @@ with Pipeline.for_project(project) as pipeline:
     print(pipeline.drain())     # Counter({'succeeded': 1})
 """
 
+from cirrus.queue import MemoryQueue, Message, SQLiteQueue, WorkQueue, open_queue
 from cirrus.runtime.pipeline import Pipeline, SubmitReport
-from cirrus.runtime.queue import MemoryQueue, Message, SQLiteQueue, WorkQueue, open_queue
 from cirrus.runtime.settings import RuntimeSettings
 from cirrus.runtime.worker import PayloadResult, Worker, execution_name
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cirrus.payload import Payload
+    from cirrus.queue import Message
     from cirrus.runtime.executor import ExecutionOutcome
-    from cirrus.runtime.queue import Message
     from cirrus.state import FinishUpdate, NewEvent, StateRecord
 
 __all__ = ["Batch", "Job", "PayloadResult", "execution_key", "execution_name"]

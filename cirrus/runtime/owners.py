@@ -1,11 +1,12 @@
 """Who holds a claim, and whether that holder is still alive.
 
 An owner id is ``<host>:<pid>:<start>.<random>``, where ``<start>`` is when the process
-started (Linux: clock ticks after boot, from ``/proc``; elsewhere empty). Leases make every
-claim lapse eventually; on the same machine a worker can do better and see at once that a
-holder's process is gone (killed, crashed), so a rerun after ``kill -9`` picks the work up
-immediately instead of waiting for the lease to run out. The start time tells a holder
-from a later process that happens to get the same pid.
+started, in hundredths of a second after the machine booted (read by psutil, so it works on
+Linux, macOS and Windows alike; on Linux it equals the clock ticks ``/proc`` shows). Leases
+make every claim lapse eventually; on the same machine a worker can do better and see at once
+that a holder's process is gone (killed, crashed, or exited and not yet reaped), so a rerun
+after ``kill -9`` picks the work up immediately instead of waiting for the lease to run out.
+The start time tells a holder from a later process that happens to get the same pid.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+
+import psutil
 
 __all__ = ["is_dead_local_owner", "new_owner"]
 
@@ -24,7 +27,7 @@ def new_owner() -> str:
 
 
 def is_dead_local_owner(owner: str | None) -> bool:
-    """Whether ``owner`` is a process of this machine that no longer exists.
+    """Whether ``owner`` is a process of this machine that no longer runs.
 
     Owners of other machines, and ids in another format, are never called dead: only their
     lease can free their work.
@@ -36,27 +39,29 @@ def is_dead_local_owner(owner: str | None) -> bool:
         return False
     pid = int(parts[1])
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+            return True  # it exited; only its parent has not collected it yet
+    except psutil.NoSuchProcess:
         return True
-    except PermissionError:
-        return False
+    except psutil.AccessDenied:
+        return False  # someone else's process: it exists, and that is all we can tell
     # the pid is in use (maybe by this very process, as after a container restart): by the
     # holder, or by a process that got its pid later
     recorded, dot, _ = parts[2].partition(".")
     if not dot or not recorded:
-        return False  # an id without a start time (older, or not Linux): trust the pid
+        return False  # an id without a start time (an older format): trust the pid
     current = _started(pid)
     return current is not None and current != recorded
 
 
 def _started(pid: int) -> str | None:
-    """When process ``pid`` started, in clock ticks after boot (None where unknown)."""
+    """When process ``pid`` started, in hundredths of a second after boot (None if unknown).
+
+    Counted from boot rather than the epoch, so that a change of the system clock does not
+    change it (on Linux psutil adds the boot time to ``/proc``'s ticks, and we take it off).
+    """
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            text = stat.read()
-    except OSError:
+        since_boot = psutil.Process(pid).create_time() - psutil.boot_time()
+    except psutil.Error:
         return None
-    # the command name (field 2) may hold spaces and parentheses: count from its end
-    fields = text.rpartition(")")[2].split()
-    return fields[19] if len(fields) > 19 else None  # field 22: starttime
+    return str(round(since_boot * 100))

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from cirrus._closing import Closing
+from cirrus.queue import WorkQueue, open_queue
 from cirrus.runtime.intake import Document, keep_invalid, read_documents, unwrap
-from cirrus.runtime.queue import WorkQueue, open_queue
 from cirrus.runtime.settings import RuntimeSettings
 from cirrus.runtime.worker import PayloadResult, Worker
 from cirrus.state import StateDB, open_state_db

@@ -6,7 +6,10 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote
+
+from cirrus._backends import Origin, resolve
+from cirrus.errors import ConfigError
+from cirrus.state.resolve import STATE_BACKENDS
 
 if TYPE_CHECKING:
     from cirrus.project import ProjectConfig
@@ -76,14 +79,20 @@ class RuntimeSettings:
 
 
 def _queue_beside(state_db: str, root: Path) -> str:
-    """``queue.db`` in the folder of a SQLite state database (read like open_state_db does)."""
-    text = state_db.strip()
-    scheme, has_scheme, rest = text.partition("://")
-    if has_scheme and scheme.lower() == "memory":
+    """``queue.db`` in the folder of a SQLite state database, read as ``open_state_db`` does.
+
+    A state database in memory gets a queue in memory; any other (remote, a plugin, or a URL
+    that names none, which opening it reports) gets ``<root>/.cirrus/queue.db``.
+    """
+    try:
+        found = resolve(state_db, STATE_BACKENDS)
+    except ConfigError:
+        found = None
+    if found is None or found.origin is not Origin.BUILTIN:
+        return str(root / ".cirrus" / "queue.db")
+    if found.scheme == "memory":
         return "memory://"
-    if has_scheme and scheme.lower() not in ("sqlite", "file"):
-        return str(root / ".cirrus" / "queue.db")  # a remote state database
-    path = Path(unquote(rest) if has_scheme else text)
+    path = Path(found.location).expanduser()
     if not path.is_absolute():
         path = Path.cwd() / path
     return str(path.with_name("queue.db"))

@@ -22,8 +22,8 @@ from cirrus.runtime.jobs import Batch, Job, PayloadResult, execution_key
 from cirrus.state import EventType, FinishUpdate, NewEvent, State
 
 if TYPE_CHECKING:
+    from cirrus.queue import WorkQueue
     from cirrus.runtime.publish import Announcer
-    from cirrus.runtime.queue import WorkQueue
     from cirrus.state import StateDB
     from cirrus.storage import ObjectStore
 

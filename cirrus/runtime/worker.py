@@ -43,12 +43,12 @@ from cirrus.errors import (
 from cirrus.payload import Payload, load_payload, parse_payload_id
 from cirrus.project import find_project
 from cirrus.project.task_resolver import ProjectTaskResolver
+from cirrus.queue import Message, WorkQueue, open_queue
 from cirrus.runtime.executor import ExecutionOutcome, WorkflowExecutor
 from cirrus.runtime.intake import keep_invalid
 from cirrus.runtime.jobs import Batch, Job, PayloadResult, execution_key, execution_name
 from cirrus.runtime.owners import is_dead_local_owner, new_owner
 from cirrus.runtime.publish import Announcer
-from cirrus.runtime.queue import Message, WorkQueue, open_queue
 from cirrus.runtime.update_state import UpdateState
 from cirrus.runtime.waves import run_in_waves
 from cirrus.state import (

@@ -1,7 +1,9 @@
 """Pick a store backend by URL scheme and keep opened stores for reuse.
 
-The backends are named by dotted path and imported on first use, so ``import
-cirrus.storage`` never imports obstore, boto3 or urllib's HTTP machinery::
+The scheme picks the class by the rule state databases and work queues share
+(:mod:`cirrus._backends`): any case, a plain path is a local folder or file, an unknown
+scheme lists the valid ones. The backends are named by dotted path and imported on first
+use, so ``import cirrus.storage`` never imports obstore, boto3 or urllib's HTTP machinery::
 
     store = open_store("s3://bucket/data")      # cirrus.storage.s3:S3Store
     store = open_store("./out")                 # cirrus.storage.local:LocalStore
@@ -9,48 +11,40 @@ cirrus.storage`` never imports obstore, boto3 or urllib's HTTP machinery::
 
 from __future__ import annotations
 
-import importlib
 import os
 import threading
 
-from cirrus.errors import StorageError
+from cirrus._backends import BackendKind, Scheme, resolve
 from cirrus.storage.base import ObjectStore
-from cirrus.storage.paths import SCHEMES, parse_root
+from cirrus.storage.errors import BadURL
+from cirrus.storage.paths import parse_root
 
-__all__ = ["BACKENDS", "clear_store_cache", "open_store", "resolve_backend"]
+__all__ = ["STORE_BACKENDS", "clear_store_cache", "open_store"]
 
-BACKENDS: dict[str, str] = {
-    "file": "cirrus.storage.local:LocalStore",
-    "s3": "cirrus.storage.s3:S3Store",
-    "memory": "cirrus.storage.memory:MemoryStore",
-    "sqlite": "cirrus.storage.sqlite:SQLiteStore",
-    "http": "cirrus.storage.http:HttpStore",
-    "https": "cirrus.storage.http:HttpStore",
-}
-"""URL scheme to ``module:Class`` of the store that serves it."""
+STORE_BACKENDS: BackendKind[ObjectStore] = BackendKind(
+    "store",
+    ObjectStore,
+    schemes={
+        "file": Scheme("cirrus.storage.local:LocalStore", "file:///abs/path"),
+        "s3": Scheme("cirrus.storage.s3:S3Store", "s3://bucket/prefix"),
+        "memory": Scheme("cirrus.storage.memory:MemoryStore", "memory://name/prefix"),
+        "sqlite": Scheme("cirrus.storage.sqlite:SQLiteStore", "sqlite:///abs/path/payloads.db"),
+        "http": Scheme("cirrus.storage.http:HttpStore", "http://host/prefix"),
+        "https": Scheme("cirrus.storage.http:HttpStore", "https://host/prefix"),
+    },
+    error=BadURL,
+    # Any plain path is a local folder or file: a key such as ``scene.sqlite`` is data, and
+    # ``join_url`` keeps a plain root plain, so ``x.db`` cannot mean a SQLite store here.
+    path_scheme="file",
+)
+"""What a storage URL may name (pass it to :func:`cirrus._backends.resolve`).
+
+Store URLs are also parsed by :func:`cirrus.storage.paths.parse_root`, which knows the same
+schemes; stores are created with their normalized root URL.
+"""
 
 _cache: dict[tuple[str, tuple[tuple[str, str], ...]], ObjectStore] = {}
 _cache_lock = threading.Lock()
-
-
-def resolve_backend(scheme: str) -> type[ObjectStore]:
-    """The store class for a URL scheme.
-
-    Raises:
-        StorageError: the scheme is unknown (the message lists the valid ones) or its class
-            is not an ObjectStore.
-    """
-    target = BACKENDS.get(scheme)
-    if target is None:
-        raise StorageError(
-            f"no storage backend for scheme {scheme!r}: use one of "
-            f"{', '.join(s + '://' for s in SCHEMES)} or a plain local path"
-        )
-    module_name, _, class_name = target.partition(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    if not (isinstance(cls, type) and issubclass(cls, ObjectStore)):
-        raise StorageError(f"storage backend {target} for {scheme}:// is not an ObjectStore")
-    return cls
 
 
 def _environment(scheme: str) -> tuple[tuple[str, str], ...]:
@@ -78,7 +72,7 @@ def open_store(url: str) -> ObjectStore:
     store = _cache.get(key)
     if store is not None:
         return store
-    cls = resolve_backend(parsed.scheme)
+    cls = resolve(parsed.url, STORE_BACKENDS).cls
     with _cache_lock:
         store = _cache.get(key)
         if store is None:

@@ -10,13 +10,20 @@ from cirrus.errors import ConfigError
 from cirrus.state import MemoryStateDB, SQLiteStateDB, open_state_db
 
 
-def test_memory_url() -> None:
-    with open_state_db("memory://") as db:
+@pytest.mark.parametrize("url", ["memory://", "Memory://", "memory"])
+def test_memory_url(url: str) -> None:
+    with open_state_db(url) as db:
         assert isinstance(db, MemoryStateDB)
 
 
-@pytest.mark.parametrize("form", ["sqlite://{path}", "{path}"], ids=["sqlite-url", "plain-path"])
-@pytest.mark.parametrize("name", ["state.db", "state.sqlite", "nested/dir/state.sqlite3"])
+@pytest.mark.parametrize(
+    "form",
+    ["sqlite://{path}", "SQLITE://{path}", "{path}"],
+    ids=["sqlite-url", "any-case", "plain-path"],
+)
+@pytest.mark.parametrize(
+    "name", ["state.db", "state.sqlite", "nested/dir/state.sqlite3", "state.SQLITE3"]
+)
 def test_sqlite_url_and_paths(tmp_path: Path, form: str, name: str) -> None:
     path = tmp_path / name
     with open_state_db(form.format(path=path)) as db:

@@ -1,0 +1,43 @@
+"""Runtime settings: where the work queue goes when nothing names one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cirrus.project.config import ProjectConfig
+from cirrus.queue import MemoryQueue, SQLiteQueue, open_queue
+from cirrus.runtime.settings import RuntimeSettings
+
+
+@pytest.mark.parametrize(
+    ("state_db", "queue"),
+    [
+        pytest.param("{tmp}/a/state.db", "{tmp}/a/queue.db", id="path"),
+        pytest.param("{tmp}/a/state.SQLITE3", "{tmp}/a/queue.db", id="sqlite3-path"),
+        pytest.param("SQLITE://{tmp}/a/state.db", "{tmp}/a/queue.db", id="sqlite-any-case"),
+        pytest.param("sqlite://rel/state.db", "{tmp}/rel/queue.db", id="relative"),
+        pytest.param("Memory://", "memory://", id="memory"),
+        pytest.param("redis://host", "{root}/.cirrus/queue.db", id="elsewhere"),
+    ],
+)
+def test_the_default_queue_sits_beside_a_sqlite_state_database(
+    state_db: str, queue: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "project"
+    env = {"CIRRUS_STATE_DB": state_db.format(tmp=tmp_path)}
+    settings = RuntimeSettings.from_config(ProjectConfig.embedded(root, env=env))
+    expected = queue.format(tmp=tmp_path, root=root)
+    assert settings.queue == expected
+    with open_queue(expected) as opened:  # and the queue opens where the state database would
+        assert isinstance(opened, MemoryQueue if expected == "memory://" else SQLiteQueue)
+
+
+def test_a_queue_named_in_the_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CIRRUS_QUEUE", "memory://")
+    settings = RuntimeSettings.from_config(ProjectConfig.embedded(tmp_path, env={}))
+    assert settings.queue == "memory://"
