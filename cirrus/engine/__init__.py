@@ -19,20 +19,14 @@ job definition runs comes from the :class:`TaskResolver` it is given (see
 
 from __future__ import annotations
 
+from cirrus.engine.clocks import Clock, ManualClock, SystemClock
 from cirrus.engine.definition import StateMachine, load_document
 from cirrus.engine.errors import StatesError, TaskFailure
 from cirrus.engine.integrations import task_target
 from cirrus.engine.objects import DirectoryObjectIO, MemoryObjectIO, ObjectIO
+from cirrus.engine.results import ExecutionResult, ExecutionStatus
 from cirrus.engine.retry import Catcher, Retrier, backoff_delay, backoff_sequence, jitter_bounds
-from cirrus.engine.runner import (
-    Clock,
-    Execution,
-    ExecutionResult,
-    ExecutionStatus,
-    ManualClock,
-    SystemClock,
-    run_execution,
-)
+from cirrus.engine.runner import Execution, run_execution
 from cirrus.engine.storage_io import StorageObjectIO, parse_bucket_roots, storage_object_io
 from cirrus.engine.tasks import (
     FUNCTION_ARN,

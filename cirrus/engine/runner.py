@@ -14,97 +14,32 @@ them instant) while the execution's own timeline, used for history timestamps,
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
-import math
 import random
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from cirrus.engine import transitions
+from cirrus.engine.clocks import Clock, SystemClock
 from cirrus.engine.definition import StateMachine
 from cirrus.engine.errors import DECORATED_ERRORS, TIMEOUT, StatesError, TaskFailure
 from cirrus.engine.objects import ObjectIO
-from cirrus.engine.paths import dumps
+from cirrus.engine.results import (
+    EventRecord,
+    ExecutionResult,
+    ExecutionStatus,
+    event_dict,
+    iso_time,
+)
 from cirrus.engine.retry import backoff_delay, find_catcher, find_retrier
 from cirrus.engine.states import Graph, State, TaskState
 from cirrus.errors import TaskError
 
-__all__ = [
-    "Clock",
-    "Execution",
-    "ExecutionResult",
-    "ExecutionStatus",
-    "ManualClock",
-    "SystemClock",
-    "run_execution",
-]
-
-
-class ExecutionStatus(StrEnum):
-    """How an execution ended."""
-
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-    TIMED_OUT = "TIMED_OUT"
-    ABORTED = "ABORTED"
-
-
-class Clock(Protocol):
-    """Where an execution gets the time and how it sleeps."""
-
-    def now(self) -> float:
-        """Seconds since the epoch."""
-        ...
-
-    def sleep(self, seconds: float, interrupt: threading.Event) -> None:
-        """Sleep, returning early when ``interrupt`` is set."""
-        ...
-
-
-class SystemClock:
-    """The real clock."""
-
-    def now(self) -> float:
-        """Seconds since the epoch."""
-        return time.time()
-
-    def sleep(self, seconds: float, interrupt: threading.Event) -> None:
-        """Sleep on the interrupt event."""
-        if seconds > 0:
-            interrupt.wait(seconds)
-
-
-class ManualClock:
-    """A clock that only moves when slept on: deterministic tests of Wait and Retry.
-
-    Attributes:
-        time: the current time (seconds since the epoch).
-        sleeps: every sleep requested, in order.
-    """
-
-    def __init__(self, start: float = 1_700_000_000.0) -> None:
-        self.time = start
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def now(self) -> float:
-        """The current time."""
-        return self.time
-
-    def sleep(self, seconds: float, interrupt: threading.Event) -> None:
-        """Record the sleep and move the time on."""
-        with self._lock:
-            self.sleeps.append(seconds)
-            self.time += max(seconds, 0.0)
+__all__ = ["Execution", "Lane", "Scope", "run_execution"]
 
 
 class _Stop(Exception):
@@ -113,115 +48,6 @@ class _Stop(Exception):
         self.status = status
         self.error = error
         self.cause = cause
-
-
-EventRecord = tuple[int, int, float, str, "str | None", "dict[str, Any] | None"]
-"""A history event as recorded: id, previous id, timestamp, type, details key, details."""
-
-
-def _event_dict(record: EventRecord) -> dict[str, Any]:
-    event_id, previous, timestamp, kind, key, details = record
-    event: dict[str, Any] = {
-        "id": event_id,
-        "previousEventId": previous,
-        "timestamp": timestamp,
-        "type": kind,
-    }
-    if key is not None and details is not None:
-        event[key] = details
-    return event
-
-
-@dataclass
-class ExecutionResult:
-    """The outcome of an execution.
-
-    Attributes:
-        status: SUCCEEDED, FAILED, TIMED_OUT or ABORTED.
-        output: the output when SUCCEEDED, else None.
-        error: the ASL error name when not SUCCEEDED.
-        cause: the cause, or None.
-        records: the history events as recorded (tuples); read :attr:`events` or
-            :meth:`history` instead.
-        name: the execution name.
-        execution_arn: the execution ARN.
-        start_time: start, epoch seconds (execution timeline).
-        stop_time: end, epoch seconds (execution timeline).
-        transitions: the number of states entered.
-    """
-
-    status: ExecutionStatus
-    output: Any
-    error: str | None
-    cause: str | None
-    records: list[EventRecord] = field(repr=False)
-    name: str
-    execution_arn: str
-    start_time: float
-    stop_time: float
-    transitions: int
-    _events: list[dict[str, Any]] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
-
-    @property
-    def events(self) -> list[dict[str, Any]]:
-        """The history events: plain dicts, ``timestamp`` in epoch seconds, inputs and
-        outputs as JSON values. See :meth:`history`.
-
-        Made from :attr:`records` on first use (most callers never look), then kept.
-        """
-        if self._events is None:
-            self._events = [_event_dict(record) for record in self.records]
-        return self._events
-
-    @property
-    def succeeded(self) -> bool:
-        """Whether the execution succeeded."""
-        return self.status is ExecutionStatus.SUCCEEDED
-
-    def history(self) -> list[dict[str, Any]]:
-        """The history as ``GetExecutionHistory`` returns it: ISO timestamps, JSON strings."""
-        # One value is often in several events (a task's result is its output, the state's
-        # output and the next state's input): write each object's JSON once.
-        texts: dict[int, tuple[Any, str]] = {}
-        return [_export_event(event, texts) for event in sorted(self.events, key=lambda e: e["id"])]
-
-    def error_document(self) -> dict[str, Any]:
-        """``{"error": ..., "cause": ...}`` for a failed, timed-out or aborted execution."""
-        return {"error": self.error, "cause": self.cause}
-
-
-_DATA_FIELDS = ("input", "output", "parameters")
-
-
-def _export_event(event: dict[str, Any], texts: dict[int, tuple[Any, str]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in event.items():
-        if key == "timestamp":
-            out[key] = _iso(value)
-        elif isinstance(value, dict):
-            details = dict(value)
-            for data_field in _DATA_FIELDS:
-                if data_field in details and not isinstance(details[data_field], str):
-                    details[data_field] = _dumps_once(details[data_field], texts)
-                    details[f"{data_field}Details"] = {"truncated": False}
-                elif data_field in details:
-                    details[f"{data_field}Details"] = {"truncated": False}
-            out[key] = details
-        else:
-            out[key] = value
-    return out
-
-
-def _dumps_once(value: Any, texts: dict[int, tuple[Any, str]]) -> str:
-    """``dumps(value)``, remembered by object identity (the value is kept so ids stay unique)."""
-    if not isinstance(value, dict | list):
-        return dumps(value)
-    known = texts.get(id(value))
-    if known is None:
-        known = texts[id(value)] = (value, dumps(value))
-    return known[1]
 
 
 class Scope:
@@ -294,7 +120,7 @@ class Lane:
         context: dict[str, Any] = {
             "Execution": execution.context_execution,
             "State": {
-                "EnteredTime": _iso(self.entered_time),
+                "EnteredTime": iso_time(self.entered_time),
                 "Name": self.state_name,
                 "RetryCount": self.retry_count,
             },
@@ -314,36 +140,6 @@ class Lane:
         bindings = self.scope.flat()
         bindings["states"] = states
         return bindings
-
-
-def _iso(timestamp: float) -> str:
-    """``2024-05-01T10:20:30.123Z``: UTC, milliseconds truncated, as ``datetime`` writes it."""
-    if not math.isfinite(timestamp):
-        return _iso_datetime(timestamp)
-    # datetime.fromtimestamp's own split: microseconds rounded half to even.
-    fraction, whole = math.modf(timestamp)
-    micros = round(fraction * 1e6)
-    if micros >= 1_000_000:
-        micros -= 1_000_000
-        whole += 1.0
-    elif micros < 0:
-        micros += 1_000_000
-        whole -= 1.0
-    return f"{_iso_second(int(whole))}.{micros // 1000:03d}Z"
-
-
-@functools.lru_cache(maxsize=256)
-def _iso_second(second: int) -> str:
-    # Events of one execution share few seconds; formatting a datetime is the slow part.
-    return datetime.fromtimestamp(second, UTC).isoformat(timespec="seconds").removesuffix("+00:00")
-
-
-def _iso_datetime(timestamp: float) -> str:
-    return (
-        datetime.fromtimestamp(timestamp, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
 
 
 _ENTERED = {
@@ -438,7 +234,7 @@ class Execution:
                 "Input": self.input,
                 "Name": self.name,
                 "RoleArn": self.role_arn,
-                "StartTime": _iso(self.start_time),
+                "StartTime": iso_time(self.start_time),
                 "RedriveCount": 0,
             }
         return self._context_execution
@@ -511,7 +307,7 @@ class Execution:
     @property
     def events(self) -> list[dict[str, Any]]:
         """The history events so far, as :attr:`ExecutionResult.events` gives them."""
-        return [_event_dict(record) for record in self.records]
+        return [event_dict(record) for record in self.records]
 
     def event(self, lane: Lane, kind: str, key: str | None, details: dict[str, Any] | None) -> int:
         """Record a history event on ``lane``; returns its id."""
@@ -531,7 +327,7 @@ class Execution:
             error, cause = self._abort_error
             raise _Stop(ExecutionStatus.ABORTED, error or "ExecutionAborted", cause)
         if self.deadline is not None and lane.now() >= self.deadline:
-            raise _Stop(ExecutionStatus.TIMED_OUT, TIMEOUT, _execution_timeout_cause(self.machine))
+            raise _Stop(ExecutionStatus.TIMED_OUT, TIMEOUT, None)
 
     def run_graph(self, graph: Graph, data: Any, lane: Lane) -> Any:
         """Run states from ``graph.start_at`` until one ends the graph; returns its output."""
@@ -752,10 +548,6 @@ def _error_details(error: str | None, cause: str | None) -> dict[str, Any]:
     if cause is not None:
         details["cause"] = cause
     return details
-
-
-def _execution_timeout_cause(machine: StateMachine) -> str | None:
-    return None
 
 
 def run_execution(

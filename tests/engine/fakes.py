@@ -24,7 +24,7 @@ from cirrus.engine import (
     TaskTarget,
     run_execution,
 )
-from cirrus.engine.runner import ExecutionResult
+from cirrus.engine.results import ExecutionResult
 
 
 class FakeTaskRunner:
