@@ -39,6 +39,8 @@ from cirrus.project.yamlfile import LoadedYaml, load_yaml
 __all__ = ["CONFIG_FILE", "ProjectConfig", "config_problems"]
 
 CONFIG_FILE = "cirrus.yml"
+_ALIASES = frozenset({"memory"})  # backend aliases (cirrus._backends), not paths
+_CLASS_PATH = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")  # package.module:Class
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
@@ -130,10 +132,12 @@ def _defaults(root: Path) -> ProjectConfig:
 
 
 def _location(value: str, base: Path) -> str:
-    if value.startswith("sqlite://") and not value.startswith("sqlite:///"):
+    """A setting's value with relative paths made absolute against the project root."""
+    scheme = value[: len("sqlite://")].lower()
+    if scheme == "sqlite://" and not value[len(scheme) :].startswith("/"):
         # a relative SQLite file, like a relative path, belongs to the project
-        return "sqlite://" + _location(value.removeprefix("sqlite://"), base)
-    if not value or _URL.match(value):
+        return "sqlite://" + _location(value[len(scheme) :], base)
+    if not value or _URL.match(value) or value in _ALIASES or _CLASS_PATH.fullmatch(value):
         return value
     return str((base / Path(value).expanduser()).resolve())
 

@@ -60,6 +60,22 @@ def test_a_relative_payload_store_belongs_to_the_project(
 
 
 @pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        pytest.param("SQLITE://state.db", "sqlite://{root}/state.db", id="scheme-any-case"),
+        pytest.param("state.sqlite3", "{root}/state.sqlite3", id="plain-path"),
+        pytest.param("memory", "memory", id="alias"),
+        pytest.param("mypackage.backends:MyStateDB", "mypackage.backends:MyStateDB", id="class"),
+    ],
+)
+def test_backend_urls_are_paths_only_when_they_are_paths(
+    tmp_path: Path, written: str, expected: str
+) -> None:
+    config = ProjectConfig.load(_project(tmp_path, f"state_db: {written}\n"), env={})
+    assert config.state_db == expected.format(root=tmp_path.resolve())
+
+
+@pytest.mark.parametrize(
     ("env", "expected"),
     [
         pytest.param({"CIRRUS_PAYLOAD_BUCKET": "b"}, "s3://b/cirrus", id="default-prefix"),
