@@ -102,8 +102,10 @@ class _Progress:
     def result(self, result: PayloadResult) -> None:
         from rich.progress import Progress
 
+        from cirrus.runtime import Outcome
+
         self.done += 1
-        colour = "green" if result.outcome == "succeeded" else "red"
+        colour = "green" if result.outcome is Outcome.SUCCEEDED else "red"
         error = f" {result.error}" if result.error else ""
         self.console.print(
             f"      [{colour}]{result.outcome}[/] {result.payload_id or '(unreadable)'}{error}"

@@ -14,6 +14,7 @@ import click
 
 from cirrus.cli.common import echo_json, project_option, reporting_errors
 from cirrus.cli.pipeline import open_pipeline
+from cirrus.state import State
 
 if TYPE_CHECKING:
     from cirrus.runtime import Pipeline
@@ -29,8 +30,6 @@ __all__ = [
     "mgmt",
     "query",
 ]
-
-STATES = ["CLAIMED", "PROCESSING", "SUCCEEDED", "FAILED", "INVALID", "ABORTED"]
 
 
 def _record(pipeline: Pipeline, payload_id: str) -> StateRecord:
@@ -62,7 +61,9 @@ def query_filters(function: Callable[..., Any]) -> Callable[..., Any]:
             "--collections-workflow", help="<collections>_<workflow>, as in state records."
         ),
         click.option("--workflow", help="Workflow name, any collections."),
-        click.option("--state", type=click.Choice(STATES, case_sensitive=False)),
+        click.option(
+            "--state", type=click.Choice([state.value for state in State], case_sensitive=False)
+        ),
         click.option("--since", help="Updated within this age: 7d, 24h, 30m, 45s."),
         click.option("--error-prefix", help="last_error starts with this text."),
         click.option("--limit", type=click.IntRange(min=1), help="At most this many records."),
@@ -180,7 +181,7 @@ def get_execution(payload_id: str, project_dir: str | None) -> None:
             "executions": list(record.executions),
             "status": record.state.value,
             "updated": record.to_dict()["updated"],
-            "error": record.last_error if record.state.value in ("FAILED", "INVALID") else None,
+            "error": record.last_error if record.state in (State.FAILED, State.INVALID) else None,
         }
         for part in ("input", "output"):
             try:

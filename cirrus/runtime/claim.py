@@ -12,23 +12,16 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from cirrus.runtime.jobs import Batch, Job, PayloadResult
+from cirrus.runtime.jobs import Batch, Job
+from cirrus.runtime.outcomes import PayloadResult, already_decided, skipped
 from cirrus.runtime.owners import is_dead_local_owner
-from cirrus.state import ClaimOutcome, ClaimResult, EventType, NewEvent, State
+from cirrus.state import TERMINAL_STATES, ClaimOutcome, ClaimResult, EventType, NewEvent
 
 if TYPE_CHECKING:
     from cirrus.queue import WorkQueue
     from cirrus.state import StateDB, StateRecord
 
 __all__ = ["Claimer"]
-
-_TERMINAL = frozenset({State.SUCCEEDED, State.FAILED, State.INVALID, State.ABORTED})
-_SKIP_EVENTS = {
-    ClaimOutcome.ALREADY_SUCCEEDED: EventType.ALREADY_SUCCEEDED,
-    ClaimOutcome.ALREADY_INVALID: EventType.ALREADY_INVALID,
-    ClaimOutcome.ALREADY_PROCESSING: EventType.ALREADY_PROCESSING,
-    ClaimOutcome.ALREADY_CLAIMED: EventType.ALREADY_CLAIMED,
-}
 
 
 class Claimer:
@@ -76,11 +69,9 @@ class Claimer:
                 # when its lease runs out
                 self.queue.hide([job.message], self._seconds_until(claim.record))
                 continue
-            batch.events.append(
-                NewEvent(job.payload_id, _SKIP_EVENTS[claim.outcome], time=self.db.now())
-            )
+            event, outcome = skipped(claim.outcome)
+            batch.events.append(NewEvent(job.payload_id, event, time=self.db.now()))
             batch.done.append(job.message)
-            outcome = "already_processing" if in_progress else claim.outcome.value.lower()
             batch.add_result(PayloadResult(job.payload_id, outcome))
         return claimed
 
@@ -101,13 +92,13 @@ class Claimer:
             record = records.get(job.payload_id)
             if (
                 record is not None
-                and record.state in _TERMINAL
+                and record.state in TERMINAL_STATES
                 and record.updated.timestamp() >= job.message.first_received_at
             ):
                 decided.add(id(job))
                 batch.done.append(job.message)
-                label = f"already_{record.state.value.lower()}"
-                batch.add_result(PayloadResult(job.payload_id, label, record.last_error))
+                outcome = already_decided(record.state)
+                batch.add_result(PayloadResult(job.payload_id, outcome, record.last_error))
         return [job for job in jobs if id(job) not in decided]
 
     def _take_over_dead_claims(

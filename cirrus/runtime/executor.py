@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cirrus.engine import ExecutionStatus
 from cirrus.errors import ConfigError, WorkflowError
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ logger = logging.getLogger(__name__)
 class ExecutionOutcome:
     """How an execution ended."""
 
-    status: str
+    status: ExecutionStatus
     """SUCCEEDED, FAILED, TIMED_OUT or ABORTED."""
     output: Any = None
     error: str | None = None
@@ -103,9 +104,9 @@ class WorkflowExecutor:
                     self._machines[workflow] = machine
         return machine
 
-    def _keeps(self, status: str) -> bool:
+    def _keeps(self, status: ExecutionStatus) -> bool:
         return self.keep_history == "all" or (
-            self.keep_history == "failed" and status != "SUCCEEDED"
+            self.keep_history == "failed" and status is not ExecutionStatus.SUCCEEDED
         )
 
     def run(self, workflow: str, payload: Any, execution: str) -> ExecutionOutcome:
@@ -115,9 +116,9 @@ class WorkflowExecutor:
         try:
             machine = self.machine(workflow)
         except WorkflowError as err:
-            return ExecutionOutcome("FAILED", error=err.error, cause=err.cause)
+            return ExecutionOutcome(ExecutionStatus.FAILED, error=err.error, cause=err.cause)
         except ConfigError as err:
-            return ExecutionOutcome("FAILED", error="States.Runtime", cause=str(err))
+            return ExecutionOutcome(ExecutionStatus.FAILED, error="States.Runtime", cause=str(err))
         if self._object_io is None:
             from cirrus.engine import storage_object_io
 
@@ -130,11 +131,11 @@ class WorkflowExecutor:
             object_io=self._object_io,
         )
         return ExecutionOutcome(
-            status=str(result.status),
+            status=result.status,
             output=result.output,
             error=result.error,
             cause=result.cause,
-            history=result.history() if self._keeps(str(result.status)) else [],
+            history=result.history() if self._keeps(result.status) else [],
         )
 
     def execute(self, job: Job) -> ExecutionOutcome:
@@ -153,7 +154,9 @@ class WorkflowExecutor:
             return self.run(job.payload.workflow, execution_input, job.execution)
         except Exception as err:  # an engine bug must not take the worker down
             logger.exception("execution %s of %s crashed", job.execution, job.payload_id)
-            return ExecutionOutcome("FAILED", error=type(err).__name__, cause=str(err))
+            return ExecutionOutcome(
+                ExecutionStatus.FAILED, error=type(err).__name__, cause=str(err)
+            )
         finally:
             if execution_input is not data:  # the by-reference copy is only for this run
                 from cirrus.storage import delete

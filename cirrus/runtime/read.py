@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 from cirrus.errors import CirrusError, ConfigError, NotFound, PathEscapeError, StorageError
 from cirrus.payload import Payload, load_payload, parse_payload_id
 from cirrus.runtime.intake import keep_invalid
-from cirrus.runtime.jobs import Batch, Job, PayloadResult, execution_key
+from cirrus.runtime.jobs import Batch, Job, execution_key
+from cirrus.runtime.outcomes import Outcome, PayloadResult
 from cirrus.state import EventType, NewEvent
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ class Reader:
                     NewEvent(payload_id, EventType.DUPLICATE_ID_ENCOUNTERED, time=self.db.now())
                 )
                 batch.done.append(message)
-                batch.add_result(PayloadResult(payload_id, "duplicate"))
+                batch.add_result(PayloadResult(payload_id, Outcome.DUPLICATE))
                 continue
             seen.add(payload_id)
             jobs.append(Job(message, payload, payload_id))
@@ -88,4 +89,4 @@ class Reader:
         url = keep_invalid(self.payload_root, reason, message.body)
         logger.warning("invalid payload stored at %s: %s", url, reason)
         batch.done.append(message)
-        batch.add_result(PayloadResult(None, "rejected", f"{reason} (kept at {url})"))
+        batch.add_result(PayloadResult(None, Outcome.REJECTED, f"{reason} (kept at {url})"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from cirrus.engine import ExecutionStatus
 from cirrus.runtime.executor import ExecutionOutcome
 from cirrus.runtime.jobs import Batch, Job, execution_key, execution_name
 from cirrus.state import EventType, NewEvent, StateRecord
@@ -119,4 +120,4 @@ class Starter:
     def _adopt(self, job: Job) -> ExecutionOutcome:
         key = execution_key(job.payload_id, job.execution, "output.json")
         output = json.loads(self.payload_store.get(key))
-        return ExecutionOutcome("SUCCEEDED", output=output)
+        return ExecutionOutcome(ExecutionStatus.SUCCEEDED, output=output)

@@ -35,7 +35,8 @@ from cirrus.queue import Message, WorkQueue, open_queue
 from cirrus.runtime.claim import Claimer
 from cirrus.runtime.executor import WorkflowExecutor
 from cirrus.runtime.heartbeat import Heartbeat
-from cirrus.runtime.jobs import Batch, Job, PayloadResult, execution_name
+from cirrus.runtime.jobs import Batch, Job, execution_name
+from cirrus.runtime.outcomes import Outcome, PayloadResult
 from cirrus.runtime.owners import is_dead_local_owner, new_owner
 from cirrus.runtime.publish import Announcer
 from cirrus.runtime.read import Reader
@@ -102,7 +103,7 @@ class Worker:
         self.payload_store = open_store(settings.payload_root)
         self.owner = new_owner()
         self.on_result = on_result
-        self.counts: Counter[str] = Counter()
+        self.counts: Counter[Outcome] = Counter()
         lease = settings.lease_seconds
         self.heartbeat = Heartbeat(self.db, self.queue, owner=self.owner, lease_seconds=lease)
         self._io_pool = ThreadPoolExecutor(8, thread_name_prefix="cirrus-io")
@@ -129,7 +130,7 @@ class Worker:
         until_empty: bool = True,
         stop: threading.Event | None = None,
         more_coming: Callable[[], bool] | None = None,
-    ) -> Counter[str]:
+    ) -> Counter[Outcome]:
         """Process messages until the queue is empty (or forever, until ``stop`` is set).
 
         Args:
