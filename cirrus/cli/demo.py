@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cirrus.cli.common import echo_json, reporting_errors
+from cirrus.cli.common import echo_json
+from cirrus.cli.exits import ExitCode, reporting_errors
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -63,7 +64,7 @@ def demo(folder: Path, scenes: int, workers: int | None) -> None:
     _print_summary(console, result)
     echo_json(result.to_dict())
     if not result.ok:
-        sys.exit(1)
+        sys.exit(ExitCode.FAILED)
 
 
 class _Progress:

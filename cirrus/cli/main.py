@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import sys
 
 import click
 
@@ -69,6 +68,5 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (click exits with the command's status)."""
     cli(prog_name="cirrus")
-    sys.exit(0)

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cirrus.cli.common import echo_json, project_option, reporting_errors
+from cirrus.cli.common import echo_json, project_option
+from cirrus.cli.exits import ExitCode, reporting_errors
 from cirrus.cli.pipeline import open_pipeline
 from cirrus.state import State
 
@@ -252,7 +253,7 @@ def mgmt(ctx: click.Context, deployment: str, command: str) -> None:
             f"error: unknown deployment {deployment!r}; the embedded deployment is 'local'",
             err=True,
         )
-        sys.exit(2)
+        sys.exit(ExitCode.INVALID)
     commands: dict[str, click.Command] = {
         **_MGMT_COMMANDS,
         "process": process,
@@ -264,7 +265,7 @@ def mgmt(ctx: click.Context, deployment: str, command: str) -> None:
             f"error: unknown command {command!r}; use one of {', '.join(sorted(commands))}",
             err=True,
         )
-        sys.exit(2)
+        sys.exit(ExitCode.INVALID)
     target.main(
         args=list(ctx.args), prog_name=f"cirrus mgmt {deployment} {command}", standalone_mode=True
     )

@@ -9,15 +9,13 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from cirrus.cli.common import echo_json, project_option, reporting_errors
+from cirrus.cli.common import echo_json, project_option
+from cirrus.cli.exits import ExitCode, reporting_errors
 
 if TYPE_CHECKING:
     from cirrus.runtime import Outcome, PayloadResult, Pipeline, SubmitReport
 
 __all__ = ["process", "run_workflow", "worker"]
-
-EXIT_WORKFLOW_FAILED = 10
-EXIT_WORKFLOW_TIMED_OUT = 11
 
 
 def open_pipeline(project_dir: str | None, **overrides: Any) -> Pipeline:
@@ -122,7 +120,7 @@ def process(
             summary[outcome] = summary.get(outcome, 0) + count
         echo_json(summary)
     if any(summary.get(outcome) for outcome in Outcome if outcome.is_failure):
-        sys.exit(1)
+        sys.exit(ExitCode.FAILED)
 
 
 @click.command("run-workflow")
@@ -156,7 +154,7 @@ def run_workflow(source: str, project_dir: str | None) -> None:
             f"{result.outcome}: {result.payload_id or ''} {result.error or ''}".strip(), err=True
         )
     timed_out = result.outcome is Outcome.TIMED_OUT
-    sys.exit(EXIT_WORKFLOW_TIMED_OUT if timed_out else EXIT_WORKFLOW_FAILED)
+    sys.exit(ExitCode.WORKFLOW_TIMED_OUT if timed_out else ExitCode.WORKFLOW_FAILED)
 
 
 @click.command()
