@@ -38,7 +38,6 @@ def find_project_or_none(project_dir: str | None) -> Project | None:
     return find_project(explicit=project_dir)
 
 
-def echo_json(value: Any, *, pretty: bool = False) -> None:
+def echo_json(value: Any) -> None:
     """Write one JSON document on stdout."""
-    text = json.dumps(value, indent=2 if pretty else None, default=str)
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(json.dumps(value, default=str) + "\n")

@@ -8,10 +8,11 @@ with Pipeline.for_project(project) as pipeline:
 """
 
 from cirrus.queue import MemoryQueue, Message, SQLiteQueue, WorkQueue, open_queue
+from cirrus.runtime.jobs import execution_name
 from cirrus.runtime.outcomes import Outcome, PayloadResult
 from cirrus.runtime.pipeline import Pipeline, SubmitReport
 from cirrus.runtime.settings import RuntimeSettings
-from cirrus.runtime.worker import Worker, execution_name
+from cirrus.runtime.worker import Worker
 
 __all__ = [
     "MemoryQueue",

@@ -35,7 +35,7 @@ from cirrus.queue import Message, WorkQueue, open_queue
 from cirrus.runtime.claim import Claimer
 from cirrus.runtime.executor import WorkflowExecutor
 from cirrus.runtime.heartbeat import Heartbeat
-from cirrus.runtime.jobs import Batch, Job, execution_name
+from cirrus.runtime.jobs import Batch, Job
 from cirrus.runtime.outcomes import Outcome, PayloadResult
 from cirrus.runtime.owners import is_dead_local_owner, new_owner
 from cirrus.runtime.publish import Announcer
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from cirrus.project import Project
     from cirrus.runtime.settings import RuntimeSettings
 
-__all__ = ["PayloadResult", "Worker", "execution_name"]
+__all__ = ["Worker"]
 
 
 class Worker:

@@ -1,4 +1,4 @@
-"""What every ``cirrus`` command shares: choices built from the enums, one exit-code mapping."""
+"""What every ``cirrus`` command shares: lazy loading, choices from the enums, exit codes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 import cirrus.cli
 from cirrus.cli.exits import ExitCode, exit_code
-from cirrus.cli.main import cli
+from cirrus.cli.main import COMMANDS, cli
 from cirrus.cli.manage import get_input_payloads, query
 from cirrus.errors import (
     CirrusError,
@@ -26,6 +26,15 @@ from cirrus.errors import (
     TaskError,
 )
 from cirrus.state import State
+
+
+def test_every_listed_command_loads() -> None:
+    context = click.Context(cli)
+    assert cli.list_commands(context) == sorted(COMMANDS)
+    for name in COMMANDS:
+        command = cli.get_command(context, name)
+        assert isinstance(command, click.Command), name
+    assert cli.get_command(context, "no-such-command") is None
 
 
 def _choices(command: click.Command, name: str) -> list[str]:
