@@ -46,13 +46,13 @@ def _record(pipeline: Pipeline, payload_id: str) -> StateRecord:
 
 def _execution_url(pipeline: Pipeline, record: StateRecord, name: str) -> str:
     from cirrus.errors import NotFound
+    from cirrus.runtime.jobs import execution_key
     from cirrus.storage import join_url
 
     if not record.executions:
         raise NotFound(f"payload {record.payload_id!r} has no execution yet")
-    return join_url(
-        pipeline.settings.payload_root, "executions", record.payload_id, record.executions[-1], name
-    )
+    key = execution_key(record.payload_id, record.executions[-1], name)
+    return join_url(pipeline.settings.payload_root, key)
 
 
 def query_filters(function: Callable[..., Any]) -> Callable[..., Any]:
