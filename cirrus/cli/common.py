@@ -1,11 +1,13 @@
-"""Pieces shared by the commands: the ``--project`` option, JSON output, error reporting."""
+"""Pieces shared by the commands: the ``--project`` option and JSON output.
+
+Errors and exit statuses are in :mod:`cirrus.cli.exits`.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -13,17 +15,7 @@ import click
 if TYPE_CHECKING:
     from cirrus.project import Project
 
-__all__ = [
-    "EXIT_FAILED",
-    "EXIT_INVALID",
-    "echo_json",
-    "find_project_or_none",
-    "project_option",
-    "reporting_errors",
-]
-
-EXIT_FAILED = 1
-EXIT_INVALID = 2
+__all__ = ["echo_json", "find_project_or_none", "project_option"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,22 +38,6 @@ def find_project_or_none(project_dir: str | None) -> Project | None:
     return find_project(explicit=project_dir)
 
 
-def echo_json(value: Any, *, pretty: bool = False) -> None:
+def echo_json(value: Any) -> None:
     """Write one JSON document on stdout."""
-    text = json.dumps(value, indent=2 if pretty else None, default=str)
-    sys.stdout.write(text + "\n")
-
-
-@contextmanager
-def reporting_errors(exit_code: int = EXIT_FAILED) -> Iterator[None]:
-    """Turn cirrus errors into a one-line message on stderr and an exit status."""
-    from cirrus.errors import CirrusError, InvalidInput
-
-    try:
-        yield
-    except InvalidInput as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(EXIT_INVALID)
-    except CirrusError as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(exit_code)
+    sys.stdout.write(json.dumps(value, default=str) + "\n")

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cirrus.cli.common import echo_json, reporting_errors
+from cirrus.cli.common import echo_json
+from cirrus.cli.exits import ExitCode, reporting_errors
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -63,7 +64,7 @@ def demo(folder: Path, scenes: int, workers: int | None) -> None:
     _print_summary(console, result)
     echo_json(result.to_dict())
     if not result.ok:
-        sys.exit(1)
+        sys.exit(ExitCode.FAILED)
 
 
 class _Progress:
@@ -102,8 +103,10 @@ class _Progress:
     def result(self, result: PayloadResult) -> None:
         from rich.progress import Progress
 
+        from cirrus.runtime import Outcome
+
         self.done += 1
-        colour = "green" if result.outcome == "succeeded" else "red"
+        colour = "green" if result.outcome is Outcome.SUCCEEDED else "red"
         error = f" {result.error}" if result.error else ""
         self.console.print(
             f"      [{colour}]{result.outcome}[/] {result.payload_id or '(unreadable)'}{error}"

@@ -7,8 +7,6 @@ dotted path keeps ``cirrus --help`` and every single command quick to start.
 from __future__ import annotations
 
 import importlib
-import importlib.util
-import sys
 
 import click
 
@@ -40,26 +38,15 @@ class LazyGroup(click.Group):
     """A group that imports a subcommand's module only when that subcommand runs."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(name for name in COMMANDS if self._exists(name))
+        return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)
         if target is None:
             return None
         module_name, attribute = target.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            if err.name == module_name:
-                return None  # command not built yet
-            raise
-        command = getattr(module, attribute, None)
-        return command if isinstance(command, click.Command) else None
-
-    @staticmethod
-    def _exists(name: str) -> bool:
-        module_name = COMMANDS[name].split(":")[0]
-        return importlib.util.find_spec(module_name) is not None
+        command: click.Command = getattr(importlib.import_module(module_name), attribute)
+        return command
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -69,6 +56,5 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (click exits with the command's status)."""
     cli(prog_name="cirrus")
-    sys.exit(0)

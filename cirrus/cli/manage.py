@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cirrus.cli.common import echo_json, project_option, reporting_errors
+from cirrus.cli.common import echo_json, project_option
+from cirrus.cli.exits import ExitCode, reporting_errors
 from cirrus.cli.pipeline import open_pipeline
+from cirrus.state import State
 
 if TYPE_CHECKING:
     from cirrus.runtime import Pipeline
@@ -30,8 +32,6 @@ __all__ = [
     "query",
 ]
 
-STATES = ["CLAIMED", "PROCESSING", "SUCCEEDED", "FAILED", "INVALID", "ABORTED"]
-
 
 def _record(pipeline: Pipeline, payload_id: str) -> StateRecord:
     from cirrus.errors import NotFound
@@ -46,13 +46,13 @@ def _record(pipeline: Pipeline, payload_id: str) -> StateRecord:
 
 def _execution_url(pipeline: Pipeline, record: StateRecord, name: str) -> str:
     from cirrus.errors import NotFound
+    from cirrus.runtime.jobs import execution_key
     from cirrus.storage import join_url
 
     if not record.executions:
         raise NotFound(f"payload {record.payload_id!r} has no execution yet")
-    return join_url(
-        pipeline.settings.payload_root, "executions", record.payload_id, record.executions[-1], name
-    )
+    key = execution_key(record.payload_id, record.executions[-1], name)
+    return join_url(pipeline.settings.payload_root, key)
 
 
 def query_filters(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -62,7 +62,9 @@ def query_filters(function: Callable[..., Any]) -> Callable[..., Any]:
             "--collections-workflow", help="<collections>_<workflow>, as in state records."
         ),
         click.option("--workflow", help="Workflow name, any collections."),
-        click.option("--state", type=click.Choice(STATES, case_sensitive=False)),
+        click.option(
+            "--state", type=click.Choice([state.value for state in State], case_sensitive=False)
+        ),
         click.option("--since", help="Updated within this age: 7d, 24h, 30m, 45s."),
         click.option("--error-prefix", help="last_error starts with this text."),
         click.option("--limit", type=click.IntRange(min=1), help="At most this many records."),
@@ -180,7 +182,7 @@ def get_execution(payload_id: str, project_dir: str | None) -> None:
             "executions": list(record.executions),
             "status": record.state.value,
             "updated": record.to_dict()["updated"],
-            "error": record.last_error if record.state.value in ("FAILED", "INVALID") else None,
+            "error": record.last_error if record.state in (State.FAILED, State.INVALID) else None,
         }
         for part in ("input", "output"):
             try:
@@ -251,7 +253,7 @@ def mgmt(ctx: click.Context, deployment: str, command: str) -> None:
             f"error: unknown deployment {deployment!r}; the embedded deployment is 'local'",
             err=True,
         )
-        sys.exit(2)
+        sys.exit(ExitCode.INVALID)
     commands: dict[str, click.Command] = {
         **_MGMT_COMMANDS,
         "process": process,
@@ -263,7 +265,7 @@ def mgmt(ctx: click.Context, deployment: str, command: str) -> None:
             f"error: unknown command {command!r}; use one of {', '.join(sorted(commands))}",
             err=True,
         )
-        sys.exit(2)
+        sys.exit(ExitCode.INVALID)
     target.main(
         args=list(ctx.args), prog_name=f"cirrus mgmt {deployment} {command}", standalone_mode=True
     )

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from cirrus.cli.common import echo_json, reporting_errors
+from cirrus.cli.common import echo_json
+from cirrus.cli.exits import reporting_errors
 
 __all__ = ["payload"]
 

@@ -9,16 +9,13 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from cirrus.cli.common import echo_json, project_option, reporting_errors
+from cirrus.cli.common import echo_json, project_option
+from cirrus.cli.exits import ExitCode, reporting_errors
 
 if TYPE_CHECKING:
-    from cirrus.runtime import PayloadResult, Pipeline, SubmitReport
+    from cirrus.runtime import Outcome, PayloadResult, Pipeline, SubmitReport
 
 __all__ = ["process", "run_workflow", "worker"]
-
-EXIT_WORKFLOW_FAILED = 10
-EXIT_WORKFLOW_TIMED_OUT = 11
-_FAILURES = ("failed", "invalid", "aborted", "timed_out", "rejected")
 
 
 def open_pipeline(project_dir: str | None, **overrides: Any) -> Pipeline:
@@ -36,7 +33,7 @@ def drain_with_progress(
     *,
     source: IO[str] | None = None,
     name: str = "input",
-) -> tuple[SubmitReport | None, Counter[str]]:
+) -> tuple[SubmitReport | None, Counter[Outcome]]:
     """Run workers until the queue is empty, with a progress bar on stderr.
 
     With ``source``, its payloads are submitted while the workers already run.
@@ -45,7 +42,7 @@ def drain_with_progress(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    counts: Counter[str] = Counter()
+    counts: Counter[Outcome] = Counter()
     with Progress(
         TextColumn("[bold]processing"),
         BarColumn(),
@@ -60,7 +57,7 @@ def drain_with_progress(
 
         def on_result(result: PayloadResult) -> None:
             counts[result.outcome] += 1
-            if result.outcome in _FAILURES:
+            if result.outcome.is_failure:
                 console.print(
                     f"[red]{result.outcome}[/] {result.payload_id or ''} {result.error or ''}"
                 )
@@ -95,11 +92,13 @@ def process(
     SQS and SNS envelopes and {"url": ...} references are accepted. With --wait, process
     them now and print a summary; the exit status is 1 if any payload did not succeed.
     """
+    from cirrus.runtime import Outcome
+
     with reporting_errors(), open_pipeline(project_dir) as pipeline:
         name = "stdin" if source == "-" else source
         with contextlib.ExitStack() as stack:
             stream = sys.stdin if source == "-" else stack.enter_context(open(source))
-            counts: Counter[str] = Counter()
+            counts: Counter[Outcome] = Counter()
             if wait:  # processing starts with the first payloads read
                 submitted, counts = drain_with_progress(
                     pipeline, workers, processes, source=stream, name=name
@@ -113,14 +112,15 @@ def process(
         for payload_id in report.duplicates:
             click.echo(f"duplicate (dropped): {payload_id}", err=True)
         click.echo(f"queued {report.queued} payload(s)", err=True)
-        summary: dict[str, int] = {"queued": report.queued, "rejected": len(report.rejected)}
+        # input refused when submitted and when read by a worker count as one outcome
+        summary: dict[str, int] = {"queued": report.queued, Outcome.REJECTED: len(report.rejected)}
         if report.duplicates:
-            summary["duplicate"] = len(report.duplicates)
+            summary[Outcome.DUPLICATE] = len(report.duplicates)
         for outcome, count in counts.items():
             summary[outcome] = summary.get(outcome, 0) + count
         echo_json(summary)
-    if any(summary.get(name) for name in _FAILURES):
-        sys.exit(1)
+    if any(summary.get(outcome) for outcome in Outcome if outcome.is_failure):
+        sys.exit(ExitCode.FAILED)
 
 
 @click.command("run-workflow")
@@ -131,14 +131,15 @@ def run_workflow(source: str, project_dir: str | None) -> None:
 
     Exit status: 0 succeeded, 10 failed, invalid or aborted, 11 timed out.
     """
+    from cirrus.runtime import Outcome
     from cirrus.task.cli import read_input
 
     with reporting_errors(), open_pipeline(project_dir) as pipeline:
         result = pipeline.run_one(read_input(source))
-        if result.outcome == "succeeded":
+        if result.outcome is Outcome.SUCCEEDED:
             echo_json(result.output)
             return
-        if result.outcome == "already_succeeded":
+        if result.outcome is Outcome.ALREADY_SUCCEEDED:
             record = pipeline.db.get(result.payload_id or "")
             click.echo(
                 f"{result.payload_id} already succeeded; set replace: true to run it again",
@@ -152,7 +153,8 @@ def run_workflow(source: str, project_dir: str | None) -> None:
         click.echo(
             f"{result.outcome}: {result.payload_id or ''} {result.error or ''}".strip(), err=True
         )
-    sys.exit(EXIT_WORKFLOW_TIMED_OUT if result.outcome == "timed_out" else EXIT_WORKFLOW_FAILED)
+    timed_out = result.outcome is Outcome.TIMED_OUT
+    sys.exit(ExitCode.WORKFLOW_TIMED_OUT if timed_out else ExitCode.WORKFLOW_FAILED)
 
 
 @click.command()

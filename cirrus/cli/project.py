@@ -7,14 +7,13 @@ stdout. Every command takes ``--project DIR`` (env ``CIRRUS_PROJECT``).
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from cirrus.cli.common import project_option
+from cirrus.cli.exits import ExitCode, reporting_errors
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -25,17 +24,6 @@ __all__ = ["create", "init", "show", "validate"]
 
 KIND_CHOICES = ("task", "workflow", "feeder", "function")
 PLURALS = {f"{kind}s": kind for kind in KIND_CHOICES}
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    from cirrus.errors import CirrusError
-
-    try:
-        yield
-    except CirrusError as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(1)
 
 
 def _project(project_dir: str | None, *, required: bool = True) -> Project:
@@ -50,7 +38,7 @@ def _project(project_dir: str | None, *, required: bool = True) -> Project:
             "run `cirrus init`, or pass --project DIR",
             err=True,
         )
-        sys.exit(1)
+        sys.exit(ExitCode.FAILED)
     return Project.embedded(Path.cwd())
 
 
@@ -75,7 +63,7 @@ def init(directory: str, name: str | None) -> None:
     """
     from cirrus.project import init_project
 
-    with _errors():
+    with reporting_errors():
         root = init_project(Path(directory), name)
     click.echo(f"created a cirrus project in {root}", err=True)
     click.echo("next: cirrus create task NAME DESCRIPTION, then cirrus validate", err=True)
@@ -133,7 +121,7 @@ def create_task(
     if not chosen:
         raise click.UsageError("a task needs a type: --type lambda, --type batch, or both")
     project = _project(project_dir)
-    with _errors():
+    with reporting_errors():
         component = create_component(project, "task", name, description, sorted(chosen))
     _report_created(component, project)
 
@@ -147,7 +135,7 @@ def _simple_create(kind: str) -> click.Command:
         from cirrus.project import create_component
 
         project = _project(project_dir)
-        with _errors():
+        with reporting_errors():
             component = create_component(project, kind, name, description)
         _report_created(component, project)
 
@@ -188,7 +176,7 @@ def _list_command(kind: str) -> click.Command:
         from rich.table import Table
 
         project = _project(project_dir, required=False)
-        with _errors():
+        with reporting_errors():
             components = project.components(kind)
         table = Table(title=f"{kind}s", title_justify="left")
         table.add_column("name", no_wrap=True, style="bold")
@@ -219,7 +207,7 @@ def _one_command(kind: str) -> click.Command:
     @project_option
     def command(name: str, what: str, project_dir: str | None) -> None:
         project = _project(project_dir, required=False)
-        with _errors():
+        with reporting_errors():
             component = project.component(kind, name)
             if what == "readme":
                 _show_readme(component.readme())
@@ -274,7 +262,7 @@ def validate(project_dir: str | None) -> None:
     from cirrus.project import validate_project
 
     project = _project(project_dir)
-    with _errors():
+    with reporting_errors():
         problems = validate_project(project)
     for problem in problems:
         click.echo(problem.format(Path.cwd()), err=True)
@@ -282,7 +270,7 @@ def validate(project_dir: str | None) -> None:
     warnings = len(problems) - errors
     if errors:
         click.echo(f"{errors} error(s), {warnings} warning(s) in {project.root}", err=True)
-        sys.exit(1)
+        sys.exit(ExitCode.FAILED)
     counts = ", ".join(
         f"{len(project.project_components(kind))} {kind}(s)" for kind in KIND_CHOICES
     )

@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from cirrus.cli.common import project_option, reporting_errors
+from cirrus.cli.common import project_option
+from cirrus.cli.exits import reporting_errors
 
 __all__ = ["run"]
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from cirrus.cli.exits import ExitCode, exit_code
 from cirrus.errors import ConfigError, DefinitionError
 
 
@@ -83,20 +84,20 @@ def run(
         machine = _load(definition)
     except DefinitionError as err:
         click.echo(str(err), err=True)
-        sys.exit(2)
+        sys.exit(exit_code(err))
     try:
         execution_input = json.load(input_file)
     except ValueError as err:
         click.echo(f"the input is not valid JSON: {err}", err=True)
-        sys.exit(2)
+        sys.exit(ExitCode.INVALID)
     result = run_execution(machine, execution_input, time_scale=time_scale, object_io=object_io)
     if history_file is not None:
         history_file.write_text(json.dumps(result.history(), indent=2) + "\n", encoding="utf-8")
     if result.succeeded:
         click.echo(json.dumps(result.output))
-        sys.exit(0)
+        sys.exit(ExitCode.OK)
     click.echo(json.dumps(result.error_document()))
-    sys.exit(1)
+    sys.exit(ExitCode.FAILED)
 
 
 @statemachine.command()
@@ -107,6 +108,6 @@ def validate(definition: Path) -> None:
         machine = _load(definition)
     except DefinitionError as err:
         click.echo(str(err), err=True)
-        sys.exit(2)
+        sys.exit(exit_code(err))
     count = len(machine.graph.states)
     click.echo(f"{definition}: valid ({count} top-level states)", err=True)

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
     from cirrus.demo.check import CatalogReport
-    from cirrus.runtime import PayloadResult, Pipeline
+    from cirrus.runtime import Outcome, PayloadResult, Pipeline
 
 __all__ = ["MARKER", "WORKFLOW", "DemoResult", "prepare_folder", "run_demo"]
 
@@ -54,7 +54,7 @@ class DemoResult:
     catalog: Path | None = None
     """The catalog's ``catalog.json`` (None when the run stopped before it)."""
     submitted: int = 0
-    outcomes: Counter[str] = field(default_factory=Counter)
+    outcomes: Counter[Outcome] = field(default_factory=Counter)
     """Worker outcomes: succeeded, failed, invalid, ..."""
     states: dict[str, str] = field(default_factory=dict)
     """Payload id -> state of its record."""

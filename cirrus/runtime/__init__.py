@@ -4,17 +4,20 @@ from cirrus.runtime import Pipeline
 
 with Pipeline.for_project(project) as pipeline:
     pipeline.submit([payload])
-    print(pipeline.drain())     # Counter({'succeeded': 1})
+    counts = pipeline.drain()   # counts[Outcome.SUCCEEDED] == counts["succeeded"] == 1
 """
 
 from cirrus.queue import MemoryQueue, Message, SQLiteQueue, WorkQueue, open_queue
+from cirrus.runtime.jobs import execution_name
+from cirrus.runtime.outcomes import Outcome, PayloadResult
 from cirrus.runtime.pipeline import Pipeline, SubmitReport
 from cirrus.runtime.settings import RuntimeSettings
-from cirrus.runtime.worker import PayloadResult, Worker, execution_name
+from cirrus.runtime.worker import Worker
 
 __all__ = [
     "MemoryQueue",
     "Message",
+    "Outcome",
     "PayloadResult",
     "Pipeline",
     "RuntimeSettings",

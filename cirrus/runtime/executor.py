@@ -1,25 +1,36 @@
-"""Running a payload's workflow on the engine and reporting how it ended."""
+"""Running a payload's workflow on the engine and reporting how it ended.
+
+An input whose JSON is longer than ``url_payload_threshold`` is stored under
+``<payload root>/tmp/oversized/`` for the duration of the run and handed to the execution as
+``{"url": ...}``, which tasks read like any payload reference.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cirrus.engine import ExecutionStatus
 from cirrus.errors import ConfigError, WorkflowError
 
 if TYPE_CHECKING:
     from cirrus.engine import TaskResolver
     from cirrus.project import Project
+    from cirrus.runtime.jobs import Job
 
 __all__ = ["ExecutionOutcome", "WorkflowExecutor"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
 class ExecutionOutcome:
     """How an execution ended."""
 
-    status: str
+    status: ExecutionStatus
     """SUCCEEDED, FAILED, TIMED_OUT or ABORTED."""
     output: Any = None
     error: str | None = None
@@ -40,11 +51,17 @@ class WorkflowExecutor:
         *,
         time_scale: float = 1.0,
         keep_history: str = "failed",
+        payload_root: str = "",
+        url_payload_threshold: int | None = None,
     ) -> None:
         self.project = project
         self.resolver = resolver
         self.time_scale = time_scale
         self.keep_history = keep_history
+        self.payload_root = payload_root
+        """Where oversized inputs are stored for the run."""
+        self.url_payload_threshold = url_payload_threshold
+        """Inputs longer than this (as escaped JSON) are handed over by URL; None: never."""
         self._machines: dict[str, Any] = {}
         self._object_io: Any = None  # Map ItemReader/ResultWriter storage, made on first use
         self._lock = threading.Lock()
@@ -87,9 +104,9 @@ class WorkflowExecutor:
                     self._machines[workflow] = machine
         return machine
 
-    def _keeps(self, status: str) -> bool:
+    def _keeps(self, status: ExecutionStatus) -> bool:
         return self.keep_history == "all" or (
-            self.keep_history == "failed" and status != "SUCCEEDED"
+            self.keep_history == "failed" and status is not ExecutionStatus.SUCCEEDED
         )
 
     def run(self, workflow: str, payload: Any, execution: str) -> ExecutionOutcome:
@@ -99,9 +116,9 @@ class WorkflowExecutor:
         try:
             machine = self.machine(workflow)
         except WorkflowError as err:
-            return ExecutionOutcome("FAILED", error=err.error, cause=err.cause)
+            return ExecutionOutcome(ExecutionStatus.FAILED, error=err.error, cause=err.cause)
         except ConfigError as err:
-            return ExecutionOutcome("FAILED", error="States.Runtime", cause=str(err))
+            return ExecutionOutcome(ExecutionStatus.FAILED, error="States.Runtime", cause=str(err))
         if self._object_io is None:
             from cirrus.engine import storage_object_io
 
@@ -114,9 +131,46 @@ class WorkflowExecutor:
             object_io=self._object_io,
         )
         return ExecutionOutcome(
-            status=str(result.status),
+            status=result.status,
             output=result.output,
             error=result.error,
             cause=result.cause,
-            history=result.history() if self._keeps(str(result.status)) else [],
+            history=result.history() if self._keeps(result.status) else [],
         )
+
+    def execute(self, job: Job) -> ExecutionOutcome:
+        """Run a job's workflow on its input (by reference when oversized); never raises."""
+        data = job.input  # as stored when the execution started
+        execution_input: Any = data
+        text = job.input_text
+        threshold = self.url_payload_threshold
+        if threshold is not None and _escaped_length(text) > threshold:
+            from cirrus.storage import join_url, write_bytes
+
+            url = join_url(self.payload_root, "tmp", "oversized", f"{uuid.uuid4().hex}.json")
+            write_bytes(url, text.encode(), content_type="application/json")
+            execution_input = {"url": url}
+        try:
+            return self.run(job.payload.workflow, execution_input, job.execution)
+        except Exception as err:  # an engine bug must not take the worker down
+            logger.exception("execution %s of %s crashed", job.execution, job.payload_id)
+            return ExecutionOutcome(
+                ExecutionStatus.FAILED, error=type(err).__name__, cause=str(err)
+            )
+        finally:
+            if execution_input is not data:  # the by-reference copy is only for this run
+                from cirrus.storage import delete
+
+                delete(execution_input["url"])
+
+
+def _escaped_length(text: str) -> int:
+    """Length of JSON text once escaped again, as it sits inside an event envelope.
+
+    Exact for ASCII text; counts each other character as a six-character escape, as
+    ``json.dumps`` writes them.
+    """
+    extra = text.count('"') + text.count("\\")
+    if not text.isascii():
+        extra += sum(5 for character in text if ord(character) > 127)
+    return len(text) + 2 + extra

@@ -15,9 +15,10 @@ if TYPE_CHECKING:
     from cirrus.payload import Payload
     from cirrus.queue import Message
     from cirrus.runtime.executor import ExecutionOutcome
+    from cirrus.runtime.outcomes import PayloadResult
     from cirrus.state import FinishUpdate, NewEvent, StateRecord
 
-__all__ = ["Batch", "Job", "PayloadResult", "execution_key", "execution_name"]
+__all__ = ["Batch", "Job", "execution_key", "execution_name"]
 
 
 def execution_name(payload_id: str, number: int) -> str:
@@ -31,18 +32,6 @@ def execution_key(payload_id: str, execution: str, name: str) -> str:
     from cirrus.storage import check_key
 
     return check_key(f"executions/{payload_id}/{execution}/{name}")
-
-
-@dataclass
-class PayloadResult:
-    """What happened to one submitted payload."""
-
-    payload_id: str | None
-    outcome: str
-    """succeeded, failed, invalid, aborted, timed_out, already_succeeded, already_invalid,
-    already_processing, duplicate, or rejected (unreadable input)."""
-    error: str | None = None
-    output: dict[str, Any] | None = None
 
 
 @dataclass

@@ -23,8 +23,9 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 from cirrus._closing import Closing
 from cirrus.queue import WorkQueue, open_queue
 from cirrus.runtime.intake import Document, keep_invalid, read_documents, unwrap
+from cirrus.runtime.outcomes import Outcome, PayloadResult
 from cirrus.runtime.settings import RuntimeSettings
-from cirrus.runtime.worker import PayloadResult, Worker
+from cirrus.runtime.worker import Worker
 from cirrus.state import StateDB, open_state_db
 
 if TYPE_CHECKING:
@@ -206,7 +207,7 @@ class Pipeline(Closing):
         *,
         more_coming: Callable[[], bool] | None = None,
         **overrides: Any,
-    ) -> Counter[str]:
+    ) -> Counter[Outcome]:
         """Process everything queued, chained links included; returns outcome counts.
 
         With ``processes`` above 1 the work is shared by that many processes. While
@@ -230,7 +231,7 @@ class Pipeline(Closing):
         name: str = "input",
         on_result: Callable[[PayloadResult], None] | None = None,
         **overrides: Any,
-    ) -> tuple[SubmitReport, Counter[str]]:
+    ) -> tuple[SubmitReport, Counter[Outcome]]:
         """Submit a stream and process it at the same time, until everything is done.
 
         Processing starts with the first payloads instead of after the last one is read:
@@ -284,7 +285,7 @@ class Pipeline(Closing):
             results = worker.handle([message])
         finally:
             worker.close()
-        return results[0] if results else PayloadResult(None, "already_processing")
+        return results[0] if results else PayloadResult(None, Outcome.ALREADY_PROCESSING)
 
     def close(self) -> None:
         """Close the state database and queue."""

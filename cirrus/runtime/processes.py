@@ -23,8 +23,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from cirrus.runtime.outcomes import Outcome, PayloadResult
 from cirrus.runtime.settings import RuntimeSettings
-from cirrus.runtime.worker import PayloadResult, Worker
+from cirrus.runtime.worker import Worker
 
 if TYPE_CHECKING:
     from cirrus.project import Project
@@ -38,7 +39,7 @@ def run_in_processes(
     worker: Worker,
     on_result: Callable[[PayloadResult], None] | None = None,
     more_coming: Callable[[], bool] | None = None,
-) -> Counter[str]:
+) -> Counter[Outcome]:
     """Drain the queue with ``settings.processes`` processes, this one included.
 
     Args:
@@ -65,7 +66,7 @@ def run_in_processes(
         )
         for _ in range(max(0, settings.processes - 1))
     ]
-    counts: Counter[str] = Counter()
+    counts: Counter[Outcome] = Counter()
     lock = threading.Lock()
 
     def record(result: PayloadResult, *, count: bool) -> None:
@@ -78,7 +79,7 @@ def run_in_processes(
     def relay(stream: IO[str]) -> None:
         for line in stream:
             payload_id, outcome, error = json.loads(line)
-            record(PayloadResult(payload_id, outcome, error), count=True)
+            record(PayloadResult(payload_id, Outcome(outcome), error), count=True)
 
     relays = [threading.Thread(target=relay, args=(child.stdout,)) for child in children]
     for thread in relays:

@@ -57,12 +57,11 @@ class Announcer:
         self.webhook = webhook
         self._lock = threading.Lock()
 
-    def announce(self, payload_id: str, items: Sequence[dict[str, Any]]) -> None:
-        """Announce items of one payload; a failing webhook is logged, never raised."""
-        self.announce_many([(payload_id, items)])
-
     def announce_many(self, batch: Sequence[tuple[str, Sequence[dict[str, Any]]]]) -> None:
-        """Announce the items of several payloads with one append to the log."""
+        """Announce the items of several payloads with one append to the log.
+
+        A failing webhook is logged, never raised.
+        """
         messages = [
             {"payload_id": payload_id, "attributes": item_attributes(item), "item": item}
             for payload_id, items in batch

@@ -1,8 +1,9 @@
 """update-state: turn an execution's outcome into the payload's end, and write it out.
 
 For each finished execution :meth:`UpdateState.conclude` decides the state (SUCCEEDED,
-FAILED with ``"<Error>: <message>"``, INVALID for invalid input, ABORTED), and on success
-gathers the output, the items to announce and the next links of the chain.
+FAILED with ``"<Error>: <message>"``, INVALID for invalid input, ABORTED: the table is
+:func:`cirrus.runtime.outcomes.ending`), and on success gathers the output, the items to
+announce and the next links of the chain.
 :meth:`UpdateState.commit` then writes a batch's decisions in the order that survives a
 crash at any point: outputs, announcements, next links, states and events, and last the
 deletion of the messages.
@@ -15,11 +16,13 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from cirrus.errors import CirrusError, is_invalid_input_error
+from cirrus.engine import ExecutionStatus
+from cirrus.errors import CirrusError
 from cirrus.payload import Payload, load_payload
 from cirrus.runtime.executor import ExecutionOutcome
-from cirrus.runtime.jobs import Batch, Job, PayloadResult, execution_key
-from cirrus.state import EventType, FinishUpdate, NewEvent, State
+from cirrus.runtime.jobs import Batch, Job, execution_key
+from cirrus.runtime.outcomes import PayloadResult, ending
+from cirrus.state import FinishUpdate, NewEvent
 
 if TYPE_CHECKING:
     from cirrus.queue import WorkQueue
@@ -28,19 +31,6 @@ if TYPE_CHECKING:
     from cirrus.storage import ObjectStore
 
 __all__ = ["UpdateState"]
-
-_STATUS_TO_STATE = {
-    "SUCCEEDED": State.SUCCEEDED,
-    "FAILED": State.FAILED,
-    "TIMED_OUT": State.FAILED,
-    "ABORTED": State.ABORTED,
-}
-_STATUS_TO_EVENT = {
-    "SUCCEEDED": EventType.SUCCEEDED,
-    "FAILED": EventType.FAILED,
-    "TIMED_OUT": EventType.TIMED_OUT,
-    "ABORTED": EventType.ABORTED,
-}
 
 
 class UpdateState:
@@ -90,27 +80,31 @@ class UpdateState:
         if outcome.history:
             key = execution_key(job.payload_id, job.execution, "history.json")
             batch.writes.append((key, json.dumps(outcome.history).encode()))
-        if outcome.status == "SUCCEEDED":
+        if outcome.status is ExecutionStatus.SUCCEEDED:
             try:
                 self._succeed(job, outcome, batch)
                 return
             except CirrusError as err:
                 # the workflow's output is wrong, not the submitted input: FAILED, not INVALID
-                outcome = ExecutionOutcome("FAILED", error="InvalidOutput", cause=str(err))
+                outcome = ExecutionOutcome(
+                    ExecutionStatus.FAILED, error="InvalidOutput", cause=str(err)
+                )
         error = f"{outcome.error}: {outcome.cause}" if outcome.cause else outcome.error
-        state = _STATUS_TO_STATE.get(outcome.status, State.FAILED)
-        event = _STATUS_TO_EVENT.get(outcome.status, EventType.FAILED)
-        if outcome.status == "FAILED" and is_invalid_input_error(outcome.error):
-            state, event = State.INVALID, EventType.INVALID
-        batch.finishes.append(FinishUpdate(job.payload_id, state, owner=self.owner, error=error))
+        end = ending(outcome.status, outcome.error)
+        batch.finishes.append(
+            FinishUpdate(job.payload_id, end.state, owner=self.owner, error=error)
+        )
         batch.events.append(
             NewEvent(
-                job.payload_id, event, execution=job.execution, error=error, input_url=job.input_url
+                job.payload_id,
+                end.event,
+                execution=job.execution,
+                error=error,
+                input_url=job.input_url,
             )
         )
         batch.done.append(job.message)
-        label = "invalid" if state is State.INVALID else outcome.status.lower()
-        batch.add_result(PayloadResult(job.payload_id, label, error))
+        batch.add_result(PayloadResult(job.payload_id, end.outcome, error))
 
     def _succeed(self, job: Job, outcome: ExecutionOutcome, batch: Batch) -> None:
         output = load_payload(outcome.output)
@@ -125,20 +119,21 @@ class UpdateState:
         batch.announcements.append((job.payload_id, model.features))
         batch.chained.extend(following)
         batch.chain_keys.extend(chain_keys)
+        end = ending(ExecutionStatus.SUCCEEDED)
         batch.finishes.append(
-            FinishUpdate(job.payload_id, State.SUCCEEDED, owner=self.owner, output_url=output_url)
+            FinishUpdate(job.payload_id, end.state, owner=self.owner, output_url=output_url)
         )
         batch.events.append(
             NewEvent(
                 job.payload_id,
-                EventType.SUCCEEDED,
+                end.event,
                 execution=job.execution,
                 input_url=job.input_url,
                 output_url=output_url,
             )
         )
         batch.done.append(job.message)
-        batch.add_result(PayloadResult(job.payload_id, "succeeded", output=output))
+        batch.add_result(PayloadResult(job.payload_id, end.outcome, output=output))
 
     def commit(self, batch: Batch) -> None:
         """Write out what the batch decided so far, then forget it."""

@@ -27,9 +27,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, Self
 
 from cirrus._closing import Closing
-from cirrus.errors import AlreadyClaimed, ConfigError, StateError
+from cirrus.errors import AlreadyClaimed, ConfigError
 from cirrus.state.models import (
-    TERMINAL_STATES,
     ClaimResult,
     EventType,
     FinishUpdate,
@@ -43,7 +42,7 @@ from cirrus.state.models import (
     parse_time,
     split_payload_id,
 )
-from cirrus.state.rules import check_lease
+from cirrus.state.rules import check_lease, check_terminal
 
 __all__ = ["Clock", "GroupBy", "QueryFilter", "StateDB", "utc_now"]
 
@@ -384,12 +383,7 @@ class StateDB(Closing, ABC):
         """Raise before any write if an update has a bad id or a non-terminal state."""
         for update in updates:
             split_payload_id(update.payload_id)
-            state = State(update.state)
-            if state not in TERMINAL_STATES:
-                allowed = ", ".join(sorted(s.value for s in TERMINAL_STATES))
-                raise StateError(
-                    f"cannot finish {update.payload_id!r} as {state.value}: use one of {allowed}"
-                )
+            check_terminal(update.payload_id, update.state)
 
     @staticmethod
     def _check_ids(payload_ids: Sequence[str]) -> None:

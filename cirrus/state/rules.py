@@ -41,6 +41,7 @@ __all__ = [
     "apply_renew",
     "apply_start",
     "check_lease",
+    "check_terminal",
     "decide_claim",
 ]
 
@@ -61,6 +62,22 @@ def check_lease(lease_seconds: float) -> timedelta:
     if not lease_seconds > 0:
         raise StateError(f"lease_seconds must be a positive number of seconds, not {lease_seconds}")
     return timedelta(seconds=lease_seconds)
+
+
+def check_terminal(payload_id: str, state: State | str) -> State:
+    """``state`` as a :class:`State`, checked to be one an execution can end in.
+
+    Raises:
+        StateError: ``state`` is not terminal (the message lists the terminal states).
+        ValueError: ``state`` is not a state at all.
+    """
+    state = State(state)
+    if state not in TERMINAL_STATES:
+        raise StateError(
+            f"cannot finish {payload_id!r} as {state.value}: use one of "
+            + ", ".join(sorted(s.value for s in TERMINAL_STATES))
+        )
+    return state
 
 
 def _lease_live(record: StateRecord, now: datetime) -> bool:
@@ -190,12 +207,7 @@ def apply_finish(
         StateError: ``state`` is not terminal.
         AlreadyClaimed: ``owner`` is set and does not hold the claim.
     """
-    state = State(state)
-    if state not in TERMINAL_STATES:
-        raise StateError(
-            f"cannot finish {payload_id!r} as {state.value}: use one of "
-            + ", ".join(sorted(s.value for s in TERMINAL_STATES))
-        )
+    state = check_terminal(payload_id, state)
     if owner is not None:
         _require_owner(current, payload_id, owner, "finish")
     if current is None:

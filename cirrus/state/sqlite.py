@@ -27,6 +27,7 @@ from cirrus.errors import ConfigError, StateError
 from cirrus.state._transactional import TransactionalStateDB, number_events
 from cirrus.state.base import Clock, GroupBy, QueryFilter
 from cirrus.state.models import (
+    ACTIVE_STATES,
     EventType,
     NewEvent,
     State,
@@ -97,7 +98,8 @@ _UPSERT = (
 )
 _EVENT_COLUMNS = "id, payload_id, event_type, time, execution, error, input_url, output_url"
 _CHUNK = 500  # ids per IN (...) lookup, well under SQLite's variable limit
-_ACTIVE = (State.CLAIMED.value, State.PROCESSING.value)
+_ACTIVE = tuple(sorted(state.value for state in ACTIVE_STATES))
+_ACTIVE_IN = ", ".join("?" * len(_ACTIVE))
 
 
 def _opt_time(value: datetime | None) -> str | None:
@@ -308,7 +310,7 @@ class SQLiteStateDB(TransactionalStateDB[sqlite3.Connection]):
         moment = format_time(now or self.now())
         sql = (
             f"SELECT {_RECORD_COLUMNS} FROM state_records"  # noqa: S608
-            " WHERE state IN (?, ?) AND (lease_expires IS NULL OR lease_expires <= ?)"
+            f" WHERE state IN ({_ACTIVE_IN}) AND (lease_expires IS NULL OR lease_expires <= ?)"
             " ORDER BY lease_expires, payload_id LIMIT ?"
         )
         with self._read() as conn:

@@ -1,0 +1,123 @@
+"""Starting the executions of claimed payloads.
+
+Each input is stored at ``executions/<payload id>/<execution>/input.json`` before its
+payload is marked PROCESSING, and the claims and starts are logged before any execution
+runs. A resumed payload whose execution had already written its output (its worker died
+before recording the end) is not run again: it is concluded from that output ("adopted").
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from cirrus.engine import ExecutionStatus
+from cirrus.runtime.executor import ExecutionOutcome
+from cirrus.runtime.jobs import Batch, Job, execution_key, execution_name
+from cirrus.state import EventType, NewEvent, StateRecord
+
+if TYPE_CHECKING:
+    from cirrus.runtime.update_state import UpdateState
+    from cirrus.state import StateDB
+    from cirrus.storage import ObjectStore
+
+__all__ = ["Starter"]
+
+
+class Starter:
+    """Stores the inputs of claimed jobs and marks their payloads PROCESSING.
+
+    Args:
+        db: the state database.
+        update_state: where adopted outputs are concluded, and the inputs' storage.
+        payload_store: the store under the payload root (to find unrecorded outputs).
+        owner: the worker holding the claims.
+        lease_seconds: the lease of a started payload.
+    """
+
+    def __init__(
+        self,
+        db: StateDB,
+        update_state: UpdateState,
+        payload_store: ObjectStore,
+        *,
+        owner: str,
+        lease_seconds: float,
+    ) -> None:
+        self.db = db
+        self.update_state = update_state
+        self.payload_store = payload_store
+        self.owner = owner
+        self.lease_seconds = lease_seconds
+
+    def start(self, jobs: list[Job], batch: Batch) -> list[Job]:
+        """Store the inputs and mark the payloads PROCESSING; returns the jobs to execute."""
+        to_start: list[Job] = []
+        adopted: list[Job] = []
+        inputs: list[tuple[str, bytes]] = []
+        for job in jobs:
+            assert job.record is not None
+            previous = job.record.executions
+            if job.resumed and previous and self._unrecorded_output(job.record, previous[-1]):
+                # a dead worker finished this execution but not its bookkeeping
+                job.execution = previous[-1]
+                job.input_url = self.update_state.url(
+                    execution_key(job.payload_id, job.execution, "input.json")
+                )
+                job.outcome = self._adopt(job)
+                adopted.append(job)
+                continue
+            job.execution = execution_name(job.payload_id, len(previous) + 1)
+            key = execution_key(job.payload_id, job.execution, "input.json")
+            job.input_url = self.update_state.url(key)
+            job.input = dict(job.payload.as_dict())
+            job.input["id"] = job.payload_id
+            job.input_text = json.dumps(job.input)
+            inputs.append((key, job.input_text.encode()))
+            to_start.append(job)
+        started = self._mark_started(to_start, inputs, batch) if to_start else []
+        for job in adopted:
+            self.update_state.conclude(job, batch)
+        return started
+
+    def _mark_started(
+        self, jobs: list[Job], inputs: list[tuple[str, bytes]], batch: Batch
+    ) -> list[Job]:
+        self.update_state.write_all(inputs)
+        results = self.db.start_many(
+            [(job.payload_id, job.execution) for job in jobs],
+            owner=self.owner,
+            lease_seconds=self.lease_seconds,
+        )
+        started = []
+        for job, result in zip(jobs, results, strict=True):
+            if isinstance(result, StateRecord):
+                started.append(job)
+                batch.started.append(
+                    NewEvent(
+                        job.payload_id,
+                        EventType.STARTED_PROCESSING,
+                        time=result.updated,
+                        execution=job.execution,
+                        input_url=job.input_url,
+                    )
+                )
+            # else: the claim lapsed before the start; the message will come back
+        # claims and starts are in the log before any execution runs, long ones included
+        self.db.add_events(batch.started)
+        batch.started.clear()
+        return started
+
+    def _unrecorded_output(self, record: StateRecord, execution: str) -> bool:
+        """Whether ``execution`` wrote its output but its success was never recorded.
+
+        A recorded success points ``output_url`` at that output: then the claim being resumed
+        is a later rerun (``replace``) that never started, and must run, not adopt.
+        """
+        key = execution_key(record.payload_id, execution, "output.json")
+        return record.output_url != self.update_state.url(key) and self.payload_store.exists(key)
+
+    def _adopt(self, job: Job) -> ExecutionOutcome:
+        key = execution_key(job.payload_id, job.execution, "output.json")
+        output = json.loads(self.payload_store.get(key))
+        return ExecutionOutcome(ExecutionStatus.SUCCEEDED, output=output)
