@@ -237,12 +237,6 @@ class StateDB(Closing, ABC):
         """
 
     @abstractmethod
-    def expired(
-        self, *, now: datetime | None = None, limit: int | None = None
-    ) -> list[StateRecord]:
-        """CLAIMED/PROCESSING records whose lease has run out (owner presumed dead)."""
-
-    @abstractmethod
     def counts(
         self, *, since: timedelta | str | None = None, group_by: GroupBy = "workflow"
     ) -> dict[tuple[str, State], int]:

@@ -15,7 +15,6 @@ from cirrus.errors import StateError
 from cirrus.state._transactional import TransactionalStateDB, number_events
 from cirrus.state.base import Clock, GroupBy, QueryFilter
 from cirrus.state.models import (
-    ACTIVE_STATES,
     NewEvent,
     State,
     StateRecord,
@@ -91,23 +90,6 @@ class MemoryStateDB(TransactionalStateDB[dict[str, StateRecord]]):
                 for event in self._events[max(after_id, 0) :]
                 if payload_id is None or event.payload_id == payload_id
             ]
-        return found if limit is None else found[:limit]
-
-    def expired(
-        self, *, now: datetime | None = None, limit: int | None = None
-    ) -> list[StateRecord]:
-        with self._lock:
-            self._check_open()
-            moment = now or self.now()
-            found = sorted(
-                (
-                    record
-                    for record in self._records.values()
-                    if record.state in ACTIVE_STATES
-                    and (record.lease_expires is None or record.lease_expires <= moment)
-                ),
-                key=lambda record: (record.lease_expires or moment, record.payload_id),
-            )
         return found if limit is None else found[:limit]
 
     def counts(

@@ -27,7 +27,6 @@ from cirrus.errors import ConfigError, StateError
 from cirrus.state._transactional import TransactionalStateDB, number_events
 from cirrus.state.base import Clock, GroupBy, QueryFilter
 from cirrus.state.models import (
-    ACTIVE_STATES,
     EventType,
     NewEvent,
     State,
@@ -98,8 +97,6 @@ _UPSERT = (
 )
 _EVENT_COLUMNS = "id, payload_id, event_type, time, execution, error, input_url, output_url"
 _CHUNK = 500  # ids per IN (...) lookup, well under SQLite's variable limit
-_ACTIVE = tuple(sorted(state.value for state in ACTIVE_STATES))
-_ACTIVE_IN = ", ".join("?" * len(_ACTIVE))
 
 
 def _opt_time(value: datetime | None) -> str | None:
@@ -303,19 +300,6 @@ class SQLiteStateDB(TransactionalStateDB[sqlite3.Connection]):
         params.append(-1 if limit is None else limit)
         with self._read() as conn:
             return [_event(row) for row in conn.execute(sql, params)]
-
-    def expired(
-        self, *, now: datetime | None = None, limit: int | None = None
-    ) -> list[StateRecord]:
-        moment = format_time(now or self.now())
-        sql = (
-            f"SELECT {_RECORD_COLUMNS} FROM state_records"  # noqa: S608
-            f" WHERE state IN ({_ACTIVE_IN}) AND (lease_expires IS NULL OR lease_expires <= ?)"
-            " ORDER BY lease_expires, payload_id LIMIT ?"
-        )
-        with self._read() as conn:
-            rows = conn.execute(sql, (*_ACTIVE, moment, -1 if limit is None else limit))
-            return [_record(row) for row in rows]
 
     def counts(
         self, *, since: timedelta | str | None = None, group_by: GroupBy = "workflow"
