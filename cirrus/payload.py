@@ -477,12 +477,6 @@ class Payload(Mapping[str, Any]):
         """The underlying dict, without copying: for hot paths that only read it."""
         return self._data
 
-    def with_id(self) -> dict[str, Any]:
-        """A copy of the payload dict with ``id`` set to :attr:`id`."""
-        data = self.to_dict()
-        data["id"] = self.id
-        return data
-
     def next_payloads(self) -> list[dict[str, Any]]:
         """The payloads of the next chain link, built from this (output) payload.
 
