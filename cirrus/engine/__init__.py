@@ -23,7 +23,7 @@ from cirrus.engine.clocks import Clock, ManualClock, SystemClock
 from cirrus.engine.definition import StateMachine, load_document
 from cirrus.engine.errors import StatesError, TaskFailure
 from cirrus.engine.integrations import task_target
-from cirrus.engine.objects import DirectoryObjectIO, MemoryObjectIO, ObjectIO
+from cirrus.engine.objects import MemoryObjectIO, ObjectIO
 from cirrus.engine.results import ExecutionResult, ExecutionStatus
 from cirrus.engine.retry import Catcher, Retrier, backoff_delay, backoff_sequence, jitter_bounds
 from cirrus.engine.runner import Execution, run_execution
@@ -44,7 +44,6 @@ __all__ = [
     "FUNCTION_ARN",
     "Catcher",
     "Clock",
-    "DirectoryObjectIO",
     "Execution",
     "ExecutionResult",
     "ExecutionStatus",

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from cirrus.engine.errors import INTRINSIC_FAILURE, RESULT_PATH_MATCH_FAILURE, RUNTIME, StatesError
+from cirrus.engine.errors import RESULT_PATH_MATCH_FAILURE, RUNTIME, StatesError
 
 __all__ = [
     "NO_ENV",
@@ -364,8 +364,3 @@ def _compile_node(node: Any, field: str) -> Getter | None:
 
         return build_array
     return None
-
-
-def intrinsic_error(cause: str) -> StatesError:
-    """The error an intrinsic function raises when its arguments are wrong."""
-    return StatesError(INTRINSIC_FAILURE, cause)
