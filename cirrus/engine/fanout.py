@@ -2,28 +2,20 @@
 
 Graphs without Task states are pure and run in-line, one after another: that is both
 the fastest way and indistinguishable in its results. Graphs with tasks run on a thread
-pool bounded by ``MaxConcurrency``.
+pool bounded by ``MaxConcurrency``. A Map's ``ItemReader`` and ``ResultWriter`` read and
+write object storage through :mod:`cirrus.engine.objects`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 import threading
-import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
-from cirrus.engine.errors import (
-    EXCEED_TOLERATED_FAILURE_THRESHOLD,
-    ITEM_READER_FAILED,
-    RESULT_WRITER_FAILED,
-    RUNTIME,
-    StatesError,
-)
+from cirrus.engine.errors import EXCEED_TOLERATED_FAILURE_THRESHOLD, RUNTIME, StatesError
 from cirrus.engine.jsonata_eval import JsonataTemplate
+from cirrus.engine.objects import read_items, write_results
 from cirrus.engine.paths import PathMissing, Template, dumps
 from cirrus.engine.states import Graph, MapState, ParallelState
 
@@ -224,7 +216,11 @@ def run_map(execution: Execution, state: MapState, effective: Any, raw: Any, lan
         for outcome in outcomes
     ]
     if state.result_writer is not None:
-        output = _write_results(execution, state, jobs, outcomes, effective, lane)
+        runs = [
+            (child_input, outcome.output, outcome.error)
+            for (_, child_input, _), outcome in zip(jobs, outcomes, strict=False)
+        ]
+        output = write_results(execution, state, runs, effective, lane)
         execution.event(lane, "MapStateSucceeded", None, None)
         return output
     execution.event(lane, "MapStateSucceeded", None, None)
@@ -246,7 +242,7 @@ def _items(
     bindings: dict[str, Any] | None,
 ) -> list[Any]:
     if state.item_reader is not None:
-        items = _read_items(execution, state, effective, lane)
+        items = read_items(execution, state, effective, lane)
     elif state.jsonata:
         items = state.items.evaluate(bindings or {}) if state.items is not None else effective
         if not isinstance(items, list):
@@ -368,147 +364,3 @@ def _batched(state: MapState, items: list[Any], effective: Any, lane: Lane) -> l
     if "BatchInput" in batcher:
         return [{"BatchInput": base, "Items": batch} for batch in batches]
     return [{"Items": batch} for batch in batches]
-
-
-# --------------------------------------------------------------------------- reader / writer
-
-
-def _bucket_key(
-    execution: Execution, spec: dict[str, Any], effective: Any, lane: Lane, failure: str
-) -> dict[str, Any]:
-    from cirrus.engine.paths import compile_template
-
-    if execution.object_io is None:
-        raise StatesError(
-            failure, "No object storage is configured for this execution: pass object_io"
-        )
-    parameters = spec.get("Parameters", spec.get("Arguments", {}))
-    evaluated = compile_template(parameters, field="Parameters").evaluate(effective, lane)
-    if not isinstance(evaluated, dict) or not isinstance(evaluated.get("Bucket"), str):
-        raise StatesError(failure, "Parameters.Bucket must be a string")
-    return evaluated
-
-
-def _read_items(execution: Execution, state: MapState, effective: Any, lane: Lane) -> list[Any]:
-    reader = state.item_reader
-    assert reader is not None
-    params = _bucket_key(execution, reader, effective, lane, ITEM_READER_FAILED)
-    io_ = execution.object_io
-    assert io_ is not None
-    config = reader.get("ReaderConfig", {}) or {}
-    max_items = config.get("MaxItems")
-    bucket = params["Bucket"]
-    if reader["Resource"].endswith("listObjectsV2"):
-        prefix = str(params.get("Prefix", ""))
-        items: list[Any] = [
-            {"Key": key, "Size": size, "Etag": "", "LastModified": "", "StorageClass": "STANDARD"}
-            for key, size in io_.list(bucket, prefix)
-        ]
-    else:
-        key = params.get("Key")
-        if not isinstance(key, str):
-            raise StatesError(ITEM_READER_FAILED, "Parameters.Key must be a string")
-        try:
-            body = io_.get(bucket, key).decode("utf-8")
-        except KeyError:
-            raise StatesError(
-                ITEM_READER_FAILED, f"The specified key does not exist: s3://{bucket}/{key}"
-            ) from None
-        items = _parse_items(body, config)
-    if isinstance(max_items, int) and max_items > 0:
-        items = items[:max_items]
-    return items
-
-
-def _parse_items(body: str, config: dict[str, Any]) -> list[Any]:
-    input_type = config.get("InputType", "JSON")
-    if input_type == "JSON":
-        try:
-            items = json.loads(body)
-        except ValueError as err:
-            raise StatesError(ITEM_READER_FAILED, f"The object is not valid JSON: {err}") from None
-        if not isinstance(items, list):
-            raise StatesError(ITEM_READER_FAILED, "Attempting to map over non-iterable node.")
-        return items
-    if input_type == "JSONL":
-        try:
-            return [json.loads(line) for line in body.splitlines() if line.strip()]
-        except ValueError as err:
-            raise StatesError(ITEM_READER_FAILED, f"A line is not valid JSON: {err}") from None
-    rows = list(
-        csv.reader(
-            io.StringIO(body),
-            delimiter=(config.get("CSVDelimiter", "COMMA") == "COMMA" and ",") or "\t",
-        )
-    )
-    if config.get("CSVHeaderLocation", "FIRST_ROW") == "GIVEN":
-        headers = config.get("CSVHeaders")
-        if not isinstance(headers, list):
-            raise StatesError(
-                ITEM_READER_FAILED, "CSVHeaders must be given when CSVHeaderLocation is GIVEN"
-            )
-    else:
-        if not rows:
-            return []
-        headers, rows = rows[0], rows[1:]
-    if len(set(headers)) != len(headers):
-        raise StatesError(ITEM_READER_FAILED, "CSV headers cannot contain duplicates.")
-    return [dict(zip(headers, row, strict=False)) for row in rows if row]
-
-
-def _write_results(
-    execution: Execution,
-    state: MapState,
-    jobs: list[Any],
-    outcomes: list[Any],
-    effective: Any,
-    lane: Lane,
-) -> dict[str, Any]:
-    writer = state.result_writer
-    assert writer is not None
-    params = _bucket_key(execution, writer, effective, lane, RESULT_WRITER_FAILED)
-    io_ = execution.object_io
-    assert io_ is not None
-    bucket = params["Bucket"]
-    run_id = str(uuid.uuid4())
-    prefix = str(params.get("Prefix", "")).strip("/")
-    base = f"{prefix}/{run_id}" if prefix else run_id
-    map_run_arn = (
-        f"{execution.machine_arn.replace(':stateMachine:', ':mapRun:')}/{state.name}:{run_id}"
-    )
-    succeeded, failed = [], []
-    for (_, child_input, _lane), outcome in zip(jobs, outcomes, strict=False):
-        record = {
-            "ExecutionArn": f"{map_run_arn}:{uuid.uuid4()}",
-            "Input": dumps(child_input),
-            "InputDetails": {"Included": True},
-            "Name": str(uuid.uuid4()),
-            "RedriveCount": 0,
-            "RedriveStatus": "NOT_REDRIVABLE",
-            "StateMachineArn": execution.machine_arn,
-            "Status": "SUCCEEDED" if outcome.error is None else "FAILED",
-        }
-        if outcome.error is None:
-            record["Output"] = dumps(outcome.output)
-            record["OutputDetails"] = {"Included": True}
-            succeeded.append(record)
-        else:
-            record["Error"] = outcome.error.error
-            record["Cause"] = outcome.error.cause
-            failed.append(record)
-    files: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
-    try:
-        for status, records in (("SUCCEEDED", succeeded), ("FAILED", failed)):
-            if records:
-                key = f"{base}/{status}_0.json"
-                data = json.dumps(records).encode("utf-8")
-                io_.put(bucket, key, data)
-                files[status].append({"Key": key, "Size": len(data)})
-        manifest = {"DestinationBucket": bucket, "MapRunArn": map_run_arn, "ResultFiles": files}
-        io_.put(bucket, f"{base}/manifest.json", json.dumps(manifest).encode("utf-8"))
-    except (OSError, KeyError) as err:
-        raise StatesError(RESULT_WRITER_FAILED, f"Writing the results failed: {err}") from None
-    return {
-        "MapRunArn": map_run_arn,
-        "ResultWriterDetails": {"Bucket": bucket, "Key": f"{base}/manifest.json"},
-    }
