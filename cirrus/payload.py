@@ -31,7 +31,6 @@ __all__ = [
     "PAYLOAD_ID_PATTERN",
     "Payload",
     "ProcessDefinition",
-    "load_payload",
     "make_payload_id",
     "parse_payload_id",
     "select_features",
@@ -383,7 +382,7 @@ class Payload(Mapping[str, Any]):
             _type_error(data, "$", "a JSON object (a FeatureCollection with 'process')")
         if "url" in data and "features" not in data and "process" not in data:
             raise PayloadError(
-                "$.url", "is a reference", "load it first with cirrus.payload.load_payload()"
+                "$.url", "is a reference", "load it first with cirrus.storage.load_payload()"
             )
         if copy_data:
             data = copy.deepcopy(data)
@@ -535,31 +534,3 @@ def select_features(features: list[dict[str, Any]], chain_filter: str) -> list[d
     expression = _chain_filter_expression(chain_filter)
     selected_ids = {id(match.value) for match in expression.find({"features": features})}
     return [feature for feature in features if id(feature) in selected_ids]
-
-
-def load_payload(data: Any) -> dict[str, Any]:
-    """Resolve a payload reference: ``{"url": ...}`` (or ``{"href": ...}``) is read from storage.
-
-    Anything else is returned as it is. The stored object may itself be a reference.
-
-    Raises:
-        PayloadError: the reference is not a string or points at something that is not JSON.
-    """
-    seen: set[str] = set()
-    while isinstance(data, dict) and "features" not in data and ("url" in data or "href" in data):
-        url = data.get("url", data.get("href"))
-        if not isinstance(url, str):
-            raise PayloadError("$.url", "must be a string URL", "e.g. s3://bucket/key.json")
-        if url in seen:
-            raise PayloadError("$.url", f"refers back to itself ({url})")
-        seen.add(url)
-        from cirrus.storage import read_bytes
-
-        raw = read_bytes(url)
-        try:
-            data = json.loads(raw)
-        except ValueError as err:
-            raise PayloadError("$", f"at {url} is not JSON ({err})") from err
-    if not isinstance(data, dict):
-        raise PayloadError("$", f"must be a JSON object, not {type(data).__name__}")
-    return data

@@ -15,7 +15,7 @@ __all__ = ["payload"]
 
 
 def _read(source: str) -> dict[str, object]:
-    from cirrus.payload import load_payload
+    from cirrus.storage import load_payload
     from cirrus.task.cli import read_input
 
     return load_payload(read_input(source))

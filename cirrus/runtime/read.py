@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from cirrus.errors import CirrusError, ConfigError, NotFound, PathEscapeError, StorageError
-from cirrus.payload import Payload, load_payload, parse_payload_id
+from cirrus.payload import Payload, parse_payload_id
 from cirrus.runtime.intake import keep_invalid
 from cirrus.runtime.jobs import Batch, Job, execution_key
 from cirrus.runtime.outcomes import Outcome, PayloadResult
 from cirrus.state import EventType, NewEvent
+from cirrus.storage import load_payload
 
 if TYPE_CHECKING:
     from cirrus.queue import Message, WorkQueue

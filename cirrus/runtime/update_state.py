@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING
 
 from cirrus.engine import ExecutionStatus
 from cirrus.errors import CirrusError
-from cirrus.payload import Payload, load_payload
+from cirrus.payload import Payload
 from cirrus.runtime.executor import ExecutionOutcome
 from cirrus.runtime.jobs import Batch, Job, execution_key
 from cirrus.runtime.outcomes import PayloadResult, ending
 from cirrus.state import FinishUpdate, NewEvent
+from cirrus.storage import load_payload
 
 if TYPE_CHECKING:
     from cirrus.queue import WorkQueue

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cirrus.errors import FailedValidation, PayloadError
-from cirrus.payload import Payload, load_payload
+from cirrus.payload import Payload
 
 if TYPE_CHECKING:
     from pystac import Item, ItemCollection
@@ -359,13 +359,13 @@ class Task(ABC):
         ``payload`` may be a reference ``{"url": ...}``; when it also has ``url_out`` (the
         batch convention) the output is written there and ``{"url": url_out}`` returned.
         """
-        if isinstance(payload, dict):
-            url_out = payload.get("url_out")
-            # a payload itself, not a reference, is the usual case
-            data = payload if "features" in payload else load_payload(payload)
+        url_out = payload.get("url_out") if isinstance(payload, dict) else None
+        if isinstance(payload, dict) and "features" in payload:
+            data = payload  # a payload itself, not a reference: the usual case
         else:
-            url_out = None
-            data = load_payload(payload)  # refuses it, naming what it is
+            from cirrus.storage import load_payload
+
+            data = load_payload(payload)  # a reference is read; anything else is refused
         task = cls(data, **kwargs)
         try:
             produced = task.process(**task.parameters)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, TypeGuard
 
 from cirrus.errors import CirrusError, TaskError, is_invalid_input_error
-from cirrus.payload import load_payload
 from cirrus.task.base import Task
 
 __all__ = [
@@ -64,10 +63,10 @@ def invoke_task(task_class: type, event: dict[str, Any], **options: Any) -> Any:
         for key, value in options.items()
         if key in ("workdir", "save_workdir", "upload", "validate")
     }
+    from cirrus.storage import load_payload, write_json
+
     output = task_class.handler(load_payload(event), **stactask_options)  # type: ignore[attr-defined]
     if isinstance(url_out, str):
-        from cirrus.storage import write_json
-
         write_json(url_out, output)
         return {"url": url_out}
     return output
