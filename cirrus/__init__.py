@@ -7,7 +7,7 @@ The public API is re-exported here; everything else is internal::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import typing
 
 from cirrus.errors import (
     AlreadyClaimed,
@@ -26,7 +26,7 @@ from cirrus.errors import (
     WorkflowError,
 )
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     from cirrus.payload import Payload, ProcessDefinition
     from cirrus.task import Task
 
@@ -61,10 +61,15 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> typing.Any:
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'cirrus' has no attribute {name!r}")
     import importlib
 
     return getattr(importlib.import_module(module_name), name)
+
+
+def __dir__() -> list[str]:
+    # the lazy names are listed before they are first used
+    return sorted({*globals(), *_LAZY})

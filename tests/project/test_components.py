@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-import cirrus.project
 from cirrus.engine import load_document
 from cirrus.errors import ConfigError
 from cirrus.project import BuiltinTask, Project, TaskComponent, create_component
@@ -114,15 +113,3 @@ def test_yaml_tags() -> None:
     assert load_document(text) == load_yaml_text(text, Path("x.yml")).data
     sub = "s: !Sub ['arn-${x}', {x: 1}]\n"
     assert load_document(sub) == {"s": {"Fn::Sub": ["arn-${x}", {"x": 1}]}}
-
-
-def test_exports_are_complete() -> None:
-    public = {
-        name
-        for name, value in vars(cirrus.project).items()
-        if not name.startswith("_")
-        and getattr(value, "__module__", "").startswith("cirrus.project")
-    }
-    assert public <= set(cirrus.project.__all__)
-    for name in cirrus.project.__all__:
-        assert hasattr(cirrus.project, name)
