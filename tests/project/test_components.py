@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,6 @@ from cirrus.engine import load_document
 from cirrus.errors import ConfigError
 from cirrus.project import BuiltinTask, Project, TaskComponent, create_component
 from cirrus.project.yamlfile import load_yaml_text
-from tests.project.conftest import write
 
 
 def test_builtins_are_listed(project: Project) -> None:
@@ -42,23 +42,17 @@ def test_component_lookup_names_known_ones(project: Project) -> None:
         project.component("pipeline", "x")
 
 
-TASK_BASE = "from cirrus.task import Task\n"
-ONE = "class One(Task):\n    def process(self, **kw):\n        return self.items_as_dicts\n"
-TWO = ONE.replace("One", "Two")
+LOADING = Path(__file__).parent.parent / "fixtures" / "tasks" / "loading"
+"""Task code for the class-loading tests, one file per case."""
 
 
 @pytest.mark.parametrize(
     ("code", "class_field", "expected"),
     [
-        pytest.param(TASK_BASE + ONE, None, "One", id="one"),
-        pytest.param(TASK_BASE + ONE + TWO, "Two", "Two", id="class-field"),
-        pytest.param(
-            TASK_BASE + "class Base(Task):\n    pass\n" + ONE.replace("(Task)", "(Base)"),
-            None,
-            "One",
-            id="shared-base",
-        ),
-        pytest.param("from stactask import Task\n" + ONE, None, "One", id="stactask"),
+        pytest.param("one_task.py", None, "One", id="one"),
+        pytest.param("two_tasks.py", "Two", "Two", id="class-field"),
+        pytest.param("shared_base.py", None, "One", id="shared-base"),
+        pytest.param("stactask_task.py", None, "One", id="stactask"),
     ],
 )
 def test_load_class(project: Project, code: str, class_field: str | None, expected: str) -> None:
@@ -69,10 +63,10 @@ def test_load_class(project: Project, code: str, class_field: str | None, expect
 @pytest.mark.parametrize(
     ("code", "class_field", "message"),
     [
-        pytest.param(TASK_BASE + ONE + TWO, None, "several Task classes (One, Two)", id="two"),
-        pytest.param(TASK_BASE, None, "defines no concrete subclass", id="none"),
-        pytest.param(TASK_BASE + ONE, "Three", "no Task subclass named `Three`", id="missing"),
-        pytest.param("import not_a_module_anywhere\n", None, "failed to import", id="import"),
+        pytest.param("two_tasks.py", None, "several Task classes (One, Two)", id="two"),
+        pytest.param("no_task.py", None, "defines no concrete subclass", id="none"),
+        pytest.param("one_task.py", "Three", "no Task subclass named `Three`", id="missing"),
+        pytest.param("bad_import.py", None, "failed to import", id="import"),
     ],
 )
 def test_load_class_errors(
@@ -85,17 +79,17 @@ def test_load_class_errors(
 
 
 def test_task_code_may_import_its_siblings(project: Project) -> None:
-    task = _task_with_code(
-        project, TASK_BASE + "from helpers import VALUE\nfrom . import helpers as h\n" + ONE, None
-    )
-    write(task.path / "src/task/helpers.py" if task.path else Path(), "VALUE = 1\n")
+    task = _task_with_code(project, "imports_siblings.py", None)
+    assert task.path is not None
+    shutil.copyfile(LOADING / "helpers.py", task.path / "src/task/helpers.py")
     assert task.load_class().__name__ == "One"
 
 
 def _task_with_code(project: Project, code: str, class_field: str | None) -> TaskComponent:
+    """A new task ``coded`` whose ``task.py`` is the fixture file ``code``."""
     component = create_component(project, "task", "coded", "has code")
     assert isinstance(component, TaskComponent) and component.path is not None
-    write(component.path / "src/task/task.py", code)
+    shutil.copyfile(LOADING / code, component.path / "src/task/task.py")
     if class_field:
         definition = component.path / "definition.yml"
         definition.write_text(definition.read_text() + f"class: {class_field}\n")

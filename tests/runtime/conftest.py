@@ -1,10 +1,12 @@
 """Fixtures for the pipeline end-to-end tests: a real project in a temporary folder.
 
 Every test gets its own copy of a project made by ``cirrus init`` with four tasks and
-three workflows, and drives it through the ``cirrus`` command in real subprocesses, so the
-state database, work queue and stores are real SQLite files and folders.
+five workflows, and drives it through the ``cirrus`` command in real subprocesses or through
+the library (``Pipeline``, ``Worker``), so the state database, work queue and stores are
+real SQLite files and folders.
 
-Tasks (all lambda-type, in ``tasks/<name>/src/task/task.py``):
+Tasks (all lambda-type, copied from ``tests/fixtures/tasks/`` to
+``tasks/<name>/src/task/task.py``):
 
 - ``stamp``: sets ``properties.stamped = true``; with ``sleep_ms`` it sleeps first, and with
   ``exec_log`` it appends the payload id to that file (``O_APPEND``, one write per run), so
@@ -16,8 +18,9 @@ Tasks (all lambda-type, in ``tasks/<name>/src/task/task.py``):
 - ``nap``: sleeps ``seconds``.
 
 Workflows: ``three`` (stamp, maybe-fail, check, publish), ``stamp-only`` (stamp, publish),
-``timeout`` (a state machine with ``TimeoutSeconds: 1`` that waits 3 s) and ``task-timeout``
-(a ``nap`` Task state with ``TimeoutSeconds: 1``).
+``on-batch`` (stamp and maybe-fail as batch tasks, then publish), ``timeout`` (a state
+machine with ``TimeoutSeconds: 1`` that waits 3 s) and ``task-timeout`` (a ``nap`` Task
+state with ``TimeoutSeconds: 1``).
 """
 
 from __future__ import annotations
@@ -36,126 +39,14 @@ import pytest
 
 from cirrus.storage import ObjectStore, open_store
 
-TASKS: dict[str, str] = {
-    "stamp": '''
-from __future__ import annotations
-
-import os
-import time
-from typing import Any
-
-from cirrus.task import Task
-
-
-class Stamp(Task):
-    """Marks items as stamped; optionally sleeps and logs each execution."""
-
-    name = "stamp"
-    description = "marks items as stamped"
-    version = "1.0.0"
-
-    def process(
-        self, sleep_ms: int = 0, exec_log: str = "", pid_log: str = "", **kwargs: Any
-    ) -> list[dict[str, Any]]:
-        if sleep_ms:
-            time.sleep(sleep_ms / 1000)
-        if pid_log:
-            with open(pid_log, "a") as log:
-                log.write(f"{os.getpid()}\\n")
-        if exec_log:
-            line = f"{self._payload.get('id')}\\n".encode()
-            fd = os.open(exec_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                os.write(fd, line)
-            finally:
-                os.close(fd)
-        items = self.items_as_dicts
-        for item in items:
-            item.setdefault("properties", {})["stamped"] = True
-        return items
-
-
-handler = Stamp.handler
-''',
-    "maybe-fail": '''
-from __future__ import annotations
-
-from typing import Any
-
-from cirrus.task import Task
-
-
-class MaybeFail(Task):
-    """Fails when an item asks for it with properties.fail."""
-
-    name = "maybe-fail"
-    description = "fails on request"
-    version = "1.0.0"
-
-    def process(self, **kwargs: Any) -> list[dict[str, Any]]:
-        for item in self.items_as_dicts:
-            if item.get("properties", {}).get("fail"):
-                raise RuntimeError(f"asked to fail {item['id']}")
-        return self.items_as_dicts
-
-
-handler = MaybeFail.handler
-''',
-    "check": '''
-from __future__ import annotations
-
-from typing import Any
-
-from cirrus.task import Task
-
-
-class Check(Task):
-    """Rejects items whose properties.invalid names an error library."""
-
-    name = "check"
-    description = "rejects items on request"
-    version = "1.0.0"
-
-    def process(self, **kwargs: Any) -> list[dict[str, Any]]:
-        for item in self.items_as_dicts:
-            kind = item.get("properties", {}).get("invalid")
-            if kind == "cirrus":
-                from cirrus.errors import InvalidInput
-
-                raise InvalidInput(f"item {item['id']} is not usable")
-            if kind == "stactask":
-                from stactask.exceptions import InvalidInput as StacTaskInvalidInput
-
-                raise StacTaskInvalidInput(f"item {item['id']} is not usable either")
-        return self.items_as_dicts
-
-
-handler = Check.handler
-''',
-    "nap": '''
-from __future__ import annotations
-
-import time
-from typing import Any
-
-from cirrus.task import Task
-
-
-class Nap(Task):
-    """Sleeps a while."""
-
-    name = "nap"
-    description = "sleeps"
-    version = "1.0.0"
-
-    def process(self, seconds: float = 0, **kwargs: Any) -> list[dict[str, Any]]:
-        time.sleep(seconds)
-        return self.items_as_dicts
-
-
-handler = Nap.handler
-''',
+FIXTURE_TASKS = Path(__file__).parent.parent / "fixtures" / "tasks"
+TASKS: dict[str, Path] = {
+    "stamp": FIXTURE_TASKS / "stamp.py",
+    "maybe-fail": FIXTURE_TASKS / "maybe_fail.py",
+    "check": FIXTURE_TASKS / "check.py",
+    "nap": FIXTURE_TASKS / "nap.py",
 }
+"""Task name -> its code, copied to ``tasks/<name>/src/task/task.py``."""
 
 
 def _task_state(task: str, next_state: str | None) -> dict[str, Any]:
@@ -202,7 +93,7 @@ WORKFLOWS: dict[str, dict[str, Any]] = {
 
 
 def _write_project_files(root: Path) -> None:
-    for name, source in TASKS.items():
+    for name, code in TASKS.items():
         folder = root / "tasks" / name
         (folder / "src" / "task").mkdir(parents=True, exist_ok=True)
         # stamp and maybe-fail also run as batch tasks (a process of their own)
@@ -210,7 +101,7 @@ def _write_project_files(root: Path) -> None:
         (folder / "definition.yml").write_text(
             f'description: "{name} test task"\nlambda:\n  handler: task.handler\n{batch}'
         )
-        (folder / "src" / "task" / "task.py").write_text(source.lstrip())
+        shutil.copyfile(code, folder / "src" / "task" / "task.py")
         (folder / "README.md").write_text(f"# {name}\n\nA task of the runtime tests.\n")
     for name, definition in WORKFLOWS.items():
         folder = root / "workflows" / name
