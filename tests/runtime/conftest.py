@@ -30,13 +30,17 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from cirrus.project import find_project
+from cirrus.runtime import Pipeline, Worker
 from cirrus.storage import ObjectStore, open_store
 
 FIXTURE_TASKS = Path(__file__).parent.parent / "fixtures" / "tasks"
@@ -288,3 +292,81 @@ def payload(
 def payload_id(item_id: str, workflow: str = "three", collection: str = "test") -> str:
     """The id cirrus gives a one-item payload."""
     return f"{collection}/workflow-{workflow}/{item_id}"
+
+
+# ---------------------------------------------------------------- driving the library
+
+
+@pytest.fixture
+def open_pipeline(proj: Proj) -> Iterator[Callable[..., Pipeline]]:
+    """Opens pipelines on the test project (settings changed by keywords); closes them all."""
+    opened: list[Pipeline] = []
+
+    def make(**overrides: Any) -> Pipeline:
+        pipeline = Pipeline.for_project(find_project(explicit=proj.root), time_scale=0, **overrides)
+        opened.append(pipeline)
+        return pipeline
+
+    yield make
+    for pipeline in opened:
+        pipeline.close()
+
+
+class Standin:
+    """A backend (state database, work queue) with some of its methods replaced.
+
+    The worker takes its backends as constructor arguments; handing it a stand-in there makes
+    one step fail, or happen at a chosen moment, without reaching into the worker::
+
+        queue = Standin(pipeline.queue, delete_many=crash)
+        run_worker(pipeline, queue=queue)
+
+    Every other attribute is the real backend's.
+    """
+
+    def __init__(self, backend: Any, **methods: Callable[..., Any]) -> None:
+        self._backend = backend
+        self._methods = methods
+
+    def __getattr__(self, name: str) -> Any:
+        method = self._methods.get(name)
+        return method if method is not None else getattr(self._backend, name)
+
+
+def run_worker(
+    pipeline: Pipeline,
+    *,
+    state_db: Any = None,
+    queue: Any = None,
+    stop: threading.Event | None = None,
+    more_coming: Callable[[], bool] | None = None,
+    **settings: Any,
+) -> Counter[str]:
+    """Drain the pipeline's queue with one worker, on stand-ins for the backends if given.
+
+    ``stop`` and ``more_coming`` are passed to :meth:`Worker.run`; ``settings`` change the
+    pipeline's settings for this worker.
+
+    Returns:
+        How many payloads ended each way.
+    """
+    worker = Worker(
+        pipeline.settings.with_changes(**settings),
+        pipeline.project,
+        state_db=state_db or pipeline.db,
+        queue=queue or pipeline.queue,
+    )
+    try:
+        return worker.run(until_empty=True, stop=stop, more_coming=more_coming)
+    finally:
+        worker.close()
+
+
+def logged(log: Path, **stamp: Any) -> dict[str, Any]:
+    """Task options making ``stamp`` log each execution's payload id to ``log``."""
+    return {"stamp": {"exec_log": str(log), **stamp}}
+
+
+def runs(log: Path) -> list[str]:
+    """The payload ids ``stamp`` logged, one per execution."""
+    return log.read_text().splitlines() if log.exists() else []

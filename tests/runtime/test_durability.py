@@ -10,9 +10,10 @@ may be made again (at-least-once *publishing*), but the state, the stored output
 catalog item exist once.
 
 A runner started right after the kill takes over at once what the dead process (same
-machine, process gone) held; a runner started after the lease ran out recovers the expired
-claims instead. The project's ``cirrus.yml`` sets ``lease_seconds: 2`` so that the second
-way takes seconds too.
+machine, process gone) held, and a runner already running does so when it next finds the
+queue idle; a runner started after the lease ran out recovers the expired claims instead.
+The project's ``cirrus.yml`` sets ``lease_seconds: 2`` so that the last way takes seconds
+too.
 """
 
 from __future__ import annotations
@@ -21,12 +22,25 @@ import json
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from tests.runtime.conftest import Proj, item, payload, payload_id
+from cirrus.runtime.owners import new_owner
+from tests.runtime.conftest import (
+    Proj,
+    Standin,
+    item,
+    logged,
+    payload,
+    payload_id,
+    run_worker,
+    runs,
+)
 
 LEASE_SECONDS = 2  # set in the test project's cirrus.yml
 
@@ -191,3 +205,35 @@ def test_sigkill_of_a_two_process_run_then_rerun_finishes_every_payload_once(pro
         assert record["output_url"] == proj.payload_url(
             f"executions/{pid}/{record['executions'][-1]}/output.json"
         )
+
+
+def test_messages_held_by_a_worker_that_died_are_taken_over_while_running(
+    proj: Proj, open_pipeline: Any
+) -> None:
+    log = proj.root / "exec.log"
+    pipeline = open_pipeline()  # the default lease: 900 s
+    pipeline.submit([payload(item(f"d{i}"), tasks=logged(log)) for i in range(3)])
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    host = new_owner().split(":")[0]
+    # a worker process (now gone) had received every message, as a --processes child would
+    held = pipeline.queue.receive(10, visibility_seconds=900, owner=f"{host}:{child.pid}:dead")
+    assert len(held) == 3
+
+    looks: list[int] = []
+
+    def receivers_unseen_at_start_up() -> list[str]:
+        # the worker's start-up look finds nobody, so only its idle loop can find the dead one
+        looks.append(1)
+        return [] if len(looks) == 1 else list(pipeline.queue.receivers())
+
+    queue = Standin(pipeline.queue, receivers=receivers_unseen_at_start_up)
+    stop = threading.Event()
+    timer = threading.Timer(20, stop.set)  # bounded: without the takeover this would wait 900 s
+    timer.start()
+    try:
+        counts = run_worker(pipeline, queue=queue, stop=stop)
+    finally:
+        timer.cancel()
+    assert counts == {"succeeded": 3}
+    assert sorted(runs(log)) == [payload_id(f"d{i}") for i in range(3)]

@@ -2,7 +2,8 @@
 
 One mixed submission (a payload that succeeds, one whose task fails, two whose tasks say the
 input is invalid, and two unreadable lines) is run once per module; the tests below read
-what it left behind. Tests that change the project get their own copy.
+what it left behind. Tests that change the project get their own copy; one drives the
+library (``Pipeline``) to set a batch size the command does not take.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.runtime.conftest import Proj, Run, item, payload, payload_id
+from tests.runtime.conftest import Proj, Run, item, logged, payload, payload_id, runs
 
 OK = payload_id("a")
 FAILS = payload_id("b")
@@ -259,6 +260,20 @@ def test_the_same_payload_twice_in_one_submission_runs_once(proj: Proj) -> None:
     assert summary["succeeded"] == 1
     assert summary["duplicate"] == 1
     assert log.read_text().splitlines() == [OK]
+
+
+def test_the_same_id_twice_in_one_submission_runs_once_even_in_separate_batches(
+    proj: Proj, open_pipeline: Any
+) -> None:
+    log = proj.root / "exec.log"
+    failing = payload(item("a", fail=True), tasks=logged(log))
+    # a submission larger than one batch (batch_size 200 by default) with the copy far apart
+    pipeline = open_pipeline(batch_size=1)
+    report = pipeline.submit([failing, payload(item("b"), tasks=logged(log)), failing])
+    assert report.duplicates == [payload_id("a")]
+    counts = pipeline.drain()
+    assert runs(log).count(payload_id("a")) == 1
+    assert counts == {"failed": 1, "succeeded": 1}
 
 
 def test_chain_with_branches_and_chain_filter_runs_every_link(proj: Proj) -> None:

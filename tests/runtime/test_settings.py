@@ -9,6 +9,8 @@ import pytest
 from cirrus.project.config import ProjectConfig
 from cirrus.queue import MemoryQueue, SQLiteQueue, open_queue
 from cirrus.runtime.settings import RuntimeSettings
+from cirrus.state import open_state_db
+from cirrus.state.sqlite import SQLiteStateDB
 
 
 @pytest.mark.parametrize(
@@ -41,3 +43,19 @@ def test_a_queue_named_in_the_environment_wins(
     monkeypatch.setenv("CIRRUS_QUEUE", "memory://")
     settings = RuntimeSettings.from_config(ProjectConfig.embedded(tmp_path, env={}))
     assert settings.queue == "memory://"
+
+
+@pytest.mark.parametrize("state_db", ["sqlite://state.db", "sqlite://rel/state.db"])
+def test_the_queue_sits_beside_a_relative_sqlite_state_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, state_db: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = ProjectConfig.embedded(tmp_path, env={"CIRRUS_STATE_DB": state_db})
+    queue = RuntimeSettings.from_config(config).queue  # sqlite://state.db: ValueError
+    database = open_state_db(config.state_db)
+    try:
+        assert isinstance(database, SQLiteStateDB)
+        # sqlite://rel/state.db opens rel/state.db; its queue went to /queue.db
+        assert Path(queue.removeprefix("sqlite://")).absolute().parent == database.path.parent
+    finally:
+        database.close()

@@ -69,6 +69,27 @@ def test_run_in_waves_hands_back_quick_items_while_a_slow_one_runs() -> None:
     assert log.index("wave of 3") < log.index("ran 1.5")
 
 
+def test_run_in_waves_starts_nothing_more_once_its_caller_stopped() -> None:
+    """Closing the wave iterator (an error or Ctrl-C in the caller) leaves its threads going.
+
+    The threads keep taking items from ``pending`` until it is empty; the batch's
+    executions used to go through ``pool.map``, whose iterator cancels what has not
+    started when it is closed.
+    """
+
+    ran: list[int] = []
+
+    def run(number: int) -> None:
+        time.sleep(0.02)
+        ran.append(number)
+
+    with ThreadPoolExecutor(2) as pool:
+        waves = run_in_waves(list(range(40)), run, pool, threads=2, wave_seconds=0.05)
+        next(waves)
+        waves.close()  # the caller failed while handling the first wave
+    assert len(ran) < 40, "every item ran after the caller had stopped"
+
+
 def test_run_in_waves_without_threads_runs_every_item_once_in_order() -> None:
     log: list[str] = []
     waves = list(
