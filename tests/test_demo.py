@@ -17,6 +17,7 @@ from cirrus.errors import ConfigError
 pytest.importorskip("rasterio")
 pytest.importorskip("rio_cogeo")
 
+FIXTURES = Path(__file__).parent / "fixtures"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PAYLOAD_IDS = [
     "demo-scenes/workflow-cog-thumbnail/demo-scene-1",
@@ -214,15 +215,8 @@ def test_a_failing_payload_fails_the_demo(tmp_path: Path, monkeypatch: pytest.Mo
     source = tmp_path / "source"
     shutil.copytree(run.project_source(), source)  # type: ignore[arg-type]
     task = source / "tasks" / "make-thumbnail" / "src" / "task" / "task.py"
-    task.write_text(
-        task.read_text().replace(
-            "        for item in self.items_as_dicts:\n",
-            "        for item in self.items_as_dicts:\n"
-            "            if item['id'] == 'demo-scene-2':\n"
-            "                raise RuntimeError('no thumbnail today')\n",
-            1,
-        )
-    )
+    task.rename(task.with_name("demo_task.py"))
+    shutil.copyfile(FIXTURES / "tasks" / "thumbnail_fails_on_scene_2.py", task)
     monkeypatch.setattr(run, "project_source", lambda: source)
 
     done = CliRunner().invoke(cli, ["demo", str(tmp_path / "demo")])
