@@ -14,6 +14,7 @@ import click
 
 from cirrus.cli.common import project_option
 from cirrus.cli.exits import ExitCode, reporting_errors
+from cirrus.task.kinds import TaskKind
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -89,7 +90,7 @@ def _report_created(component: Component, project: Project) -> None:
     "--type",
     "types",
     multiple=True,
-    type=click.Choice(["lambda", "batch"]),
+    type=click.Choice([kind.value for kind in TaskKind]),
     help="How the task runs; repeat for both (default: lambda).",
 )
 @click.option("--has-lambda/--no-lambda", default=None, help="Include a Lambda variant.")

@@ -21,6 +21,7 @@ from cirrus.project.problems import Problem, raise_for_problems
 from cirrus.project.schema import check_definition
 from cirrus.project.settings import BatchSettings, LambdaSettings
 from cirrus.project.yamlfile import LoadedYaml, load_yaml
+from cirrus.task.kinds import TaskKind
 
 __all__ = [
     "DEFINITION_FILE",
@@ -203,7 +204,7 @@ class TaskComponent(CodeComponent):
             return frozenset()
         return frozenset(
             kind
-            for kind in ("lambda", "batch")
+            for kind in TaskKind
             if isinstance(document.get(kind), dict)
             and document[kind].get("enabled", True) is not False
         )
@@ -280,7 +281,7 @@ class BuiltinTask(TaskComponent):
 
     @property
     def types(self) -> frozenset[str]:
-        return frozenset({"lambda"})
+        return frozenset({TaskKind.LAMBDA})
 
     @property
     def class_name(self) -> str | None:

@@ -20,11 +20,12 @@ from cirrus.project.components import DEFINITION_FILE, FOLDERS, README_FILE, Com
 from cirrus.project.config import CONFIG_FILE
 from cirrus.project.names import class_name_for, project_name_for
 from cirrus.project.project import Project, normalize_kind
+from cirrus.task.kinds import TaskKind
 
 __all__ = ["TASK_TYPES", "TEMPLATES_DIR", "create_component", "init_project"]
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-TASK_TYPES = ("lambda", "batch")
+TASK_TYPES = tuple(TaskKind)
 GITIGNORE_LINE = ".cirrus/"
 
 

@@ -18,15 +18,18 @@ from typing import TYPE_CHECKING, Any
 from cirrus.engine import ResourceError, TaskHandler, TaskTarget
 from cirrus.project.components import TaskComponent, builtin_components
 from cirrus.project.task_targets import match_task
-from cirrus.task.registry import resolve_task
-from cirrus.task.runner import TaskRunner
+from cirrus.task.kinds import TaskKind
 
 if TYPE_CHECKING:
     from cirrus.project.project import Project
+    from cirrus.task.runner import TaskRunner
 
 __all__ = ["ProjectTaskResolver", "task_catalog"]
 
-_HISTORY = {"lambda": ("lambda", "invoke"), "batch": ("batch", "submitJob.sync")}
+_HISTORY = {
+    TaskKind.LAMBDA: ("lambda", "invoke"),
+    TaskKind.BATCH: ("batch", "submitJob.sync"),
+}
 
 
 def task_catalog(components: Mapping[str, Any]) -> dict[str, frozenset[str]]:
@@ -35,7 +38,7 @@ def task_catalog(components: Mapping[str, Any]) -> dict[str, frozenset[str]]:
     A task whose definition enables neither ``lambda`` nor ``batch`` runs as lambda.
     """
     return {
-        name: component.types or frozenset({"lambda"})
+        name: component.types or frozenset({TaskKind.LAMBDA})
         for name, component in components.items()
         if isinstance(component, TaskComponent)
     }
@@ -69,6 +72,10 @@ class ProjectTaskResolver:
         data_root: str | None = None,
     ) -> ProjectTaskResolver:
         """A resolver that runs the tasks of ``project`` (built-ins only when None)."""
+        # loading the Task machinery only here keeps validation and listing quick
+        from cirrus.task.registry import resolve_task
+        from cirrus.task.runner import TaskRunner
+
         tasks = task_catalog(project.tasks() if project is not None else builtin_components("task"))
         config = project.config if project is not None else None
         runner = TaskRunner(
@@ -98,7 +105,7 @@ class ProjectTaskResolver:
         if runner is None:
             return TaskHandler(_never_runs, resource_type, resource)
         task = match.task
-        if match.type == "batch":
+        if match.type is TaskKind.BATCH:
             return TaskHandler(
                 lambda payload, timeout: runner.run_batch(task, payload, timeout=timeout),
                 resource_type,

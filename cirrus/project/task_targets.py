@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cirrus.engine import FUNCTION_ARN, TargetKind, TaskTarget
+from cirrus.task.kinds import TaskKind
 
 __all__ = ["TaskMatch", "match_task"]
 
@@ -38,8 +39,8 @@ _JOB_DEFINITION_ARN = re.compile(
 )
 _SUB_VARIABLE = re.compile(r"\$\{[^}]*\}")
 _REF_SUFFIXES = {
-    "lambda": ("Lambda", "Function", "LambdaFunction"),
-    "batch": ("JobDefinition", "BatchJob", "Job"),
+    TaskKind.LAMBDA: ("Lambda", "Function", "LambdaFunction"),
+    TaskKind.BATCH: ("JobDefinition", "BatchJob", "Job"),
 }
 
 
@@ -56,7 +57,7 @@ class TaskMatch:
     """
 
     task: str | None
-    type: str
+    type: TaskKind
     problem: str = ""
     aws_only: bool = False
 
@@ -68,18 +69,18 @@ def match_task(target: TaskTarget, tasks: Mapping[str, frozenset[str]]) -> TaskM
         target: what the Task state names (from :func:`cirrus.engine.task_target`).
         tasks: every task that exists (project and built-in), with the ways it can run.
     """
-    kind = "batch" if target.kind is TargetKind.JOB_DEFINITION else "lambda"
+    kind = TaskKind.BATCH if target.kind is TargetKind.JOB_DEFINITION else TaskKind.LAMBDA
     value = target.value
     explicit = False  # the spelling names a task outright: no match is a mistake, not AWS
     if isinstance(value, str) and (portable := _PORTABLE.fullmatch(value)):
-        if portable["type"] not in ("lambda", "batch") or not portable["task"]:
+        if portable["type"] not in tuple(TaskKind) or not portable["task"]:
             return TaskMatch(
                 None, kind, f"{value!r} must be cirrus:lambda:<task> or cirrus:batch:<task>"
             )
-        return _checked(portable["task"], portable["type"], tasks, explicit=True)
+        return _checked(portable["task"], TaskKind(portable["type"]), tasks, explicit=True)
     name = _getatt(value)
     if name is not None:
-        return _checked(name, "lambda", tasks, explicit=True)
+        return _checked(name, TaskKind.LAMBDA, tasks, explicit=True)
     ref = _ref(value)
     if ref is not None:
         for suffix in _REF_SUFFIXES[kind]:
@@ -107,7 +108,7 @@ def match_task(target: TaskTarget, tasks: Mapping[str, frozenset[str]]) -> TaskM
 
 
 def _checked(
-    task: str, kind: str, tasks: Mapping[str, frozenset[str]], *, explicit: bool
+    task: str, kind: TaskKind, tasks: Mapping[str, frozenset[str]], *, explicit: bool
 ) -> TaskMatch:
     types = tasks.get(task)
     if types is None:
@@ -167,8 +168,8 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _strip_arn(name: str, kind: str) -> str:
-    if kind == "lambda":
+def _strip_arn(name: str, kind: TaskKind) -> str:
+    if kind is TaskKind.LAMBDA:
         match = FUNCTION_ARN.fullmatch(name)
         return match["name"] if match else name
     match = _JOB_DEFINITION_ARN.fullmatch(name)
