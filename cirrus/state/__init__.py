@@ -12,13 +12,15 @@ Open a backend by URL and use it as a context manager::
         page = db.query(state=State.FAILED, since="7d", limit=100)
 
 Backends: :class:`SQLiteStateDB` (the embedded default), :class:`MemoryStateDB`,
-and any :class:`StateDB` subclass named by URL scheme or ``module:Class``. The
-claim rules live in :mod:`cirrus.state.rules`.
+:class:`DynamoDBStateDB` (``dynamodb://<table>``, on upstream Cirrus's table), and
+any :class:`StateDB` subclass named by URL scheme or ``module:Class``. The claim
+rules live in :mod:`cirrus.state.rules`.
 """
 
 from __future__ import annotations
 
 from cirrus.state.base import QueryFilter, StateDB
+from cirrus.state.dynamodb import DynamoDBStateDB
 from cirrus.state.memory import MemoryStateDB
 from cirrus.state.models import (
     ACTIVE_STATES,
@@ -43,6 +45,7 @@ __all__ = [
     "TERMINAL_STATES",
     "ClaimOutcome",
     "ClaimResult",
+    "DynamoDBStateDB",
     "EventType",
     "FinishUpdate",
     "MemoryStateDB",

@@ -5,6 +5,7 @@ Accepted forms (the one rule of :mod:`cirrus._backends`, shared with work queues
     memory:// (or memory)           MemoryStateDB (nothing persists)
     sqlite:///abs/path/state.db     SQLiteStateDB (sqlite://relative.db is relative), any case
     /any/path/state.db              SQLiteStateDB for a plain path ending .db, .sqlite, .sqlite3
+    dynamodb://<table>              DynamoDBStateDB (upstream Cirrus's table layout; needs boto3)
     <scheme>://...                  a backend registered under the ``cirrus.state_backends``
                                     entry point group as <scheme>, opened with ``from_url(url)``
     package.module:ClassName        any StateDB subclass, created with no arguments
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from cirrus._backends import SQLITE_SUFFIXES, BackendKind, Origin, Scheme, resolve
 from cirrus.state.base import Clock, StateDB
+from cirrus.state.dynamodb import DynamoDBStateDB
 from cirrus.state.memory import MemoryStateDB
 from cirrus.state.sqlite import SQLiteStateDB
 
@@ -29,6 +31,9 @@ STATE_BACKENDS: BackendKind[StateDB] = BackendKind(
         "memory": Scheme("cirrus.state.memory:MemoryStateDB", "memory://"),
         "sqlite": Scheme(
             "cirrus.state.sqlite:SQLiteStateDB", "sqlite:///abs/path.db", needs_location=True
+        ),
+        "dynamodb": Scheme(
+            "cirrus.state.dynamodb:DynamoDBStateDB", "dynamodb://<table>", needs_location=True
         ),
     },
     aliases={"memory": "memory://"},
@@ -58,4 +63,6 @@ def open_state_db(url: str, *, clock: Clock | None = None) -> StateDB:
         return found.cls.from_url(found.url)
     if found.scheme == "sqlite":
         return SQLiteStateDB(found.location, clock=clock)
+    if found.scheme == "dynamodb":
+        return DynamoDBStateDB.from_url(found.url, clock=clock)
     return MemoryStateDB(clock=clock)
