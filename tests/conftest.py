@@ -1,24 +1,21 @@
 """Run-wide fixtures: no test ever reaches a real cloud.
 
 Every test runs with the ``AWS_*`` variables cleared and replaced by dummy
-credentials; S3 tests talk to a moto server started on 127.0.0.1 for the run.
+credentials; tests of AWS services ask for ``aws`` (see ``tests/aws_server.py``),
+the moto server started on 127.0.0.1 for the run.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from tests.aws_server import LocalAWS, aws, moto_server
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["aws", "moto_server"]  # fixtures for every test module
 
 
 @pytest.fixture(autouse=True)
@@ -35,26 +32,15 @@ def _local_only_aws(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """A moto server on 127.0.0.1 for the whole run; yields its endpoint URL."""
-    from moto.server import ThreadedMotoServer
-
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+def moto_endpoint(moto_server: LocalAWS) -> str:
+    """The endpoint URL of the run's moto server."""
+    return moto_server.endpoint
 
 
 @pytest.fixture
-def s3_bucket(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def s3_bucket(aws: LocalAWS) -> str:
     """A fresh bucket on the moto server; ``AWS_ENDPOINT_URL`` points at it."""
-    import boto3
-
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     name = f"test-{uuid.uuid4().hex[:12]}"
-    client: Any = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    client: Any = aws.client("s3")
     client.create_bucket(Bucket=name)
     return name
