@@ -11,12 +11,11 @@ instead (a key-value store) implements :class:`StateDB` directly.
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Generic, ParamSpec, TypeVar
+from typing import Generic, TypeVar
 
-from cirrus.errors import AlreadyClaimed
 from cirrus.state.base import StateDB
 from cirrus.state.models import (
     ClaimResult,
@@ -25,7 +24,15 @@ from cirrus.state.models import (
     StateRecord,
     WorkflowEvent,
 )
-from cirrus.state.rules import apply_finish, apply_release, apply_renew, apply_start, decide_claim
+from cirrus.state.rules import (
+    Held,
+    Step,
+    apply_release,
+    apply_renew,
+    claim_step,
+    finish_step,
+    start_step,
+)
 
 __all__ = ["TransactionalStateDB", "number_events"]
 
@@ -34,10 +41,6 @@ Txn = TypeVar("Txn")
 
 _Item = TypeVar("_Item")
 _Result = TypeVar("_Result")
-_P = ParamSpec("_P")
-
-Held = StateRecord | AlreadyClaimed
-"""Per item of a start or finish batch: the new record, or why the owner may not write it."""
 
 
 def number_events(events: Iterable[NewEvent], last_id: int, now: datetime) -> list[WorkflowEvent]:
@@ -55,17 +58,6 @@ def number_events(events: Iterable[NewEvent], last_id: int, now: datetime) -> li
         )
         for number, event in enumerate(events, start=1)
     ]
-
-
-def _held(
-    rule: Callable[_P, StateRecord], *args: _P.args, **kwargs: _P.kwargs
-) -> tuple[Held, StateRecord | None]:
-    """Run a rule that needs the claim: its record twice (result, to store), or the error."""
-    try:
-        record = rule(*args, **kwargs)
-    except AlreadyClaimed as exc:
-        return exc, None
-    return record, record
 
 
 class TransactionalStateDB(StateDB, Generic[Txn]):
@@ -111,7 +103,7 @@ class TransactionalStateDB(StateDB, Generic[Txn]):
         self,
         items: Sequence[_Item],
         payload_ids: Sequence[str],
-        step: Callable[[_Item, StateRecord | None, datetime], tuple[_Result, StateRecord | None]],
+        step: Step[_Item, _Result],
         events: Sequence[NewEvent],
     ) -> list[_Result]:
         """Apply ``step`` to each item and its payload's record, in one transaction.
@@ -147,17 +139,7 @@ class TransactionalStateDB(StateDB, Generic[Txn]):
         lease = self._lease(lease_seconds)
         payload_ids = [payload_id for payload_id, _ in items]
         self._check_ids(payload_ids)
-
-        def claim(
-            item: tuple[str, bool], current: StateRecord | None, now: datetime
-        ) -> tuple[ClaimResult, StateRecord | None]:
-            payload_id, replace = item
-            result = decide_claim(
-                current, payload_id, owner=owner, now=now, lease=lease, replace=replace
-            )
-            return result, result.record if result.claimed else None
-
-        return self._apply_each(items, payload_ids, claim, events)
+        return self._apply_each(items, payload_ids, claim_step(owner=owner, lease=lease), events)
 
     def start_many(
         self,
@@ -166,39 +148,16 @@ class TransactionalStateDB(StateDB, Generic[Txn]):
         owner: str,
         lease_seconds: float,
         events: Sequence[NewEvent] = (),
-    ) -> list[StateRecord | AlreadyClaimed]:
-        lease = self._lease(lease_seconds)
-
-        def start(
-            item: tuple[str, str], current: StateRecord | None, now: datetime
-        ) -> tuple[Held, StateRecord | None]:
-            payload_id, execution = item
-            return _held(
-                apply_start, current, payload_id, execution, owner=owner, now=now, lease=lease
-            )
-
-        return self._apply_each(items, [payload_id for payload_id, _ in items], start, events)
+    ) -> list[Held]:
+        step = start_step(owner=owner, lease=self._lease(lease_seconds))
+        return self._apply_each(items, [payload_id for payload_id, _ in items], step, events)
 
     def finish_many(
         self, updates: Sequence[FinishUpdate], *, events: Sequence[NewEvent] = ()
-    ) -> list[StateRecord | AlreadyClaimed]:
+    ) -> list[Held]:
         self._check_updates(updates)
-
-        def finish(
-            update: FinishUpdate, current: StateRecord | None, now: datetime
-        ) -> tuple[Held, StateRecord | None]:
-            return _held(
-                apply_finish,
-                current,
-                update.payload_id,
-                update.state,
-                owner=update.owner,
-                error=update.error,
-                output_url=update.output_url,
-                now=now,
-            )
-
-        return self._apply_each(updates, [update.payload_id for update in updates], finish, events)
+        payload_ids = [update.payload_id for update in updates]
+        return self._apply_each(updates, payload_ids, finish_step(), events)
 
     def renew(self, payload_ids: Sequence[str], *, owner: str, lease_seconds: float) -> list[str]:
         lease = self._lease(lease_seconds)

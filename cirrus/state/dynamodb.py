@@ -47,7 +47,7 @@ from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any, TypeVar
 
-from cirrus.errors import AlreadyClaimed, ConfigError, PayloadError, StateError
+from cirrus.errors import ConfigError, PayloadError, StateError
 from cirrus.state._dynamodb_client import (
     ConditionFailed,
     DynamoDBOps,
@@ -92,11 +92,13 @@ from cirrus.state.models import (
     WorkflowEvent,
 )
 from cirrus.state.rules import (
-    apply_finish,
+    Held,
+    Step,
     apply_release,
     apply_renew,
-    apply_start,
-    decide_claim,
+    claim_step,
+    finish_step,
+    start_step,
 )
 
 __all__ = ["DynamoDBOps", "DynamoDBStateDB", "create_table", "ensure_table", "table_definition"]
@@ -126,6 +128,19 @@ class _Write:
 
 
 _Step = Callable[[_Item, StateRecord | None, datetime], tuple[_Result, _Write | None]]
+"""A rule step whose outcome says how to write (see :class:`_Write`)."""
+
+
+def _writes(step: Step[_Item, _Result], *, claim: bool = False) -> _Step[_Item, _Result]:
+    """A shared rule step whose record to store becomes a whole-record write."""
+
+    def write(
+        item: _Item, current: StateRecord | None, now: datetime
+    ) -> tuple[_Result, _Write | None]:
+        result, record = step(item, current, now)
+        return result, None if record is None else _Write(record, claim=claim)
+
+    return write
 
 
 def _client() -> Any:
@@ -241,17 +256,8 @@ class DynamoDBStateDB(StateDB):
         lease = self._lease(lease_seconds)
         payload_ids = [payload_id for payload_id, _ in items]
         self._check_keys(payload_ids)
-
-        def claim(
-            item: tuple[str, bool], current: StateRecord | None, now: datetime
-        ) -> tuple[ClaimResult, _Write | None]:
-            payload_id, replace = item
-            result = decide_claim(
-                current, payload_id, owner=owner, now=now, lease=lease, replace=replace
-            )
-            return result, _Write(result.record, claim=True) if result.claimed else None
-
-        return self._apply(items, payload_ids, claim, events)
+        step = _writes(claim_step(owner=owner, lease=lease), claim=True)
+        return self._apply(items, payload_ids, step, events)
 
     def start_many(
         self,
@@ -260,49 +266,19 @@ class DynamoDBStateDB(StateDB):
         owner: str,
         lease_seconds: float,
         events: Sequence[NewEvent] = (),
-    ) -> list[StateRecord | AlreadyClaimed]:
+    ) -> list[Held]:
         self._check_open()
-        lease = self._lease(lease_seconds)
-
-        def start(
-            item: tuple[str, str], current: StateRecord | None, now: datetime
-        ) -> tuple[StateRecord | AlreadyClaimed, _Write | None]:
-            payload_id, execution = item
-            try:
-                record = apply_start(
-                    current, payload_id, execution, owner=owner, now=now, lease=lease
-                )
-            except AlreadyClaimed as exc:
-                return exc, None
-            return record, _Write(record)
-
-        return self._apply(items, [payload_id for payload_id, _ in items], start, events)
+        step = _writes(start_step(owner=owner, lease=self._lease(lease_seconds)))
+        return self._apply(items, [payload_id for payload_id, _ in items], step, events)
 
     def finish_many(
         self, updates: Sequence[FinishUpdate], *, events: Sequence[NewEvent] = ()
-    ) -> list[StateRecord | AlreadyClaimed]:
+    ) -> list[Held]:
         self._check_open()
         self._check_updates(updates)
-        self._check_keys(update.payload_id for update in updates)
-
-        def finish(
-            update: FinishUpdate, current: StateRecord | None, now: datetime
-        ) -> tuple[StateRecord | AlreadyClaimed, _Write | None]:
-            try:
-                record = apply_finish(
-                    current,
-                    update.payload_id,
-                    update.state,
-                    owner=update.owner,
-                    error=update.error,
-                    output_url=update.output_url,
-                    now=now,
-                )
-            except AlreadyClaimed as exc:
-                return exc, None
-            return record, _Write(record)
-
-        return self._apply(updates, [update.payload_id for update in updates], finish, events)
+        payload_ids = [update.payload_id for update in updates]
+        self._check_keys(payload_ids)
+        return self._apply(updates, payload_ids, _writes(finish_step()), events)
 
     def renew(self, payload_ids: Sequence[str], *, owner: str, lease_seconds: float) -> list[str]:
         self._check_open()

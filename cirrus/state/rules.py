@@ -19,11 +19,16 @@ CLAIMED/PROCESSING, lease expired  RESUMED                     RESUMED
 
 A claim held by the caller itself is still reported ``ALREADY_CLAIMED``: claiming
 never hands the same payload out twice, even to one owner.
+
+The batch methods apply the rules item by item through the steps at the end
+(:func:`claim_step`, :func:`start_step`, :func:`finish_step`), whatever the backend.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import ParamSpec, TypeVar
 
 from cirrus.errors import AlreadyClaimed, StateError
 from cirrus.state.models import (
@@ -31,19 +36,36 @@ from cirrus.state.models import (
     TERMINAL_STATES,
     ClaimOutcome,
     ClaimResult,
+    FinishUpdate,
     State,
     StateRecord,
 )
 
 __all__ = [
+    "Held",
+    "Step",
     "apply_finish",
     "apply_release",
     "apply_renew",
     "apply_start",
     "check_lease",
     "check_terminal",
+    "claim_step",
     "decide_claim",
+    "finish_step",
+    "start_step",
 ]
+
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
+_P = ParamSpec("_P")
+
+Held = StateRecord | AlreadyClaimed
+"""Per item of a start or finish batch: the new record, or why the owner may not write it."""
+
+Step = Callable[[_Item, StateRecord | None, datetime], tuple[_Result, StateRecord | None]]
+"""One batch item's decision: ``step(item, current, now)`` returns the item's result
+and the record to store (``None``: nothing changes)."""
 
 _BLOCKED = {
     State.SUCCEEDED: ClaimOutcome.ALREADY_SUCCEEDED,
@@ -255,3 +277,64 @@ def apply_release(
         lease_expires=None,
         previous_state=None,
     )
+
+
+# ---------------------------------------------------------------- batch item steps
+
+
+def _held(
+    rule: Callable[_P, StateRecord], *args: _P.args, **kwargs: _P.kwargs
+) -> tuple[Held, StateRecord | None]:
+    """Run a rule that needs the claim: its record twice (result, to store), or the error."""
+    try:
+        record = rule(*args, **kwargs)
+    except AlreadyClaimed as exc:
+        return exc, None
+    return record, record
+
+
+def claim_step(*, owner: str, lease: timedelta) -> Step[tuple[str, bool], ClaimResult]:
+    """The step of ``claim_many``: ``(payload_id, replace)`` to its claim result."""
+
+    def claim(
+        item: tuple[str, bool], current: StateRecord | None, now: datetime
+    ) -> tuple[ClaimResult, StateRecord | None]:
+        payload_id, replace = item
+        result = decide_claim(
+            current, payload_id, owner=owner, now=now, lease=lease, replace=replace
+        )
+        return result, result.record if result.claimed else None
+
+    return claim
+
+
+def start_step(*, owner: str, lease: timedelta) -> Step[tuple[str, str], Held]:
+    """The step of ``start_many``: ``(payload_id, execution)`` to the PROCESSING record."""
+
+    def start(
+        item: tuple[str, str], current: StateRecord | None, now: datetime
+    ) -> tuple[Held, StateRecord | None]:
+        payload_id, execution = item
+        return _held(apply_start, current, payload_id, execution, owner=owner, now=now, lease=lease)
+
+    return start
+
+
+def finish_step() -> Step[FinishUpdate, Held]:
+    """The step of ``finish_many``: a :class:`FinishUpdate` to the finished record."""
+
+    def finish(
+        update: FinishUpdate, current: StateRecord | None, now: datetime
+    ) -> tuple[Held, StateRecord | None]:
+        return _held(
+            apply_finish,
+            current,
+            update.payload_id,
+            update.state,
+            owner=update.owner,
+            error=update.error,
+            output_url=update.output_url,
+            now=now,
+        )
+
+    return finish
