@@ -52,6 +52,22 @@ def db(table: str, clock: FakeClock) -> Iterator[DynamoDBStateDB]:
         yield database
 
 
+def put_upstream_item(client: Any, table: str, state_updated: str, **attributes: Any) -> None:
+    """Write PID's item as upstream Cirrus writes it: its attributes only, ``+00:00`` times."""
+    stamp = state_updated.partition("_")[2]
+    client.put_item(
+        TableName=table,
+        Item={
+            "collections_workflow": {"S": CW},
+            "itemids": {"S": "S2A_1"},
+            "created": {"S": stamp},
+            "updated": {"S": stamp},
+            "state_updated": {"S": state_updated},
+            **attributes,
+        },
+    )
+
+
 def raw(client: Any, table: str, collections_workflow: str, itemids: str) -> dict[str, Any]:
     """An item as stored, with plain values."""
     item = client.get_item(
@@ -110,19 +126,15 @@ def test_items_are_written_in_upstreams_shape(db: DynamoDBStateDB, client: Any, 
 
 def test_an_upstream_item_reads_back(db: DynamoDBStateDB, client: Any, table: str) -> None:
     arn = "arn:aws:states:us-east-1:123456789012:execution:cirrus-cog:0f3c"
-    client.put_item(
-        TableName=table,
-        Item={
-            "collections_workflow": {"S": CW},
-            "itemids": {"S": "S2A_1"},
-            "created": {"S": "2024-04-01T10:00:00+00:00"},
-            "claimed_at": {"S": "2024-04-02T10:00:00.250000+00:00"},
-            "updated": {"S": "2024-04-02T10:05:00.500000+00:00"},
-            "state_updated": {"S": "FAILED_2024-04-02T10:05:00.500000+00:00"},
-            "executions": {"L": [{"S": arn}]},
-            "last_error": {"S": "TaskError: no assets"},
-            "outputs": {"L": [{"S": "s3://data/item.json"}]},
-        },
+    put_upstream_item(
+        client,
+        table,
+        "FAILED_2024-04-02T10:05:00.500000+00:00",
+        created={"S": "2024-04-01T10:00:00+00:00"},
+        claimed_at={"S": "2024-04-02T10:00:00.250000+00:00"},
+        executions={"L": [{"S": arn}]},
+        last_error={"S": "TaskError: no assets"},
+        outputs={"L": [{"S": "s3://data/item.json"}]},
     )
 
     record = db.get(PID)
@@ -157,16 +169,11 @@ def test_an_upstream_claim_is_never_taken_over(
     db: DynamoDBStateDB, client: Any, table: str, clock: FakeClock, state: str, replace: bool
 ) -> None:
     """Upstream writes no lease: its execution holds the payload until update-state."""
-    client.put_item(
-        TableName=table,
-        Item={
-            "collections_workflow": {"S": CW},
-            "itemids": {"S": "S2A_1"},
-            "created": {"S": "2024-04-01T10:00:00+00:00"},
-            "updated": {"S": "2024-04-01T10:00:00+00:00"},
-            "state_updated": {"S": f"{state}_2024-04-01T10:00:00+00:00"},
-            "executions": {"L": [{"S": "arn:aws:states:us-east-1:1:execution:x:y"}]},
-        },
+    put_upstream_item(
+        client,
+        table,
+        f"{state}_2024-04-01T10:00:00+00:00",
+        executions={"L": [{"S": "arn:aws:states:us-east-1:1:execution:x:y"}]},
     )
     clock.advance(86400 * 365)
 
@@ -181,16 +188,7 @@ def test_an_upstream_claim_is_never_taken_over(
 
 
 def test_legacy_completed_reads_as_succeeded(db: DynamoDBStateDB, client: Any, table: str) -> None:
-    client.put_item(
-        TableName=table,
-        Item={
-            "collections_workflow": {"S": CW},
-            "itemids": {"S": "S2A_1"},
-            "created": {"S": "2021-01-01T00:00:00+00:00"},
-            "updated": {"S": "2021-01-01T00:00:00+00:00"},
-            "state_updated": {"S": "COMPLETED_2021-01-01T00:00:00+00:00"},
-        },
-    )
+    put_upstream_item(client, table, "COMPLETED_2021-01-01T00:00:00+00:00")
 
     record = db.get(PID)
 
