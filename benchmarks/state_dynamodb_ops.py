@@ -7,7 +7,7 @@ Prints, per payload and step, the requests by operation, the items read and
 written, and conditional failures; then two workers racing to claim the same
 payloads, to show what a lost race costs.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/state_dynamodb_ops.py [--n 500] [--batch 10]
+    .venv/bin/python benchmarks/state_dynamodb_ops.py [--n 500] [--batch 10]
 
 Request and item counts do not depend on the emulator; times do (moto runs in this
 process), so none are printed.
@@ -18,8 +18,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 import threading
+from pathlib import Path
 from typing import Any
+
+# this checkout first: its cirrus, and tests.aws_server for the local moto server
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cirrus.state import DynamoDBStateDB, EventType, FinishUpdate, NewEvent, State
 from cirrus.state.dynamodb import create_table
