@@ -86,7 +86,7 @@ HELD_BY_EXECUTION = datetime.max.replace(tzinfo=UTC)
 """The lease of a CLAIMED/PROCESSING item written without one (by upstream Cirrus).
 
 Such a payload is held by its Step Functions execution until update-state
-finishes it: it is never resumed and :meth:`expired` does not list it.
+finishes it: it is never resumed, whatever the time.
 """
 
 _LEGACY_STATES = {"COMPLETED": State.SUCCEEDED}  # Cirrus 1.x wrote COMPLETED

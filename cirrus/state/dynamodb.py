@@ -59,7 +59,6 @@ from cirrus.state._dynamodb_items import (
     EVENT_COUNTER,
     EVENT_LOG,
     HASH_KEY,
-    HELD_BY_EXECUTION,
     MANAGED,
     PARTITIONS,
     RANGE_KEY,
@@ -573,34 +572,6 @@ class DynamoDBStateDB(StateDB):
             if limit is not None and boundary is None and len(found) >= limit:
                 boundary = second
         found.sort(key=lambda record: (record.updated, record.payload_id), reverse=True)
-        return found if limit is None else found[:limit]
-
-    def expired(
-        self, *, now: datetime | None = None, limit: int | None = None
-    ) -> list[StateRecord]:
-        self._check_open()
-        moment = now or self.now()
-        found: list[StateRecord] = []
-        for partition in self._partitions_for(QueryFilter()):
-            for state in (State.CLAIMED, State.PROCESSING):
-                expr = Expr()
-                items = self._db.query(
-                    IndexName=STATE_INDEX,
-                    KeyConditionExpression=(
-                        f"{expr.n(HASH_KEY)} = {expr.v(partition)}"
-                        f" AND begins_with({expr.n(STATE_INDEX)}, {expr.v(state.value + '_')})"
-                    ),
-                    FilterExpression=f"{expr.n('lease_expires')} <= {expr.v(time_text(moment))}",
-                    **expr.params(),
-                )
-                found.extend(
-                    record
-                    for record in map(record_from_item, items)
-                    if record.lease_expires is not None
-                    and record.lease_expires != HELD_BY_EXECUTION
-                    and record.lease_expires <= moment
-                )
-        found.sort(key=lambda record: (record.lease_expires or moment, record.payload_id))
         return found if limit is None else found[:limit]
 
     def counts(

@@ -181,8 +181,6 @@ def test_an_upstream_claim_is_never_taken_over(
 
     assert result.outcome is ClaimOutcome(f"ALREADY_{state}")
     assert raw(client, table, CW, "S2A_1")["state_updated"].startswith(state)
-    db.index_partitions()
-    assert db.expired() == []
     finished = db.finish(PID, State.SUCCEEDED, owner=None)  # update-state closes it
     assert finished.state is State.SUCCEEDED and finished.lease_expires is None
 
@@ -336,17 +334,20 @@ def test_filtered_queries_use_the_indexes_never_scan(
     assert len(partition_lists) == (0 if "collections_workflow" in filters else 1)
 
 
-def test_counts_and_expired_never_scan(
+def test_counts_never_scan(
     table: str, clock: FakeClock, calls: tuple[Any, list[tuple[str, dict[str, Any]]]]
 ) -> None:
     client, seen = calls
     with DynamoDBStateDB(table, clock=clock, client=client) as db:
         db.claim(pid(1), owner="w1", lease_seconds=LEASE)
-        clock.advance(LEASE + 1)
+        db.finish(pid(2), State.FAILED, owner=None, error="E: x")
         seen.clear()
 
-        assert db.counts() == {("cog", State.CLAIMED): 1}
-        assert [r.payload_id for r in db.expired()] == [pid(1)]
+        assert db.counts() == {("cog", State.CLAIMED): 1, ("cog", State.FAILED): 1}
+        assert db.counts(since="1h", group_by="collections_workflow") == {
+            (CW, State.CLAIMED): 1,
+            (CW, State.FAILED): 1,
+        }
 
     assert {operation for operation, _ in seen} == {"Query"}
 
@@ -445,8 +446,12 @@ def test_open_by_url(aws: LocalAWS, table: str) -> None:
     with open_state_db(f"dynamodb://{table}") as db:
         assert isinstance(db, DynamoDBStateDB) and db.table == table
         db.claim(PID, owner="w1", lease_seconds=LEASE)
-    with pytest.raises(ConfigError, match="names no table"):
+    with pytest.raises(
+        ConfigError, match=r"names nothing after dynamodb://: use dynamodb://<table>"
+    ):
         open_state_db("dynamodb://")
+    with pytest.raises(ConfigError, match="names no table"):
+        DynamoDBStateDB.from_url("dynamodb:///")
     with pytest.raises(ConfigError, match="not valid"):
         open_state_db("dynamodb://no spaces allowed")
 
