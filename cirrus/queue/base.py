@@ -26,7 +26,8 @@ DEDUPLICATION_SECONDS = 14 * 24 * 3600.0
 class Message:
     """One received message."""
 
-    id: int
+    id: int | str
+    """The message's id in its queue (a number in SQLite, SQS's MessageId)."""
     body: str
     receipt: str
     """Proof of this receipt; only the latest receiver can delete the message."""

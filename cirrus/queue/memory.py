@@ -32,7 +32,7 @@ class MemoryQueue(WorkQueue):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._next_id = 1
-        self._messages: dict[int, _Entry] = {}
+        self._messages: dict[int | str, _Entry] = {}
         self._sent: set[str] = set()
 
     def send_many(

@@ -64,14 +64,14 @@ class Claimer:
                 ClaimOutcome.ALREADY_PROCESSING,
                 ClaimOutcome.ALREADY_CLAIMED,
             )
-            if in_progress and job.message.receive_count > 1:
+            if in_progress and job.delivery.receive_count > 1:
                 # our own earlier delivery, held by a worker that may have died: look again
                 # when its lease runs out
-                self.queue.hide([job.message], self._seconds_until(claim.record))
+                self.queue.hide([job.delivery], self._seconds_until(claim.record))
                 continue
             event, outcome = skipped(claim.outcome)
             batch.events.append(NewEvent(job.payload_id, event, time=self.db.now()))
-            batch.done.append(job.message)
+            batch.done.append(job.delivery)
             batch.add_result(PayloadResult(job.payload_id, outcome))
         return claimed
 
@@ -83,7 +83,7 @@ class Claimer:
         received means that delivery was seen through, and running it again would run the
         payload twice (a FAILED one, or a ``replace`` one, would be claimable again).
         """
-        again = [job for job in jobs if job.message.receive_count > 1]
+        again = [job for job in jobs if job.delivery.receive_count > 1]
         if not again:
             return jobs
         records = self.db.get_many([job.payload_id for job in again])
@@ -93,10 +93,10 @@ class Claimer:
             if (
                 record is not None
                 and record.state in TERMINAL_STATES
-                and record.updated.timestamp() >= job.message.first_received_at
+                and record.updated.timestamp() >= job.delivery.first_received_at
             ):
                 decided.add(id(job))
-                batch.done.append(job.message)
+                batch.done.append(job.delivery)
                 outcome = already_decided(record.state)
                 batch.add_result(PayloadResult(job.payload_id, outcome, record.last_error))
         return [job for job in jobs if id(job) not in decided]

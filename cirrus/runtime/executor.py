@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from cirrus.project import Project
     from cirrus.runtime.jobs import Job
 
-__all__ = ["ExecutionOutcome", "WorkflowExecutor"]
+__all__ = ["ExecutionOutcome", "WorkflowExecutor", "escaped_length"]
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ class WorkflowExecutor:
         execution_input: Any = data
         text = job.input_text
         threshold = self.url_payload_threshold
-        if threshold is not None and _escaped_length(text) > threshold:
+        if threshold is not None and escaped_length(text) > threshold:
             from cirrus.storage import join_url, write_bytes
 
             url = join_url(self.payload_root, "tmp", "oversized", f"{uuid.uuid4().hex}.json")
@@ -164,7 +164,7 @@ class WorkflowExecutor:
                 delete(execution_input["url"])
 
 
-def _escaped_length(text: str) -> int:
+def escaped_length(text: str) -> int:
     """Length of JSON text once escaped again, as it sits inside an event envelope.
 
     Exact for ASCII text; counts each other character as a six-character escape, as

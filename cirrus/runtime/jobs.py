@@ -38,7 +38,8 @@ def execution_key(payload_id: str, execution: str, name: str) -> str:
 class Job:
     """One payload of a batch, from its message to its execution's outcome."""
 
-    message: Message
+    message: Message | None
+    """The queue message that brought the payload (None for an update-state event)."""
     payload: Payload
     payload_id: str
     record: StateRecord | None = None
@@ -51,6 +52,12 @@ class Job:
     input_text: str = ""
     """``input`` as stored, in JSON."""
     outcome: ExecutionOutcome | None = None
+
+    @property
+    def delivery(self) -> Message:
+        """The message that brought the payload (jobs read from a queue always have one)."""
+        assert self.message is not None, "a job read from a queue has its message"
+        return self.message
 
 
 @dataclass

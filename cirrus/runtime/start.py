@@ -9,6 +9,7 @@ before recording the end) is not run again: it is concluded from that output ("a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from cirrus.engine import ExecutionStatus
@@ -50,8 +51,23 @@ class Starter:
         self.owner = owner
         self.lease_seconds = lease_seconds
 
-    def start(self, jobs: list[Job], batch: Batch) -> list[Job]:
-        """Store the inputs and mark the payloads PROCESSING; returns the jobs to execute."""
+    def start(
+        self,
+        jobs: list[Job],
+        batch: Batch,
+        launch: Callable[[list[Job], Batch], list[Job]] | None = None,
+    ) -> list[Job]:
+        """Store the inputs and mark the payloads PROCESSING; returns the jobs to execute.
+
+        Args:
+            jobs: claimed jobs.
+            batch: gathers events and concluded jobs.
+            launch: starts the executions elsewhere (Step Functions) once the inputs are
+                stored and before the payloads are marked PROCESSING, so that a crash
+                between the two is repaired by the next delivery (the execution's name is
+                the same, and starting it again is harmless). Returns the jobs it started;
+                it concludes those it could not start in ``batch`` itself.
+        """
         to_start: list[Job] = []
         adopted: list[Job] = []
         inputs: list[tuple[str, bytes]] = []
@@ -75,15 +91,23 @@ class Starter:
             job.input_text = json.dumps(job.input)
             inputs.append((key, job.input_text.encode()))
             to_start.append(job)
-        started = self._mark_started(to_start, inputs, batch) if to_start else []
+        started = self._mark_started(to_start, inputs, batch, launch) if to_start else []
         for job in adopted:
             self.update_state.conclude(job, batch)
         return started
 
     def _mark_started(
-        self, jobs: list[Job], inputs: list[tuple[str, bytes]], batch: Batch
+        self,
+        jobs: list[Job],
+        inputs: list[tuple[str, bytes]],
+        batch: Batch,
+        launch: Callable[[list[Job], Batch], list[Job]] | None,
     ) -> list[Job]:
         self.update_state.write_all(inputs)
+        if launch is not None:
+            jobs = launch(jobs, batch)
+            if not jobs:
+                return []
         results = self.db.start_many(
             [(job.payload_id, job.execution) for job in jobs],
             owner=self.owner,

@@ -43,7 +43,8 @@ class UpdateState:
         payload_store: where outputs and histories are stored.
         payload_root: the store's root URL, for the URLs in records and events.
         announcer: where published items are announced.
-        owner: the worker whose claims these are.
+        owner: the worker whose claims these are; None finishes payloads whoever holds
+            them (the update-state function on AWS, which holds no claim).
         io_pool: threads for writing to a remote store several objects at once.
     """
 
@@ -55,7 +56,7 @@ class UpdateState:
         payload_store: ObjectStore,
         payload_root: str,
         announcer: Announcer,
-        owner: str,
+        owner: str | None,
         io_pool: ThreadPoolExecutor,
     ) -> None:
         self.db = db
@@ -104,7 +105,8 @@ class UpdateState:
                 input_url=job.input_url,
             )
         )
-        batch.done.append(job.message)
+        if job.message is not None:
+            batch.done.append(job.message)
         batch.add_result(PayloadResult(job.payload_id, end.outcome, error))
 
     def _succeed(self, job: Job, outcome: ExecutionOutcome, batch: Batch) -> None:
@@ -133,7 +135,8 @@ class UpdateState:
                 output_url=output_url,
             )
         )
-        batch.done.append(job.message)
+        if job.message is not None:
+            batch.done.append(job.message)
         batch.add_result(PayloadResult(job.payload_id, end.outcome, output=output))
 
     def commit(self, batch: Batch) -> None:
