@@ -85,9 +85,30 @@ class Reader:
         return jobs
 
     def _reject(self, message: Message, error: Exception, batch: Batch) -> None:
-        """Keep an unreadable or invalid payload under tmp/invalid/ with the reason."""
+        """Keep an unreadable or invalid payload under tmp/invalid/ with the reason.
+
+        The workflow event log says so, as upstream's does: ``NOT_A_PROCESS_PAYLOAD`` for
+        JSON that has no ``process``, ``RECORD_EXTRACT_FAILED`` for anything else (text
+        that is not JSON, a reference that cannot be read, a payload that is not valid).
+        Neither has a payload id.
+        """
         reason = str(error)
         url = keep_invalid(self.payload_root, reason, message.body)
         logger.warning("invalid payload stored at %s: %s", url, reason)
+        kind = (
+            EventType.NOT_A_PROCESS_PAYLOAD
+            if _lacks_process(message.body)
+            else EventType.RECORD_EXTRACT_FAILED
+        )
+        batch.events.append(NewEvent("", kind, error=reason, input_url=url, time=self.db.now()))
         batch.done.append(message)
         batch.add_result(PayloadResult(None, Outcome.REJECTED, f"{reason} (kept at {url})"))
+
+
+def _lacks_process(body: str) -> bool:
+    """Whether ``body`` is a JSON object without ``process`` (nor a ``url`` reference)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and "process" not in data and "url" not in data

@@ -76,6 +76,13 @@ def test_a_bad_record_costs_only_itself(deployment: Deployment) -> None:
     assert answer == {"batchItemFailures": []}
     assert len(deployment.keys("tmp/invalid/")) == 2
     assert len(deployment.executions("w")) == 1
+    db = open_state_db(f"dynamodb://{deployment.table}")
+    refused = [event for event in db.events() if event.payload_id == ""]
+    assert sorted(str(event.event_type) for event in refused) == [
+        "NOT_A_PROCESS_PAYLOAD",
+        "RECORD_EXTRACT_FAILED",
+    ]
+    assert all(event.input_url and "/tmp/invalid/" in event.input_url for event in refused)
 
 
 def test_an_undeployed_workflow_fails_its_payload_without_retrying(
