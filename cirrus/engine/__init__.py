@@ -22,7 +22,7 @@ from __future__ import annotations
 from cirrus.engine.clocks import Clock, ManualClock, SystemClock
 from cirrus.engine.definition import StateMachine, load_document
 from cirrus.engine.errors import StatesError, TaskFailure
-from cirrus.engine.integrations import task_target
+from cirrus.engine.integrations import BatchJobFailed, task_target
 from cirrus.engine.objects import MemoryObjectIO, ObjectIO
 from cirrus.engine.results import ExecutionResult, ExecutionStatus
 from cirrus.engine.retry import Catcher, Retrier, backoff_delay, backoff_sequence, jitter_bounds
@@ -42,6 +42,7 @@ from cirrus.engine.tasks import (
 
 __all__ = [
     "FUNCTION_ARN",
+    "BatchJobFailed",
     "Catcher",
     "Clock",
     "Execution",

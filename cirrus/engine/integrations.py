@@ -11,6 +11,11 @@ anything else (a Lambda function ARN, or       the resource itself, as the resol
 another integration)                           runs it
 =============================================  ==========================================
 
+A job whose handler raises :class:`BatchJobFailed` fails its ``batch:submitJob.sync``
+state as AWS does: ``States.TaskFailed``, with the job detail (``Status: FAILED``, the
+container's exit code and ``LogStreamName``) as JSON in the cause, which upstream's
+``post-batch`` reads. Any other error a handler raises keeps its own name and message.
+
 What each name means comes from the :class:`~cirrus.engine.tasks.TaskResolver`. A name set
 at run time (``FunctionName.$``) is resolved when the state runs; a name nothing resolves
 then fails the state with ``Lambda.ResourceNotFoundException`` or ``Batch.ClientException``.
@@ -18,12 +23,13 @@ then fails the state with ``Lambda.ResourceNotFoundException`` or ``Batch.Client
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from cirrus.engine.errors import StatesError
+from cirrus.engine.errors import TASK_FAILED, StatesError
 from cirrus.engine.tasks import (
     FUNCTION_ARN,
     Invoke,
@@ -36,6 +42,7 @@ from cirrus.engine.tasks import (
 __all__ = [
     "BATCH_SUBMIT_JOB_SYNC",
     "LAMBDA_INVOKE",
+    "BatchJobFailed",
     "BoundTask",
     "batch_job_detail",
     "bind_task",
@@ -48,6 +55,35 @@ BATCH_SUBMIT_JOB_SYNC = "arn:aws:states:::batch:submitJob.sync"
 _FIELDS = {LAMBDA_INVOKE: "FunctionName", BATCH_SUBMIT_JOB_SYNC: "JobDefinition"}
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+
+
+class BatchJobFailed(StatesError):
+    """Raised by a job's handler: the job ran and failed, as a Batch job does.
+
+    In a ``batch:submitJob.sync`` state the failure becomes AWS's: ``States.TaskFailed``
+    with the FAILED job detail as JSON in the cause. Raised anywhere else, it is a plain
+    ``States.TaskFailed`` with ``message`` as its cause.
+
+    Args:
+        message: what happened, for the plain form.
+        log_stream_name: where the job's log is (on AWS a stream of the ``/aws/batch/job``
+            log group); None when the container never logged anything.
+        exit_code: the container's exit code, when it ran.
+        reason: why the container stopped (``Container.Reason``), when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        log_stream_name: str | None = None,
+        exit_code: int | None = None,
+        reason: str | None = None,
+    ) -> None:
+        super().__init__(TASK_FAILED, message)
+        self.log_stream_name = log_stream_name
+        self.exit_code = exit_code
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +186,11 @@ def _batch_submit(static: Invoke | None, resolver: TaskResolver) -> Invoke:
             "Batch.ClientException",
         )
         created = _millis()
-        call(params.get("Parameters", {}), timeout)
+        try:
+            call(params.get("Parameters", {}), timeout)
+        except BatchJobFailed as failed:
+            detail = batch_job_detail(params, created, failed)
+            raise StatesError(TASK_FAILED, json.dumps(detail, separators=(",", ":"))) from None
         return batch_job_detail(params, created)
 
     return invoke
@@ -192,24 +232,44 @@ def _millis() -> int:
     return int(datetime.now(UTC).timestamp() * 1000)
 
 
-def batch_job_detail(params: dict[str, Any], created: int) -> dict[str, Any]:
-    """A Batch ``DescribeJobs`` job detail for a job that succeeded, as ``.sync`` returns it."""
+def batch_job_detail(
+    params: dict[str, Any], created: int, failed: BatchJobFailed | None = None
+) -> dict[str, Any]:
+    """A Batch ``DescribeJobs`` job detail, as ``.sync`` returns it (or, failed, its cause).
+
+    Args:
+        params: the state's effective ``Parameters``.
+        created: when the job was submitted, in milliseconds since the epoch.
+        failed: how the job failed; None for a job that succeeded.
+    """
     job_id = str(uuid.uuid4())
     stopped = _millis()
     prefix = f"arn:aws:batch:{REGION}:{ACCOUNT}"
     definition = str(params.get("JobDefinition", "job"))
     name = definition.rsplit("/", 1)[-1].split(":", 1)[0]
     queue = str(params.get("JobQueue", "default"))
+    attempt: dict[str, Any] = {"ExitCode": 0, "LogStreamName": f"{name}/default/{job_id}"}
+    container: dict[str, Any] = {"ExitCode": 0, "Command": [], "Environment": []}
+    if failed is not None:
+        attempt = {}
+        if failed.exit_code is not None:
+            attempt["ExitCode"] = container["ExitCode"] = failed.exit_code
+        else:
+            del container["ExitCode"]
+        if failed.log_stream_name is not None:
+            attempt["LogStreamName"] = container["LogStreamName"] = failed.log_stream_name
+        if failed.reason is not None:
+            attempt["Reason"] = container["Reason"] = failed.reason
     return {
         "Attempts": [
             {
-                "Container": {"ExitCode": 0, "LogStreamName": f"{name}/default/{job_id}"},
+                "Container": attempt,
                 "StartedAt": created,
                 "StatusReason": "Essential container in task exited",
                 "StoppedAt": stopped,
             }
         ],
-        "Container": {"ExitCode": 0, "Command": [], "Environment": []},
+        "Container": container,
         "CreatedAt": created,
         "DependsOn": [],
         "JobArn": f"{prefix}:job/{job_id}",
@@ -221,7 +281,7 @@ def batch_job_detail(params: dict[str, Any], created: int) -> dict[str, Any]:
         "JobQueue": queue if queue.startswith("arn:") else f"{prefix}:job-queue/{queue}",
         "Parameters": params.get("Parameters", {}),
         "StartedAt": created,
-        "Status": "SUCCEEDED",
+        "Status": "SUCCEEDED" if failed is None else "FAILED",
         "StatusReason": "Essential container in task exited",
         "StoppedAt": stopped,
         "Tags": {},

@@ -6,11 +6,13 @@ names resolve to plain Python callables.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from cirrus.engine import (
+    BatchJobFailed,
     PythonFunctions,
     StateMachine,
     TaskFailure,
@@ -209,6 +211,48 @@ def test_batch_task_in_a_real_subprocess() -> None:
     assert ok.succeeded
     bad = run(failing_batch_machine(), {"url": "file:///bad.json"}, runner)
     assert bad.error_document() == {"error": "ValueError", "cause": "cannot read file:///bad.json"}
+
+
+def test_a_failed_batch_job_fails_the_state_as_aws_batch_does() -> None:
+    """States.TaskFailed with the FAILED job detail as the cause, which post-batch reads."""
+
+    def convert(parameters: Any) -> Any:
+        raise BatchJobFailed("exit 1", log_stream_name="convert/default/j1", exit_code=1)
+
+    def never_started(parameters: Any) -> Any:
+        raise BatchJobFailed("no image", reason="CannotPullContainerError: not found")
+
+    resolver = PythonFunctions({}, {"convert": convert, "other": never_started})
+    machine = StateMachine.from_dict(failing_batch_machine(), resolver=resolver)
+    result = run_execution(machine, {"url": "file:///in.json"})
+    assert result.error == "States.TaskFailed"
+    detail = json.loads(result.cause or "")
+    assert detail["Status"] == "FAILED"
+    assert detail["Parameters"] == {"url": "file:///in.json", "url_out": "file:///out.json"}
+    assert detail["Attempts"][-1]["Container"] == {
+        "ExitCode": 1,
+        "LogStreamName": "convert/default/j1",
+    }
+    assert detail["Container"]["LogStreamName"] == "convert/default/j1"
+
+    definition = failing_batch_machine()
+    definition["States"]["Batch"]["Parameters"]["JobDefinition"] = "other"
+    result = run_execution(StateMachine.from_dict(definition, resolver=resolver), {"url": "u"})
+    detail = json.loads(result.cause or "")
+    assert detail["Attempts"][-1]["Container"] == {"Reason": "CannotPullContainerError: not found"}
+    assert "LogStreamName" not in detail["Container"]
+
+
+def test_a_failed_batch_job_outside_submit_job_is_a_plain_task_failure() -> None:
+    def convert(event: Any) -> Any:
+        raise BatchJobFailed("exit 1", exit_code=1)
+
+    machine = StateMachine.from_dict(
+        single({"Type": "Task", "Resource": "convert"}),
+        resolver=PythonFunctions({"convert": convert}),
+    )
+    result = run_execution(machine, {})
+    assert (result.error, result.cause) == ("States.TaskFailed", "exit 1")
 
 
 def test_batch_resolved_resource_passes_the_payload_through() -> None:
