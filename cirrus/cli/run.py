@@ -40,7 +40,7 @@ def run_task(
 ) -> None:
     """Run TASK on PAYLOAD (a file, URL or - for stdin) and print the output payload.
 
-    TASK is a built-in task (copy-assets, publish), a project task, or
+    TASK is a built-in task (copy-assets, publish, pre-batch, post-batch), a project task, or
     path/to/file.py:ClassName. Exit status: 0 success, 1 task failure, 2 invalid input.
     """
     from cirrus.cli.common import find_project_or_none
@@ -52,7 +52,10 @@ def run_task(
         task_class = project.task_class(task) if project is not None else resolve_task(task)
         if data_root is None and project is not None:
             data_root = project.config.data_root
+        payload_root = project.config.payload_root if project is not None else None
     options: dict[str, object] = {"data_root": data_root}
+    if payload_root:  # for tasks that pass payloads by reference, such as pre-batch
+        options["payload_root"] = payload_root
     if workdir:
         options["workdir"] = workdir
     if save_workdir:
@@ -65,4 +68,5 @@ def run_task(
 
     if not issubclass(task_class, Task):
         options.pop("data_root")
+        options.pop("payload_root", None)
     sys.exit(run_and_report(task_class, payload, output, **options))

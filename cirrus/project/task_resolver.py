@@ -7,6 +7,11 @@ Which task a state names is :func:`~cirrus.project.task_targets.match_task`; run
 a :class:`~cirrus.task.runner.TaskRunner` (in this process for lambda-type tasks, in its own
 process for batch-type tasks). Validation uses the same resolver without a runner, and
 collects the states only AWS can run instead of refusing them.
+
+A batch task run by ``arn:aws:states:::batch:submitJob.sync`` fails as a Batch job does
+(``States.TaskFailed``, the job detail as the cause, its ``LogStreamName`` the URL of the
+process's kept stderr), so upstream's ``post-batch`` finds the task's error as on AWS. Run
+by ``cirrus:batch:<task>``, it fails with its own error name.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cirrus.engine import ResourceError, TaskHandler, TaskTarget
+from cirrus.engine import BatchJobFailed, Invoke, ResourceError, TargetKind, TaskHandler, TaskTarget
 from cirrus.project.components import TaskComponent, builtin_components
 from cirrus.project.task_targets import match_task
 from cirrus.task.kinds import TaskKind
@@ -46,6 +51,25 @@ def task_catalog(components: Mapping[str, Any]) -> dict[str, frozenset[str]]:
 
 def _never_runs(payload: Any, timeout: float | None) -> Any:
     raise AssertionError("a validating resolver never runs a task")  # pragma: no cover
+
+
+def _as_batch_job(run: Invoke) -> Invoke:
+    """``run``, failing as an AWS Batch job does (see the module docstring)."""
+    from cirrus.task.runner import BatchTaskFailed
+
+    def submit(payload: Any, timeout: float | None) -> Any:
+        try:
+            return run(payload, timeout)
+        except BatchTaskFailed as failed:
+            raise BatchJobFailed(
+                str(failed),
+                log_stream_name=failed.log_url,
+                exit_code=failed.exit_code,
+                # without its log, the job detail still says what the task reported
+                reason=None if failed.log_url else str(failed),
+            ) from failed
+
+    return submit
 
 
 @dataclass
@@ -106,11 +130,13 @@ class ProjectTaskResolver:
             return TaskHandler(_never_runs, resource_type, resource)
         task = match.task
         if match.type is TaskKind.BATCH:
-            return TaskHandler(
-                lambda payload, timeout: runner.run_batch(task, payload, timeout=timeout),
-                resource_type,
-                resource,
-            )
+
+            def run(payload: Any, timeout: float | None) -> Any:
+                return runner.run_batch(task, payload, timeout=timeout)
+
+            if target.kind is TargetKind.JOB_DEFINITION:
+                return TaskHandler(_as_batch_job(run), resource_type, resource)
+            return TaskHandler(run, resource_type, resource)
         return TaskHandler(
             lambda payload, timeout: runner.run_lambda(task, payload, timeout=timeout),
             resource_type,

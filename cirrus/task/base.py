@@ -58,6 +58,8 @@ class Task(ABC):
         upload: upload assets; False keeps everything local.
         validate: call :meth:`validate` and refuse the payload if it fails.
         data_root: where relative ``path_template`` locations go (default ``$CIRRUS_DATA_ROOT``).
+        payload_root: where the pipeline keeps payloads (the runner gives it), for tasks that
+            pass payloads by reference, such as ``pre-batch``.
 
     Raises:
         PayloadError: the payload is malformed.
@@ -81,12 +83,14 @@ class Task(ABC):
         upload: bool = True,
         validate: bool = True,
         data_root: str | None = None,
+        payload_root: str | None = None,
     ) -> None:
         self._payload = payload
         self._model = Payload.from_dict(payload, copy_data=False)
         self._upload = upload and not skip_upload
         self._skip_upload = not self._upload  # stactask spelling, kept for subclasses
         self.data_root = data_root
+        self.payload_root = payload_root
         # a temporary work directory is made on first use: most tasks never touch one, and
         # creating and removing folders costs more than the rest of a small task
         self._workdir_path: Path | None = None

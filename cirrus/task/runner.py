@@ -11,6 +11,7 @@ name and message reported back through an error file. A failure raises
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -20,14 +21,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cirrus.errors import TaskError
-from cirrus.storage import delete, join_url, read_json, write_json
+from cirrus.errors import CirrusError, TaskError
+from cirrus.storage import delete, join_url, read_json, write_bytes, write_json
 from cirrus.task.cli import ERROR_FILE_ENV
 from cirrus.task.invoke import describe_error, invoke_task
 
-__all__ = ["TaskRunner", "batch_urls"]
+__all__ = ["BatchTaskFailed", "TaskRunner", "batch_output_url", "batch_urls"]
 
 _STDERR_TAIL = 2000
+logger = logging.getLogger(__name__)
 
 
 def batch_urls(payload_root: str, payload_id: str | None) -> tuple[str, str]:
@@ -37,7 +39,38 @@ def batch_urls(payload_root: str, payload_id: str | None) -> tuple[str, str]:
     """
     name = uuid.uuid4().hex
     folder = join_url(payload_root, "tmp", "batch", payload_id or "no-id")
-    return f"{folder}/{name}.json", f"{folder}/{name}_out.json"
+    url = f"{folder}/{name}.json"
+    return url, batch_output_url(url)
+
+
+def batch_output_url(url: str) -> str:
+    """Where a batch task given ``url`` writes its output when told nothing else.
+
+    The stactask convention: ``_out`` before ``.json`` (``a/b.json`` -> ``a/b_out.json``).
+    """
+    return url.removesuffix(".json") + "_out.json"
+
+
+def _log_url(url: str) -> str:
+    return url.removesuffix(".json") + ".log"
+
+
+class BatchTaskFailed(TaskError):
+    """A batch task's process failed.
+
+    Attributes:
+        error: the task's own error name (``States.TaskFailed`` when it reported none).
+        cause: its message.
+        log_url: where the process's stderr is kept, or None when it was not kept.
+        exit_code: the process's exit status.
+    """
+
+    def __init__(
+        self, error: str, cause: str, *, log_url: str | None = None, exit_code: int | None = None
+    ) -> None:
+        super().__init__(error, cause)
+        self.log_url = log_url
+        self.exit_code = exit_code
 
 
 class TaskRunner:
@@ -45,7 +78,8 @@ class TaskRunner:
 
     Args:
         find_class: the task class for a name (raises ``ConfigError`` for an unknown one).
-        payload_root: where batch payloads are written; a temporary folder when None.
+        payload_root: where batch payloads are written (a temporary folder when None);
+            also given to in-process tasks, for the payloads they pass by reference.
         data_root: root for relative ``path_template`` locations.
         project_root: the project a batch task's own process loads its task from.
     """
@@ -62,6 +96,11 @@ class TaskRunner:
         self.data_root = data_root
         self.project_root = project_root
         self._classes: dict[str, type] = {}
+        self._options = {
+            key: value
+            for key, value in (("data_root", data_root), ("payload_root", payload_root))
+            if value
+        }
 
     def task_class(self, name: str) -> type:
         """The task's class, looked up once."""
@@ -72,12 +111,10 @@ class TaskRunner:
     def run_lambda(self, name: str, event: Any, *, timeout: float | None = None) -> Any:
         """Run a task in this process; a failure raises TaskError with its name and message."""
         # every lambda-type Task state of every payload comes through here: imports and
-        # class lookups happen once, not per call (stactask tasks ignore ``data_root``)
+        # class lookups happen once, not per call (stactask tasks ignore the options)
         task_class = self._classes.get(name) or self.task_class(name)
         try:
-            if self.data_root:
-                return invoke_task(task_class, event, data_root=self.data_root)
-            return invoke_task(task_class, event)
+            return invoke_task(task_class, event, **self._options)
         except Exception as err:
             error, cause = describe_error(err)
             raise TaskError(error, cause) from err
@@ -87,11 +124,15 @@ class TaskRunner:
 
         ``payload`` is a payload or a ``{"url", "url_out"?}`` reference; the result has the
         same form (a reference in, a reference out).
+
+        Raises:
+            BatchTaskFailed: the process failed; its stderr is kept beside the input.
+            TaskError: ``States.Timeout`` when it ran out of time.
         """
         by_reference = isinstance(payload, dict) and "url" in payload and "features" not in payload
         if by_reference:
             url = payload["url"]
-            url_out = payload.get("url_out") or url.removesuffix(".json") + "_out.json"
+            url_out = payload.get("url_out") or batch_output_url(url)
         else:
             url, url_out = batch_urls(self._payload_root(), payload.get("id"))
             write_json(url, payload)
@@ -113,13 +154,22 @@ class TaskRunner:
                     "States.Timeout", f"batch task {name!r} ran longer than {timeout} seconds"
                 ) from err
             if finished.returncode != 0:
+                log_url = _keep_log(url, finished.stderr)
+                status = finished.returncode
                 if error_file.exists():
                     reported = json.loads(error_file.read_text())
-                    raise TaskError(str(reported["error"]), str(reported["cause"]))
-                raise TaskError(
+                    raise BatchTaskFailed(
+                        str(reported["error"]),
+                        str(reported["cause"]),
+                        log_url=log_url,
+                        exit_code=status,
+                    )
+                raise BatchTaskFailed(
                     "States.TaskFailed",
-                    f"batch task {name!r} exited with status {finished.returncode}: "
+                    f"batch task {name!r} exited with status {status}: "
                     f"{finished.stderr[-_STDERR_TAIL:].strip()}",
+                    log_url=log_url,
+                    exit_code=status,
                 )
         if by_reference:
             return {"url": url_out}
@@ -133,3 +183,18 @@ class TaskRunner:
         if self.payload_root is None:
             self.payload_root = Path(tempfile.mkdtemp(prefix="cirrus-payloads-")).as_uri()
         return self.payload_root
+
+
+def _keep_log(url: str, stderr: str) -> str | None:
+    """Keep a failed batch process's stderr beside its input; its URL, or None if it failed.
+
+    As on AWS Batch, where the container's output is a CloudWatch log stream that
+    ``post-batch`` reads the error from.
+    """
+    log_url = _log_url(url)
+    try:
+        write_bytes(log_url, stderr.encode(), content_type="text/plain; charset=utf-8")
+    except CirrusError:
+        logger.warning("could not keep the log of a failed batch task at %s", log_url)
+        return None
+    return log_url

@@ -223,9 +223,19 @@ class Proj:
         return f"{root}/{key}" if key else root
 
     def stored(self, prefix: str) -> dict[str, Any]:
-        """The payload store's JSON objects under ``prefix``, by key below it."""
+        """The payload store's JSON objects under ``prefix``, by key below it.
+
+        Other objects (the kept log of a failed batch task) are in :meth:`stored_text`.
+        """
         store = self.payload_store
-        return {key[len(prefix) + 1 :]: json.loads(store.get(key)) for key in store.list(prefix)}
+        keys = [key for key in store.list(prefix) if key.endswith(".json")]
+        return {key[len(prefix) + 1 :]: json.loads(store.get(key)) for key in keys}
+
+    def stored_text(self, prefix: str, suffix: str) -> dict[str, str]:
+        """The payload store's objects under ``prefix`` ending in ``suffix``, as text."""
+        store = self.payload_store
+        keys = [key for key in store.list(prefix) if key.endswith(suffix)]
+        return {key[len(prefix) + 1 :]: store.get(key).decode() for key in keys}
 
     @property
     def published(self) -> list[dict[str, Any]]:
