@@ -148,3 +148,18 @@ def test_task_file_local_mode(payload_file: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     output = json.loads((tmp_path / "local-output" / "output-payload.json").read_text())
     assert output["features"][0]["properties"]["title"] == "untitled"
+
+
+def test_pre_batch_in_a_project_stores_under_its_payload_root(
+    payload_file: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "proj"
+    assert run_cirrus("init", str(project)).returncode == 0
+    result = run_cirrus("run", "task", "pre-batch", str(payload_file), cwd=project)
+    assert result.returncode == 0, result.stderr
+    reference = json.loads(result.stdout)
+    root = f"sqlite://{(project / '.cirrus' / 'payloads.db').as_posix()}"
+    assert reference["url"].startswith(f"{root}/tmp/batch/sentinel-2-l2a/workflow-cog-archive/")
+    from cirrus.storage import read_json
+
+    assert read_json(reference["url"]) == json.loads(payload_file.read_text())

@@ -36,7 +36,7 @@ def test_project_component_overrides_builtin(project: Project) -> None:
 
 
 def test_component_lookup_names_known_ones(project: Project) -> None:
-    with pytest.raises(ConfigError, match="known: copy-assets, publish"):
+    with pytest.raises(ConfigError, match="known: copy-assets, post-batch, pre-batch, publish"):
         project.component("tasks", "nope")
     with pytest.raises(ConfigError, match="not a component kind"):
         project.component("pipeline", "x")
