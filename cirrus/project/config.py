@@ -9,6 +9,8 @@ Every setting has a default, so an empty ``cirrus.yml`` (or none, see
     data_root: .cirrus/data             # CIRRUS_DATA_ROOT, or CIRRUS_DATA_BUCKET
     publish_log: .cirrus/published.ndjson
     publish_webhook: null
+    publish_topic: null                 # CIRRUS_PUBLISH_TOPIC_ARN: an SNS topic for items
+    workflow_event_topic: null          # CIRRUS_WORKFLOW_EVENT_TOPIC_ARN: one for workflow events
     workers: 4
     lease_seconds: 900
     url_payload_threshold: 120000
@@ -36,12 +38,18 @@ from cirrus.project.names import MAX_PROJECT_NAME, check_name, project_name_for
 from cirrus.project.problems import Problem, raise_for_problems
 from cirrus.project.yamlfile import LoadedYaml, load_yaml
 
-__all__ = ["CONFIG_FILE", "ProjectConfig", "config_problems"]
+__all__ = ["CONFIG_FILE", "ProjectConfig", "config_problems", "parse_topic"]
 
 CONFIG_FILE = "cirrus.yml"
 _ALIASES = frozenset({"memory"})  # backend aliases (cirrus._backends), not paths
 _CLASS_PATH = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")  # package.module:Class
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_TOPIC_NAME = r"[A-Za-z0-9_-]{1,256}"
+_TOPIC_ARN = re.compile(rf"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{{12}}:{_TOPIC_NAME}")
+_TOPIC_FORMS = (
+    "an SNS standard topic ARN (arn:aws:sns:<region>:<account>:<name>) or "
+    "sns://<name or ARN>, or null"
+)
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,10 @@ class ProjectConfig:
         data_root: where output assets and items are stored.
         publish_log: NDJSON file every published item is appended to ("" turns it off).
         publish_webhook: URL that receives each published item by POST, or ``None``.
+        publish_topic: SNS topic that receives each published item (an ARN, or
+            ``sns://<name>``), or ``None``.
+        workflow_event_topic: SNS topic that receives every workflow event (an ARN, or
+            ``sns://<name>``), or ``None``.
         workers: number of payloads processed at once.
         lease_seconds: how long a claim on a payload lasts before another worker may take it.
         url_payload_threshold: payloads whose JSON is longer than this travel by ``url``.
@@ -72,6 +84,8 @@ class ProjectConfig:
     data_root: str
     publish_log: str
     publish_webhook: str | None = None
+    publish_topic: str | None = None
+    workflow_event_topic: str | None = None
     workers: int = 4
     lease_seconds: int = 900
     url_payload_threshold: int = 120_000
@@ -167,6 +181,31 @@ def _optional_text(value: Any) -> str | None:
     return None if value is None or value == "" else _text(value)
 
 
+def parse_topic(value: str) -> str:
+    """The SNS topic a setting names: its ARN, or ``sns://<name>`` for a bare name.
+
+    Accepts ``arn:aws:sns:<region>:<account>:<name>``, ``sns://<ARN>`` and
+    ``sns://<name>`` (the ARN is then made from the account and region of the credentials).
+
+    Raises:
+        ValueError: the value is none of these, or names a FIFO topic (announcements carry
+            no message group, as upstream's do not).
+    """
+    text = value.strip()
+    if text[: len("sns://")].lower() == "sns://":
+        text = text[len("sns://") :]
+        if re.fullmatch(_TOPIC_NAME, text):
+            return f"sns://{text}"
+    if _TOPIC_ARN.fullmatch(text):
+        return text
+    raise ValueError(f"{value!r} is not {_TOPIC_FORMS}")
+
+
+def _optional_topic(value: Any) -> str | None:
+    text = _optional_text(value)
+    return None if text is None else parse_topic(text)
+
+
 # key -> (parser, is a location, what it must be)
 _FIELDS: dict[str, tuple[Callable[[Any], Any], bool, str]] = {
     "name": (_text, False, "a name"),
@@ -175,6 +214,8 @@ _FIELDS: dict[str, tuple[Callable[[Any], Any], bool, str]] = {
     "data_root": (_text, True, "a path or URL"),
     "publish_log": (_text, True, "a path, or an empty string to turn it off"),
     "publish_webhook": (_optional_text, False, "a URL or null"),
+    "publish_topic": (_optional_topic, False, _TOPIC_FORMS),
+    "workflow_event_topic": (_optional_topic, False, _TOPIC_FORMS),
     "workers": (_positive_int, False, "a positive whole number"),
     "lease_seconds": (_positive_int, False, "a positive whole number of seconds"),
     "url_payload_threshold": (_positive_int, False, "a positive whole number of characters"),
@@ -188,6 +229,8 @@ _ENV: dict[str, str] = {
     "CIRRUS_DATA_ROOT": "data_root",
     "CIRRUS_PUBLISH_LOG": "publish_log",
     "CIRRUS_PUBLISH_WEBHOOK": "publish_webhook",
+    "CIRRUS_PUBLISH_TOPIC_ARN": "publish_topic",
+    "CIRRUS_WORKFLOW_EVENT_TOPIC_ARN": "workflow_event_topic",
     "CIRRUS_WORKERS": "workers",
     "CIRRUS_LEASE_SECONDS": "lease_seconds",
     "CIRRUS_URL_PAYLOAD_THRESHOLD": "url_payload_threshold",

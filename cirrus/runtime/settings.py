@@ -39,6 +39,10 @@ class RuntimeSettings:
     """NDJSON file that receives every published item."""
     publish_webhook: str | None = None
     """URL that receives every published item by POST."""
+    publish_topic: str | None = None
+    """SNS topic (ARN or ``sns://<name>``) that receives one message per published item."""
+    workflow_event_topic: str | None = None
+    """SNS topic (ARN or ``sns://<name>``) that receives every recorded workflow event."""
     workers: int = 4
     """Payloads executed at once in each process (threads: they overlap waiting)."""
     processes: int = 1
@@ -66,6 +70,8 @@ class RuntimeSettings:
             data_root=config.data_root,
             publish_log=config.publish_log or None,
             publish_webhook=config.publish_webhook,
+            publish_topic=config.publish_topic,
+            workflow_event_topic=config.workflow_event_topic,
             workers=config.workers,
             lease_seconds=config.lease_seconds,
             url_payload_threshold=config.url_payload_threshold,

@@ -129,3 +129,46 @@ def test_a_project_with_payloads_as_files_keeps_its_folder(tmp_path: Path) -> No
     assert ProjectConfig.load(root, env={}).payload_root == str(root / ".cirrus" / "payloads")
     (root / ".cirrus" / "payloads.db").touch()  # once the store exists, it is the default
     assert ProjectConfig.load(root, env={}).payload_root.endswith("/.cirrus/payloads.db")
+
+
+ARN = "arn:aws:sns:us-west-2:123456789012:cirrus-publish"
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        pytest.param(ARN, ARN, id="arn"),
+        pytest.param(f"sns://{ARN}", ARN, id="sns-url-of-an-arn"),
+        pytest.param("SNS://cirrus-publish", "sns://cirrus-publish", id="sns-url-of-a-name"),
+        pytest.param("null", None, id="off"),
+    ],
+)
+def test_topics_are_arns_or_sns_urls(tmp_path: Path, written: str, expected: str | None) -> None:
+    text = f"publish_topic: {written}\nworkflow_event_topic: {written}\n"
+    config = ProjectConfig.load(_project(tmp_path, text), env={})
+    assert (config.publish_topic, config.workflow_event_topic) == (expected, expected)
+
+
+def test_topics_come_from_upstreams_environment_variables(tmp_path: Path) -> None:
+    events = ARN.replace("publish", "workflow-event")
+    env = {"CIRRUS_PUBLISH_TOPIC_ARN": ARN, "CIRRUS_WORKFLOW_EVENT_TOPIC_ARN": events}
+    config = ProjectConfig.load(_project(tmp_path, "publish_topic: sns://other\n"), env=env)
+    assert (config.publish_topic, config.workflow_event_topic) == (ARN, events)
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        pytest.param("https://sns.us-east-1.amazonaws.com/x", id="url"),
+        pytest.param("arn:aws:sqs:us-east-1:123456789012:q", id="queue-arn"),
+        pytest.param(f"{ARN}.fifo", id="fifo"),
+        pytest.param("sns://", id="no-name"),
+        pytest.param("12", id="number"),
+    ],
+)
+def test_a_topic_that_is_not_one_names_file_line_and_forms(tmp_path: Path, written: str) -> None:
+    root = _project(tmp_path, f"name: demo\nworkflow_event_topic: {written}\n")
+    problems = config_problems(root, env={"CIRRUS_PUBLISH_TOPIC_ARN": "my-topic"})
+    assert [(p.line, p.field) for p in problems] == [(2, "workflow_event_topic"), (None, "")]
+    assert "sns://<name or ARN>" in str(problems[0])
+    assert "CIRRUS_PUBLISH_TOPIC_ARN" in str(problems[1])
