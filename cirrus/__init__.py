@@ -11,6 +11,7 @@ import typing
 
 from cirrus.errors import (
     AlreadyClaimed,
+    AnnounceError,
     CirrusError,
     ConfigError,
     DefinitionError,
@@ -34,6 +35,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AlreadyClaimed",
+    "AnnounceError",
     "CirrusError",
     "ConfigError",
     "DefinitionError",

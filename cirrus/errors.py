@@ -13,6 +13,8 @@ branches follow what the caller should do about it::
     ├── StateError              the state database refused or failed
     │   └── AlreadyClaimed      another worker holds the payload
     ├── TaskError               a task failed while running (any other exception is wrapped)
+    ├── AnnounceError           a topic refused announcements (logged and kept, never raised
+    │                           past the announcer: the payload keeps its state)
     └── WorkflowError           an ASL execution failed; ``error`` carries the ASL error name
         └── DefinitionError     a state machine definition is not valid ASL (its
                                 problems as data: key path + message)
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "AlreadyClaimed",
+    "AnnounceError",
     "CirrusError",
     "ConfigError",
     "DefinitionError",
@@ -103,6 +106,10 @@ class StateError(CirrusError):
 
 class AlreadyClaimed(StateError):
     """Another worker already holds the claim on this payload."""
+
+
+class AnnounceError(CirrusError):
+    """An announcement could not be sent (an SNS topic is missing, refused or unreachable)."""
 
 
 class TaskError(CirrusError):

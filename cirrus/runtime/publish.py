@@ -1,8 +1,22 @@
-"""Announcing published items: an NDJSON log by default, a webhook optionally.
+"""Announcing published items and workflow events: NDJSON log, webhook and SNS topics.
 
 Each output item becomes one announcement carrying the attributes subscribers filter on
-(the same ones the SNS publish topic carries on AWS): collection, bbox corners, datetime,
-start/end, cloud cover, and whether the item was created or updated.
+(:func:`~cirrus.runtime.announcements.item_attributes`): a line in the NDJSON log, a POST to
+the webhook, and a message on the publish topic. Every workflow event the runtime records
+becomes a message on the workflow-event topic. Build the announcer from the settings, and
+hand the runtime steps the state database it watches::
+
+    announcer = Announcer.from_settings(settings, dead_letters=payload_store)
+    db = announcer.watch(db)   # events reach the topic once the database has them
+
+Announcements are **at least once**: items are announced before the payload's end is
+recorded, so a worker that dies in between announces them again when the payload is
+resumed (a subscriber may see an item twice). A channel that fails never
+costs a payload its state: a failing webhook is logged; messages an SNS topic still
+refuses after retries are logged and kept under ``<payload root>/tmp/unannounced/``, one
+object per PublishBatch request, each a valid request to send again
+(``aws sns publish-batch --cli-input-json file://<object>``). Workflow events are sent
+after the state database accepted them; that database's event log is their record.
 """
 
 from __future__ import annotations
@@ -12,66 +26,116 @@ import json
 import logging
 import threading
 import urllib.request
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["Announcer", "item_attributes"]
+from cirrus.errors import CirrusError
+from cirrus.runtime.announcements import item_attributes
+from cirrus.runtime.sns import (
+    MAX_ENTRIES,
+    Refused,
+    SNSMessage,
+    SNSTopic,
+    event_message,
+    item_message,
+)
+
+if TYPE_CHECKING:
+    from cirrus.runtime.settings import RuntimeSettings
+    from cirrus.state import NewEvent, StateDB
+    from cirrus.storage import ObjectStore
+
+__all__ = ["UNANNOUNCED_PREFIX", "Announcer", "item_attributes"]
 
 logger = logging.getLogger(__name__)
 
-
-def item_attributes(item: dict[str, Any]) -> dict[str, Any]:
-    """Attributes a subscriber can filter on."""
-    properties = item.get("properties") or {}
-    attributes: dict[str, Any] = {"collection": item.get("collection")}
-    bbox = item.get("bbox")
-    if isinstance(bbox, list) and len(bbox) >= 4:
-        half = len(bbox) // 2
-        attributes.update(
-            bbox_ll_lon=bbox[0],
-            bbox_ll_lat=bbox[1],
-            bbox_ur_lon=bbox[half],
-            bbox_ur_lat=bbox[half + 1],
-        )
-    for key in ("datetime", "start_datetime", "end_datetime"):
-        if properties.get(key):
-            attributes[key] = properties[key]
-    if "eo:cloud_cover" in properties:
-        attributes["cloud_cover"] = properties["eo:cloud_cover"]
-    created, updated = properties.get("created"), properties.get("updated")
-    attributes["status"] = "created" if not updated or created == updated else "updated"
-    return {key: value for key, value in attributes.items() if value is not None}
+UNANNOUNCED_PREFIX = "tmp/unannounced"
+"""Where, under the payload root, messages a topic refused are kept."""
 
 
 class Announcer:
-    """Sends announcements for published items.
+    """Sends announcements for published items and workflow events.
 
     Args:
-        log_path: NDJSON file to append to; None or "" turns the log off.
-        webhook: URL receiving each announcement by POST; None turns it off.
+        log_path: NDJSON file to append items to; None or "" turns the log off.
+        webhook: URL receiving each item announcement by POST; None turns it off.
+        publish_topic: SNS topic receiving each item (ARN or ``sns://<name>``), or None.
+        workflow_event_topic: SNS topic receiving each workflow event, or None.
+        dead_letters: store keeping what a topic refused (under ``tmp/unannounced/``);
+            None only logs it.
+
+    Raises:
+        ConfigError: a topic is not an SNS topic ARN or ``sns://`` URL.
     """
 
-    def __init__(self, log_path: str | None, webhook: str | None = None) -> None:
+    def __init__(
+        self,
+        log_path: str | None,
+        webhook: str | None = None,
+        *,
+        publish_topic: str | None = None,
+        workflow_event_topic: str | None = None,
+        dead_letters: ObjectStore | None = None,
+    ) -> None:
         self.log_path = Path(log_path) if log_path else None
         self.webhook = webhook
+        self.publish_topic = _topic(publish_topic, "publish_topic (CIRRUS_PUBLISH_TOPIC_ARN)")
+        self.workflow_event_topic = _topic(
+            workflow_event_topic, "workflow_event_topic (CIRRUS_WORKFLOW_EVENT_TOPIC_ARN)"
+        )
+        self.dead_letters = dead_letters
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(
+        cls, settings: RuntimeSettings, dead_letters: ObjectStore | None = None
+    ) -> Announcer:
+        """The announcer the settings describe (log, webhook, topics).
+
+        Args:
+            settings: the runtime settings.
+            dead_letters: the payload store, where refused messages are kept.
+        """
+        return cls(
+            settings.publish_log,
+            settings.publish_webhook,
+            publish_topic=settings.publish_topic,
+            workflow_event_topic=settings.workflow_event_topic,
+            dead_letters=dead_letters,
+        )
+
+    def watch(self, db: StateDB) -> StateDB:
+        """``db``, announcing every event recorded through it (``db`` itself without a topic).
+
+        Give the result to every runtime step that records events, so none is missed.
+        """
+        if self.workflow_event_topic is None:
+            return db
+        from cirrus.runtime.events import AnnouncingStateDB
+
+        return AnnouncingStateDB(db, self.announce_events)
+
+    # -- items -----------------------------------------------------------------------------
 
     def announce_many(self, batch: Sequence[tuple[str, Sequence[dict[str, Any]]]]) -> None:
         """Announce the items of several payloads with one append to the log.
 
-        A failing webhook is logged, never raised.
+        A failing webhook or topic is logged, never raised.
         """
+        items = [(payload_id, item) for payload_id, items in batch for item in items]
         messages = [
             {"payload_id": payload_id, "attributes": item_attributes(item), "item": item}
-            for payload_id, items in batch
-            for item in items
+            for payload_id, item in items
         ]
         if self.log_path is not None and messages:
             self._append(messages)
         if self.webhook:
             for message in messages:
                 self._post(message)
+        if self.publish_topic is not None and messages:
+            self._publish(self.publish_topic, [item_message(item) for _, item in items])
 
     def _append(self, messages: list[dict[str, Any]]) -> None:
         assert self.log_path is not None
@@ -100,3 +164,66 @@ class Announcer:
             logger.warning(
                 "webhook %s refused item %s: %s", self.webhook, message["item"].get("id"), err
             )
+
+    # -- workflow events -------------------------------------------------------------------
+
+    def announce_events(self, events: Sequence[NewEvent]) -> None:
+        """Send recorded workflow events to the workflow-event topic (if one is set).
+
+        A failing topic is logged, never raised.
+        """
+        if self.workflow_event_topic is None or not events:
+            return
+        self._publish(self.workflow_event_topic, [event_message(event) for event in events])
+
+    # -- SNS -------------------------------------------------------------------------------
+
+    def _publish(self, topic: SNSTopic, messages: list[SNSMessage]) -> None:
+        try:
+            refused = topic.publish(messages)
+        except CirrusError as err:  # the topic's name could not be made an ARN, say
+            refused = [Refused(message, str(err)) for message in messages]
+        if refused:
+            self._refused(topic, refused)
+
+    def _refused(self, topic: SNSTopic, refused: list[Refused]) -> None:
+        """Log what a topic refused, and keep it to be sent again."""
+        kept = self._keep(topic, refused)
+        subjects = ", ".join(miss.message.subject for miss in refused[:3])
+        more = f" and {len(refused) - 3} more" if len(refused) > 3 else ""
+        reasons = sorted({miss.reason for miss in refused})
+        logger.error(
+            "SNS topic %s refused %d message(s) (%s%s): %s; %s",
+            topic.topic,
+            len(refused),
+            subjects,
+            more,
+            "; ".join(reasons),
+            f"kept at {', '.join(kept)}" if kept else "not kept (no payload store given)",
+        )
+
+    def _keep(self, topic: SNSTopic, refused: list[Refused]) -> list[str]:
+        """Store refused messages as PublishBatch requests; returns their URLs."""
+        if self.dead_letters is None:
+            return []
+        writes = []
+        for start in range(0, len(refused), MAX_ENTRIES):
+            entries = [
+                miss.message.entry(str(n))
+                for n, miss in enumerate(refused[start : start + MAX_ENTRIES])
+            ]
+            request = {"TopicArn": topic.known_arn, "PublishBatchRequestEntries": entries}
+            key = f"{UNANNOUNCED_PREFIX}/{uuid.uuid4().hex}.json"
+            writes.append((key, json.dumps(request).encode()))
+        try:
+            self.dead_letters.put_many(writes, content_type="application/json")
+        except CirrusError as err:
+            logger.error("could not keep %d refused message(s): %s", len(refused), err)
+            return []
+        return [self.dead_letters.url_for(key) for key, _ in writes]
+
+
+def _topic(value: str | None, setting: str) -> SNSTopic | None:
+    if not value:
+        return None
+    return SNSTopic(value, setting=setting)

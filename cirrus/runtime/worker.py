@@ -85,7 +85,11 @@ class Worker:
         self.settings = settings
         self.project = project
         self._owns = (state_db is None, queue is None)
-        self.db = state_db or open_state_db(settings.state_db)
+        self.payload_store = open_store(settings.payload_root)
+        self.announcer = Announcer.from_settings(settings, dead_letters=self.payload_store)
+        # every step below records its events through this one database, which announces
+        # them once recorded
+        self.db = self.announcer.watch(state_db or open_state_db(settings.state_db))
         self.queue = queue or open_queue(settings.queue)
         resolver = ProjectTaskResolver.for_project(
             project if project is not None else find_project(),
@@ -100,7 +104,6 @@ class Worker:
             payload_root=settings.payload_root,
             url_payload_threshold=settings.url_payload_threshold,
         )
-        self.payload_store = open_store(settings.payload_root)
         self.owner = new_owner()
         self.on_result = on_result
         self.counts: Counter[Outcome] = Counter()
@@ -112,7 +115,7 @@ class Worker:
             queue=self.queue,
             payload_store=self.payload_store,
             payload_root=settings.payload_root,
-            announcer=Announcer(settings.publish_log, settings.publish_webhook),
+            announcer=self.announcer,
             owner=self.owner,
             io_pool=self._io_pool,
         )
