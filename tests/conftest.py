@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from tests.aws_server import LocalAWS, aws, moto_server
+from tests.subscriptions import topics
 
-__all__ = ["aws", "moto_server"]  # fixtures for every test module
+__all__ = ["aws", "moto_server", "topics"]  # fixtures for every test module
 
 
 @pytest.fixture(autouse=True)

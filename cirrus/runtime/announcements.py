@@ -12,6 +12,7 @@ subscriber written for it reads ours::
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from cirrus.state import NewEvent
 
 __all__ = ["event_document", "item_attributes"]
+
+_WORKFLOW = re.compile(r".+/workflow-([^/]+)/.+", re.DOTALL)  # the payload id's workflow
 
 
 def item_attributes(item: dict[str, Any]) -> dict[str, Any]:
@@ -67,13 +70,20 @@ def _kept(key: str, value: Any) -> bool:
     return isinstance(value, str) and value != ""
 
 
-def event_document(event: NewEvent) -> dict[str, str]:
+def event_document(event: NewEvent, base_workflow_arn: str = "") -> dict[str, str]:
     """A workflow event as upstream Cirrus announces it.
 
     ``event_type``, ``payload_id``, ``isotimestamp`` (ISO UTC with ``+00:00``) and, when
     set, ``input_payload_url``, ``output_payload_url``, ``error`` and ``execution``: the
-    Step Functions console URL of an execution ARN, as upstream gives it, or the
-    execution's name. No other keys: upstream's reader takes exactly these.
+    Step Functions console URL of the execution's ARN, as upstream gives it, or the
+    execution's name when its ARN is not known. No other keys: upstream's reader takes
+    exactly these.
+
+    Args:
+        event: the event.
+        base_workflow_arn: ``arn:aws:states:<region>:<account>:stateMachine:<prefix>-``
+            (``CIRRUS_BASE_WORKFLOW_ARN``): an execution named without its ARN gets one
+            (``...:execution:<prefix>-<workflow>:<name>``). Empty: names stay names.
     """
     moment = event.time or datetime.now(UTC)
     document = {
@@ -85,14 +95,20 @@ def event_document(event: NewEvent) -> dict[str, str]:
         "input_payload_url": event.input_url,
         "output_payload_url": event.output_url,
         "error": event.error,
-        "execution": _execution(event.execution),
+        "execution": _execution(event, base_workflow_arn),
     }
     document.update({key: value for key, value in optional.items() if value})
     return document
 
 
-def _execution(execution: str | None) -> str | None:
-    """Upstream's ``execution``: the console URL of an execution ARN; a name as it is."""
+def _execution(event: NewEvent, base_workflow_arn: str) -> str | None:
+    """Upstream's ``execution``: the console URL of the execution's ARN, else its name."""
+    execution = event.execution
+    if execution and not execution.startswith("arn:") and ":stateMachine:" in base_workflow_arn:
+        match = _WORKFLOW.fullmatch(event.payload_id)
+        if match is not None:
+            machine = base_workflow_arn.replace(":stateMachine:", ":execution:", 1)
+            execution = f"{machine}{match.group(1)}:{execution}"
     if not execution or not execution.startswith("arn:"):
         return execution
     region = execution.split(":")[3]

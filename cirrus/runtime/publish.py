@@ -65,6 +65,8 @@ class Announcer:
         workflow_event_topic: SNS topic receiving each workflow event, or None.
         dead_letters: store keeping what a topic refused (under ``tmp/unannounced/``);
             None only logs it.
+        base_workflow_arn: ``CIRRUS_BASE_WORKFLOW_ARN`` on AWS: events name their
+            execution by ARN (its console URL, as upstream) instead of by name.
 
     Raises:
         ConfigError: a topic is not an SNS topic ARN or ``sns://`` URL.
@@ -78,6 +80,7 @@ class Announcer:
         publish_topic: str | None = None,
         workflow_event_topic: str | None = None,
         dead_letters: ObjectStore | None = None,
+        base_workflow_arn: str = "",
     ) -> None:
         self.log_path = Path(log_path) if log_path else None
         self.webhook = webhook
@@ -86,17 +89,22 @@ class Announcer:
             workflow_event_topic, "workflow_event_topic (CIRRUS_WORKFLOW_EVENT_TOPIC_ARN)"
         )
         self.dead_letters = dead_letters
+        self.base_workflow_arn = base_workflow_arn
         self._lock = threading.Lock()
 
     @classmethod
     def from_settings(
-        cls, settings: RuntimeSettings, dead_letters: ObjectStore | None = None
+        cls,
+        settings: RuntimeSettings,
+        dead_letters: ObjectStore | None = None,
+        base_workflow_arn: str = "",
     ) -> Announcer:
         """The announcer the settings describe (log, webhook, topics).
 
         Args:
             settings: the runtime settings.
             dead_letters: the payload store, where refused messages are kept.
+            base_workflow_arn: the deployment's ``CIRRUS_BASE_WORKFLOW_ARN`` on AWS.
         """
         return cls(
             settings.publish_log,
@@ -104,6 +112,7 @@ class Announcer:
             publish_topic=settings.publish_topic,
             workflow_event_topic=settings.workflow_event_topic,
             dead_letters=dead_letters,
+            base_workflow_arn=base_workflow_arn,
         )
 
     def watch(self, db: StateDB) -> StateDB:
@@ -174,7 +183,9 @@ class Announcer:
         """
         if self.workflow_event_topic is None or not events:
             return
-        self._publish(self.workflow_event_topic, [event_message(event) for event in events])
+        base = self.base_workflow_arn
+        messages = [event_message(event, base) for event in events]
+        self._publish(self.workflow_event_topic, messages)
 
     # -- SNS -------------------------------------------------------------------------------
 

@@ -405,10 +405,11 @@ def item_message(item: dict[str, Any]) -> SNSMessage:
     return SNSMessage(json.dumps(item), attributes, f"item {item.get('id')!r}")
 
 
-def event_message(event: NewEvent) -> SNSMessage:
+def event_message(event: NewEvent, base_workflow_arn: str = "") -> SNSMessage:
     """A workflow event as upstream sends it.
 
-    The body is :func:`cirrus.runtime.announcements.event_document`; the attributes are
+    The body is :func:`cirrus.runtime.announcements.event_document` (``base_workflow_arn``
+    turns execution names into ARNs there); the attributes are
     ``event_type``, ``workflow`` and ``collections`` (from the payload id), and ``error``
     when there is one.
     """
@@ -420,7 +421,7 @@ def event_message(event: NewEvent) -> SNSMessage:
     if event.error:
         attributes["error"] = {"DataType": "String", "StringValue": event.error}
     subject = f"{event.event_type.value} of {event.payload_id}"
-    return SNSMessage(json.dumps(event_document(event)), attributes, subject)
+    return SNSMessage(json.dumps(event_document(event, base_workflow_arn)), attributes, subject)
 
 
 def _split_payload_id(payload_id: str) -> tuple[str, str, str] | None:

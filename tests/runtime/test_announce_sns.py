@@ -19,57 +19,8 @@ import pytest
 from cirrus.project import find_project
 from cirrus.runtime import Pipeline
 from cirrus.runtime.publish import UNANNOUNCED_PREFIX
-from tests.aws_server import LocalAWS
 from tests.runtime.conftest import Proj, item, payload, payload_id
-
-
-class Topics:
-    """Fresh SNS topics and SQS queues subscribed to them."""
-
-    def __init__(self, aws: LocalAWS) -> None:
-        self.sns = aws.client("sns")
-        self.sqs = aws.client("sqs")
-
-    def topic(self, name: str = "") -> tuple[str, str]:
-        """A new topic: its name and ARN."""
-        name = name or f"topic-{uuid.uuid4().hex[:10]}"
-        return name, self.sns.create_topic(Name=name)["TopicArn"]
-
-    def subscribe(
-        self, topic_arn: str, *, raw: bool = True, filter_policy: dict[str, Any] | None = None
-    ) -> str:
-        """A new queue subscribed to the topic; returns its URL."""
-        url = self.sqs.create_queue(QueueName=f"sub-{uuid.uuid4().hex[:10]}")["QueueUrl"]
-        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        attributes = {"RawMessageDelivery": "true" if raw else "false"}
-        if filter_policy is not None:
-            attributes["FilterPolicy"] = json.dumps(filter_policy)
-        self.sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes)
-        return str(url)
-
-    def received(self, queue_url: str) -> list[dict[str, Any]]:
-        """Every message in the queue, in the order received (then deleted)."""
-        messages: list[dict[str, Any]] = []
-        while True:
-            batch = self.sqs.receive_message(
-                QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
-            ).get("Messages", [])
-            if not batch:
-                return messages
-            messages.extend(batch)
-            self.sqs.delete_message_batch(
-                QueueUrl=queue_url,
-                Entries=[
-                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(batch)
-                ],
-            )
-
-
-@pytest.fixture
-def topics(aws: LocalAWS) -> Topics:
-    return Topics(aws)
+from tests.subscriptions import Topics, envelope_attributes, raw_attributes
 
 
 @pytest.fixture
@@ -87,20 +38,6 @@ def configured(proj: Proj) -> Iterator[Callable[..., Pipeline]]:
     yield make
     for pipeline in opened:
         pipeline.close()
-
-
-def raw_attributes(message: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    """``name -> (DataType, value)`` of a message delivered raw."""
-    return {
-        name: (value["DataType"], value["StringValue"])
-        for name, value in message.get("MessageAttributes", {}).items()
-    }
-
-
-def envelope_attributes(message: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    """``name -> (Type, value)`` of a message delivered in SNS's envelope."""
-    body = json.loads(message["Body"])
-    return {name: (v["Type"], v["Value"]) for name, v in body["MessageAttributes"].items()}
 
 
 # ---------------------------------------------------------------- published items
@@ -185,7 +122,7 @@ def test_a_filter_policy_delivers_only_matching_items(
     assert len(topics.received(everything)) == 3
 
 
-def test_items_go_ten_to_a_request_and_under_the_size_limit(aws: LocalAWS, topics: Topics) -> None:
+def test_items_go_ten_to_a_request_and_under_the_size_limit(topics: Topics) -> None:
     from cirrus.runtime.sns import SNSTopic, item_message
 
     _, arn = topics.topic()

@@ -123,3 +123,12 @@ def test_an_event_message_carries_upstreams_attributes() -> None:
         "collections": {"DataType": "String", "StringValue": "a/b"},
     }
     assert set(json.loads(skipped.body)) == {"event_type", "payload_id", "isotimestamp"}
+
+
+def test_an_execution_name_becomes_an_arn_when_the_deployment_is_known() -> None:
+    event = NewEvent("s2/workflow-cog/x", EventType.STARTED_PROCESSING, execution="run-1")
+    assert event_document(event)["execution"] == "run-1"  # embedded: the name
+    base = "arn:aws:states:us-west-2:123456789012:stateMachine:cirrus-"
+    url = event_document(event, base)["execution"]
+    assert url.split("/")[-1] == "arn:aws:states:us-west-2:123456789012:execution:cirrus-cog:run-1"
+    assert url.startswith("https://us-west-2.console.aws.amazon.com/states/")

@@ -70,9 +70,13 @@ class ProcessFunction:
     ) -> None:
         runtime = settings.runtime
         self.settings = settings
-        self.db = db or open_state_db(runtime.state_db)
-        self.queue = queue or open_queue(runtime.queue)
         self.store = store or open_store(runtime.payload_root)
+        self.announcer = Announcer.from_settings(
+            runtime, dead_letters=self.store, base_workflow_arn=settings.base_workflow_arn
+        )
+        # every step records its events through this database, which announces them
+        self.db = self.announcer.watch(db or open_state_db(runtime.state_db))
+        self.queue = queue or open_queue(runtime.queue)
         self.sfn = sfn or StepFunctions()
         self._io_pool = ThreadPoolExecutor(4, thread_name_prefix="cirrus-io")
 
@@ -89,7 +93,7 @@ class ProcessFunction:
             queue=queue,
             payload_store=self.store,
             payload_root=runtime.payload_root,
-            announcer=Announcer(runtime.publish_log, runtime.publish_webhook),
+            announcer=self.announcer,
             owner=owner,
             io_pool=self._io_pool,
         )
