@@ -328,10 +328,16 @@ class SNSTopic:
         retried = 0
         for attempt in range(ENTRY_TRIES):
             entries = [message.entry(entry_id) for entry_id, message in pending.items()]
-            with sns_errors(self.topic, "PublishBatch", self.setting):
-                response = client.publish_batch(TopicArn=arn, PublishBatchRequestEntries=entries)
-            failed = response.get("Failed") or []
             size = sum(message.size for message in pending.values())
+            try:
+                with sns_errors(self.topic, "PublishBatch", self.setting):
+                    response = client.publish_batch(
+                        TopicArn=arn, PublishBatchRequestEntries=entries
+                    )
+            except (AnnounceError, ConfigError):
+                self.ops.add("PublishBatch", size=size, retried=retried)  # a refused request
+                raise
+            failed = response.get("Failed") or []
             self.ops.add(
                 "PublishBatch", size=size, messages=len(entries) - len(failed), retried=retried
             )
