@@ -60,6 +60,8 @@ class ProjectConfig:
         root: the project folder.
         name: project name; prefixes AWS resource names.
         state_db: state database location (a path for SQLite, or a URL).
+        queue: work queue location (a path for SQLite, or a URL such as ``sqs://<name>``);
+            "" puts a SQLite queue beside a SQLite state database.
         payload_root: where input/output payloads and url-passed payloads are stored.
         data_root: where output assets and items are stored.
         publish_log: NDJSON file every published item is appended to ("" turns it off).
@@ -91,6 +93,7 @@ class ProjectConfig:
     url_payload_threshold: int = 120_000
     processes: int = 1
     keep_history: str = "failed"
+    queue: str = ""
     source: Path | None = None
 
     @classmethod
@@ -210,6 +213,7 @@ def _optional_topic(value: Any) -> str | None:
 _FIELDS: dict[str, tuple[Callable[[Any], Any], bool, str]] = {
     "name": (_text, False, "a name"),
     "state_db": (_text, True, "a path or URL"),
+    "queue": (_text, True, "a path or URL (sqlite://..., sqs://<queue>), or empty"),
     "payload_root": (_text, True, "a path or URL"),
     "data_root": (_text, True, "a path or URL"),
     "publish_log": (_text, True, "a path, or an empty string to turn it off"),
@@ -225,6 +229,7 @@ _FIELDS: dict[str, tuple[Callable[[Any], Any], bool, str]] = {
 
 _ENV: dict[str, str] = {
     "CIRRUS_STATE_DB": "state_db",
+    "CIRRUS_QUEUE": "queue",
     "CIRRUS_PAYLOAD_ROOT": "payload_root",
     "CIRRUS_DATA_ROOT": "data_root",
     "CIRRUS_PUBLISH_LOG": "publish_log",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +15,6 @@ if TYPE_CHECKING:
 
 __all__ = ["RuntimeSettings"]
 
-QUEUE_ENV = "CIRRUS_QUEUE"
 
 
 @dataclass(frozen=True)
@@ -62,7 +60,7 @@ class RuntimeSettings:
     @classmethod
     def from_config(cls, config: ProjectConfig) -> RuntimeSettings:
         """Settings for a project; the queue sits beside a SQLite state database."""
-        queue = os.environ.get(QUEUE_ENV) or _queue_beside(config.state_db, config.root)
+        queue = config.queue or _queue_beside(config.state_db, config.root)
         return cls(
             state_db=config.state_db,
             queue=queue,

@@ -37,12 +37,15 @@ def test_the_default_queue_sits_beside_a_sqlite_state_database(
         assert isinstance(opened, MemoryQueue if expected == "memory://" else SQLiteQueue)
 
 
-def test_a_queue_named_in_the_environment_wins(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("CIRRUS_QUEUE", "memory://")
-    settings = RuntimeSettings.from_config(ProjectConfig.embedded(tmp_path, env={}))
-    assert settings.queue == "memory://"
+def test_a_queue_named_in_the_environment_wins(tmp_path: Path) -> None:
+    config = ProjectConfig.embedded(tmp_path, env={"CIRRUS_QUEUE": "memory://"})
+    assert RuntimeSettings.from_config(config).queue == "memory://"
+
+
+def test_a_queue_named_in_cirrus_yml_is_used(tmp_path: Path) -> None:
+    (tmp_path / "cirrus.yml").write_text("queue: sqs://shared-process-queue\n")
+    config = ProjectConfig.load(tmp_path, env={})
+    assert RuntimeSettings.from_config(config).queue == "sqs://shared-process-queue"
 
 
 @pytest.mark.parametrize("state_db", ["sqlite://state.db", "sqlite://rel/state.db"])
