@@ -227,6 +227,9 @@ _FIELDS: dict[str, tuple[Callable[[Any], Any], bool, str]] = {
     "keep_history": (_history_choice, False, "one of all, failed, none"),
 }
 
+_SECTIONS = frozenset({"deployments"})
+"""Sections other modules read (``deployments``: :mod:`cirrus.project.deployments`)."""
+
 _ENV: dict[str, str] = {
     "CIRRUS_STATE_DB": "state_db",
     "CIRRUS_QUEUE": "queue",
@@ -265,6 +268,8 @@ def _apply_file(config: ProjectConfig, loaded: LoadedYaml) -> tuple[ProjectConfi
     problems: list[Problem] = []
     changes: dict[str, Any] = {}
     for key, value in data.items():
+        if key in _SECTIONS:
+            continue
         line = loaded.line((key,))
         spec = _FIELDS.get(key) if isinstance(key, str) else None
         if spec is None:

@@ -24,6 +24,7 @@ from cirrus.project.components import (
     WorkflowComponent,
 )
 from cirrus.project.config import config_problems
+from cirrus.project.deployments import deployment_problems
 from cirrus.project.names import check_name
 from cirrus.project.problems import Problem
 from cirrus.project.project import Project
@@ -38,6 +39,7 @@ def validate_project(project: Project) -> list[Problem]:
     problems: list[Problem] = []
     if project.config_file.is_file():
         problems += config_problems(project.root)
+        problems += deployment_problems(project.root)
     else:
         problems.append(
             Problem(project.config_file, None, "", "is missing: run `cirrus init` here")
