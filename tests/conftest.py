@@ -19,6 +19,16 @@ from tests.subscriptions import topics
 __all__ = ["aws", "moto_server", "topics"]  # fixtures for every test module
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--update-snapshots``: rewrite committed snapshots instead of comparing with them."""
+    parser.addoption(
+        "--update-snapshots",
+        action="store_true",
+        default=False,
+        help="rewrite the committed snapshots (tests/aws/build/snapshots/) from this run",
+    )
+
+
 @pytest.fixture(autouse=True)
 def _local_only_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     """Clear every AWS variable and set harmless credentials and region."""
