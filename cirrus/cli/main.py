@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "get-execution-events": "cirrus.cli.manage:get_execution_events",
     "mgmt": "cirrus.cli.manage:mgmt",
     "demo": "cirrus.cli.demo:demo",
+    "build": "cirrus.cli.build:build",
 }
 
 
