@@ -117,9 +117,9 @@ class _Batch:
             [*bucket_statements([PAYLOAD_BUCKET, DATA_BUCKET]), *self.extra_statements(task)],
         )
         environment = {
+            **settings.environment,
             **base_environment(self.inputs.deployment),
             "CIRRUS_DATA_BUCKET": ref(DATA_BUCKET),
-            **settings.environment,
         }
         container: dict[str, Any] = {
             "Image": settings.image or self.repository(name),

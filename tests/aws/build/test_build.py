@@ -365,7 +365,9 @@ def test_a_changed_task_gets_a_new_zip_and_the_old_one_goes(mixed: Project) -> N
     assert key == second.zips["code"].name
 
 
-def test_the_code_zip_holds_cirrus_and_the_projects_tasks(mixed: Project, tmp_path: Path) -> None:
+def test_the_code_zip_runs_the_projects_tasks_with_the_task_handler(
+    mixed: Project, tmp_path: Path
+) -> None:
     result = build(mixed, dependencies=False)
     unpacked = tmp_path / "var-task"
     with zipfile.ZipFile(result.zips["code"]) as archive:
@@ -375,27 +377,54 @@ def test_the_code_zip_holds_cirrus_and_the_projects_tasks(mixed: Project, tmp_pa
     assert "project/tasks/convert/src/task/task.py" in names
     assert not any(name.startswith("project/tasks/segment/") for name in names)  # an image
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
+    [entry_points] = unpacked.glob("cirrus-*.dist-info/entry_points.txt")
+    assert "pre-batch = " in entry_points.read_text()  # built-ins are found in the zip
+    payload = {
+        "type": "FeatureCollection",
+        "id": "test/workflow-scenes/a",
+        "features": [
+            {
+                "type": "Feature",
+                "stac_version": "1.0.0",
+                "id": "a",
+                "collection": "test",
+                "geometry": None,
+                "properties": {"datetime": "2024-01-01T00:00:00Z"},
+                "links": [],
+                "assets": {},
+            }
+        ],
+        "process": [{"workflow": "scenes"}],
+    }
     script = (
-        "import cirrus, json\n"
-        "from cirrus.project import Project\n"
-        "project = Project('project')\n"
-        "print(json.dumps([cirrus.__file__, sorted(project.tasks()),"
-        " project.task_class('convert').__name__, project.task_class('publish').__name__]))\n"
+        "import cirrus, json, sys\n"
+        "from cirrus.aws.handlers.task import lambda_handler\n"
+        "output = lambda_handler(json.load(sys.stdin))\n"
+        "print(json.dumps([cirrus.__file__, [item['id'] for item in output['features']]]))\n"
     )
-    environment = {**os.environ, "PYTHONPATH": str(unpacked)}
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(unpacked),
+        "CIRRUS_TASK": "convert",  # as the built function's environment says
+        "CIRRUS_PROJECT": str(unpacked / "project"),
+        "CIRRUS_PAYLOAD_ROOT": str(tmp_path / "payloads"),
+        "CIRRUS_DATA_ROOT": str(tmp_path / "data"),
+    }
     done = subprocess.run(
         [sys.executable, "-c", script],
-        cwd=unpacked,
+        input=json.dumps(payload),
+        cwd=tmp_path,
         env=environment,
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
-    location, tasks, convert, publish = json.loads(done.stdout)
+    assert done.returncode == 0, done.stderr
+    location, ids = json.loads(done.stdout)
     assert Path(location).is_relative_to(unpacked)
-    assert {"convert", "publish", "copy-assets"} <= set(tasks)
-    assert "heavy" not in tasks  # a batch task runs from its image
-    assert (convert, publish) == ("Convert", "Publish")
+    assert ids == ["a"]
+    names_in_project = {name.split("/")[2] for name in names if name.startswith("project/tasks/")}
+    assert names_in_project == {"convert"}  # batch and image tasks run from their images
 
 
 def test_a_logical_id_two_places_claim_is_refused_naming_both(mixed: Project) -> None:

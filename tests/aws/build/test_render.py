@@ -66,6 +66,42 @@ def test_every_spelling_renders_to_the_deployed_resource(
         assert state["Parameters"]["JobQueue"] == "${BatchFargateJobQueue}"
 
 
+def test_upstreams_own_batch_group_renders_as_written(project: Project) -> None:
+    """The batch group of docs/workflows.md, as upstream Cirrus workflows spell it."""
+    workflow(
+        project,
+        "    batch-group:\n"
+        "      Type: Parallel\n"
+        "      Branches:\n"
+        "        - StartAt: pre-batch\n"
+        "          States:\n"
+        "            pre-batch: {Type: Task, Resource: !GetAtt pre-batch.Arn, Next: batch-task}\n"
+        "            batch-task:\n"
+        "              Type: Task\n"
+        "              Resource: arn:aws:states:::batch:submitJob.sync\n"
+        "              Parameters:\n"
+        "                JobName: make-cog\n"
+        "                JobQueue: !Ref make-cogJobQueue\n"
+        "                JobDefinition: !Ref make-cogJobDefinition\n"
+        "                Parameters: {url.$: $.url}\n"
+        "              Next: post-batch\n"
+        "            post-batch: {Type: Task, Resource: !GetAtt post-batch.Arn, End: true}\n"
+        "      OutputPath: $[0]\n"
+        "      End: true\n",
+        start="batch-group",
+    )
+    [branch] = rendered(project)["States"]["batch-group"]["Branches"]
+    states = branch["States"]
+    assert states["pre-batch"]["Resource"] == "${PreBatchTaskFunction.Arn}"
+    assert states["post-batch"]["Resource"] == "${PostBatchTaskFunction.Arn}"
+    assert states["batch-task"]["Parameters"] == {
+        "JobName": "make-cog",
+        "JobQueue": "${BatchFargateJobQueue}",
+        "JobDefinition": "${MakeCogJobDefinition}",
+        "Parameters": {"url.$": "$.url"},
+    }
+
+
 def test_the_rendered_definition_is_the_text_of_an_fn_sub(project: Project) -> None:
     workflow(
         project,
