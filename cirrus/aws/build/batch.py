@@ -277,6 +277,7 @@ class _Batch:
                 "ComputeEnvironmentName": name,
                 "Type": "MANAGED",
                 "State": "ENABLED",
+                "ServiceRole": getatt(self.service_role()),
                 "ComputeResources": resources,
             },
         )
@@ -292,6 +293,23 @@ class _Batch:
         )
         self._queues[key] = queue
         return queue
+
+    def service_role(self) -> str:
+        """The role Batch manages the compute environments with.
+
+        AWS would use its service-linked role without one; naming it keeps the stack free
+        of account-wide prerequisites, and the emulator requires it.
+        """
+        name = "BatchServiceRole"
+        if name not in self.template.resources:
+            add_role(
+                self.template,
+                name,
+                "batch.amazonaws.com",
+                [],
+                managed=["service-role/AWSBatchServiceRole"],
+            )
+        return name
 
     def instance_profile(self) -> str:
         name = "BatchInstanceProfile"

@@ -223,6 +223,8 @@ def test_batch_tasks_get_job_definitions_queues_and_compute(mixed: Project) -> N
     assert compute["SecurityGroupIds"] == ["sg-0123456789abcdef0"]
     fargate = properties(result, "BatchFargateComputeEnvironment")["ComputeResources"]
     assert fargate["Type"] == "FARGATE"
+    service_role = properties(result, "BatchFargateComputeEnvironment")["ServiceRole"]
+    assert service_role == {"Fn::GetAtt": ["BatchServiceRole", "Arn"]}
     assert "BatchVpc" not in resources(result)  # the deployment names its subnets
     # the task's own CloudFormation, merged, with a retry strategy and a name added
     custom = properties(result, "CustomBatchJobDefinition")
