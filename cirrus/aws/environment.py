@@ -33,7 +33,7 @@ from cirrus.errors import ConfigError
 from cirrus.project import ProjectConfig
 from cirrus.runtime.settings import RuntimeSettings
 
-__all__ = ["AwsSettings", "settings_from_environment"]
+__all__ = ["AwsSettings", "runtime_environment", "settings_from_environment"]
 
 CLAIM_LEASE_SECONDS = 120.0
 """A claim outlives a ``process`` invocation (15 s at most) and ends before the queue's
@@ -74,18 +74,30 @@ def _state_db_url(value: str) -> str:
     return f"dynamodb://{value}"
 
 
+def runtime_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` with upstream's names read as the runtime reads its own.
+
+    A bare ``CIRRUS_STATE_DB`` table name becomes ``dynamodb://<table>``, and
+    ``CIRRUS_PROCESS_QUEUE_URL`` names the work queue (``CIRRUS_QUEUE=sqs://<url>``) unless
+    ``CIRRUS_QUEUE`` is set.
+    """
+    out = dict(env)
+    if out.get("CIRRUS_STATE_DB"):
+        out["CIRRUS_STATE_DB"] = _state_db_url(out["CIRRUS_STATE_DB"])
+    queue_url = out.get("CIRRUS_PROCESS_QUEUE_URL", "")
+    if queue_url and not out.get("CIRRUS_QUEUE"):
+        out["CIRRUS_QUEUE"] = f"sqs://{queue_url}"
+    return out
+
+
 def settings_from_environment(env: Mapping[str, str] | None = None) -> AwsSettings:
     """The settings a deployed function's environment gives.
 
     Raises:
         ConfigError: a variable holds a value of the wrong type.
     """
-    env = dict(os.environ if env is None else env)
-    if env.get("CIRRUS_STATE_DB"):
-        env["CIRRUS_STATE_DB"] = _state_db_url(env["CIRRUS_STATE_DB"])
+    env = runtime_environment(os.environ if env is None else env)
     queue_url = env.get("CIRRUS_PROCESS_QUEUE_URL", "")
-    if queue_url and not env.get("CIRRUS_QUEUE"):
-        env["CIRRUS_QUEUE"] = f"sqs://{queue_url}"
     # a function has no project folder: relative defaults go to its scratch space
     config = ProjectConfig.embedded(Path(tempfile.gettempdir()) / "cirrus", env)
     queue = env.get("CIRRUS_QUEUE") or "memory://"

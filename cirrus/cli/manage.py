@@ -6,6 +6,8 @@ exactly the failed payloads.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -242,23 +244,29 @@ _MGMT_COMMANDS = {
 def mgmt(ctx: click.Context, deployment: str, command: str) -> None:
     """Upstream-style management: cirrus mgmt DEPLOYMENT COMMAND [ARGS]...
 
-    DEPLOYMENT "local" is the embedded deployment of the current project. COMMAND is one of
-    process, run-workflow, get-state, query, get-input-payload(s), get-output-payload,
-    get-execution, get-execution-events.
+    DEPLOYMENT "local" is the embedded deployment of the current project; any other name is
+    a deployed stack, found through SSM (/cirrus/deployments/<name>) in the account and region
+    of the AWS credentials. COMMAND is one of process, run-workflow (local only), get-state,
+    query, get-input-payload(s), get-output-payload, get-execution, get-execution-events,
+    list-deployments.
     """
     from cirrus.cli.pipeline import process, run_workflow
 
+    environment: dict[str, str] = {}
     if deployment != "local":
-        click.echo(
-            f"error: unknown deployment {deployment!r}; the embedded deployment is 'local'",
-            err=True,
-        )
-        sys.exit(ExitCode.INVALID)
+        with reporting_errors():
+            environment = _deployment_environment(deployment)
     commands: dict[str, click.Command] = {
         **_MGMT_COMMANDS,
         "process": process,
         "run-workflow": run_workflow,
     }
+    if command == "list-deployments":
+        with reporting_errors():
+            from cirrus.aws.discovery import list_deployments
+
+            echo_json(list_deployments())
+        return
     target = commands.get(command)
     if target is None:
         click.echo(
@@ -266,6 +274,39 @@ def mgmt(ctx: click.Context, deployment: str, command: str) -> None:
             err=True,
         )
         sys.exit(ExitCode.INVALID)
-    target.main(
-        args=list(ctx.args), prog_name=f"cirrus mgmt {deployment} {command}", standalone_mode=True
-    )
+    if environment and command == "run-workflow":
+        click.echo(
+            "error: run-workflow runs the workflow here; against a deployment use process "
+            "and follow the payload with get-state",
+            err=True,
+        )
+        sys.exit(ExitCode.INVALID)
+    with _environment(environment):
+        target.main(
+            args=list(ctx.args),
+            prog_name=f"cirrus mgmt {deployment} {command}",
+            standalone_mode=True,
+        )
+
+
+def _deployment_environment(name: str) -> dict[str, str]:
+    """The settings of deployed ``name`` as the runtime reads them (found through SSM)."""
+    from cirrus.aws.discovery import deployment_environment
+    from cirrus.aws.environment import runtime_environment
+
+    return runtime_environment(deployment_environment(name))
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``values`` set, as it was afterwards."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
