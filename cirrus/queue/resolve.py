@@ -8,12 +8,16 @@ Accepted forms (the one rule of :mod:`cirrus._backends`, shared with state datab
     <scheme>://...                  a backend registered under the ``cirrus.queue_backends``
                                     entry point group as <scheme>, opened with ``from_url(url)``
     package.module:ClassName        any WorkQueue subclass, created with no arguments
+
+**The receive limit** (see :mod:`cirrus.queue.base`) is 5 unless the URL says otherwise:
+``memory://?max_receives=3``, ``sqlite:///abs/path/queue.db?max_receives=3``, and
+``max_receives=none`` for no limit. A plain path gets the default.
 """
 
 from __future__ import annotations
 
 from cirrus._backends import SQLITE_SUFFIXES, BackendKind, Origin, Scheme, resolve
-from cirrus.queue.base import WorkQueue
+from cirrus.queue.base import DEFAULT_MAX_RECEIVES, WorkQueue, url_options
 from cirrus.queue.memory import MemoryQueue
 from cirrus.queue.sqlite import SQLiteQueue
 
@@ -47,7 +51,8 @@ def open_queue(url: str) -> WorkQueue:
         url: see the module docstring for accepted forms.
 
     Raises:
-        ConfigError: the URL names no known queue; the message lists the valid forms.
+        ConfigError: the URL names no known queue (the message lists the valid forms), or
+            has an option the backend does not take.
         StateError: the queue was found but could not be opened.
     """
     found = resolve(url, QUEUE_BACKENDS)
@@ -55,6 +60,10 @@ def open_queue(url: str) -> WorkQueue:
         return found.cls()
     if found.origin is Origin.PLUGIN:
         return found.cls.from_url(found.url)
+    location, options = found.location, dict[str, int | None]()
+    if found.url.lower().startswith(f"{found.scheme}://"):  # a plain path takes no options
+        location, options = url_options(found.location, found.url, ("max_receives",))
+    max_receives = options.get("max_receives", DEFAULT_MAX_RECEIVES)
     if found.scheme == "sqlite":
-        return SQLiteQueue(found.location)
-    return MemoryQueue()
+        return SQLiteQueue(location, max_receives=max_receives)
+    return MemoryQueue(max_receives=max_receives)

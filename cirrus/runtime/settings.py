@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 __all__ = ["RuntimeSettings"]
 
 
-
 @dataclass(frozen=True)
 class RuntimeSettings:
     """Everything the runtime needs to know about its surroundings.
