@@ -21,10 +21,10 @@ one there itself with a reason. List, count and move them back::
     letters = queue.dead_letters(limit=20)     # DeadLetter(id, body, receive_count, ...)
     queue.redrive([letter.id for letter in letters])
 
-Backends: :class:`SQLiteQueue` (the embedded default), :class:`MemoryQueue`, and any
-:class:`WorkQueue` subclass named by URL scheme (entry point group
-``cirrus.queue_backends``) or ``module:Class``; :mod:`cirrus.queue.resolve` lists the
-forms and the ``max_receives`` option.
+Backends: :class:`SQLiteQueue` (the embedded default), :class:`MemoryQueue`,
+:class:`SQSQueue` (``sqs://<queue name or URL>``), and any :class:`WorkQueue` subclass
+named by URL scheme (entry point group ``cirrus.queue_backends``) or ``module:Class``;
+:mod:`cirrus.queue.resolve` lists the forms and the ``max_receives`` option.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from cirrus.queue.base import (
 from cirrus.queue.memory import MemoryQueue
 from cirrus.queue.resolve import QUEUE_BACKENDS, open_queue
 from cirrus.queue.sqlite import SQLiteQueue
+from cirrus.queue.sqs import SQSQueue
 
 __all__ = [
     "DEDUPLICATION_SECONDS",
@@ -48,6 +49,7 @@ __all__ = [
     "MemoryQueue",
     "Message",
     "SQLiteQueue",
+    "SQSQueue",
     "WorkQueue",
     "open_queue",
 ]

@@ -21,10 +21,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from cirrus.queue import DEFAULT_MAX_RECEIVES, MemoryQueue, SQLiteQueue, WorkQueue
+from cirrus.queue import DEFAULT_MAX_RECEIVES, MemoryQueue, SQLiteQueue, SQSQueue, WorkQueue
+from cirrus.queue.sqs import ensure_queue
+from tests.aws_server import LocalAWS
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,37 @@ class Traits:
     """Dead letters carry ``last_received_at``."""
 
 
+SQS_TRAITS = Traits(
+    short=1.0,
+    pause=1.2,
+    ordered=False,
+    exact_counts=False,
+    owners=False,
+    deduplicates=False,
+    stale_receipts_ignored=False,
+    last_received=False,
+)
+
 Opener = Callable[[pytest.FixtureRequest, Path, "int | None"], WorkQueue]
+
+
+_CLIENTS: dict[str, Any] = {}
+"""One SQS client per moto server (making a boto3 client takes a few hundred ms)."""
+
+
+def sqs_client(aws: LocalAWS) -> Any:
+    """The run's SQS client for the moto server ``aws``."""
+    if aws.endpoint not in _CLIENTS:
+        _CLIENTS[aws.endpoint] = aws.client("sqs")
+    return _CLIENTS[aws.endpoint]
+
+
+def _sqs(request: pytest.FixtureRequest, tmp: Path, max_receives: int | None) -> WorkQueue:
+    """A fresh standard queue (and dead-letter queue) on the run's moto server."""
+    client = sqs_client(request.getfixturevalue("aws"))
+    name = f"test-{uuid.uuid4().hex[:16]}"
+    ensure_queue(name, max_receives=max_receives, visibility=30, client=client)
+    return SQSQueue(name, client=client)
 
 
 @dataclass(frozen=True)
@@ -67,6 +100,7 @@ BACKENDS = [
         ),
         id="sqlite",
     ),
+    pytest.param(Backend(_sqs, SQS_TRAITS), id="sqs"),
 ]
 
 MakeQueue = Callable[..., WorkQueue]
