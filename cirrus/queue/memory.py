@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from cirrus.queue.base import DEFAULT_MAX_RECEIVES, DeadLetter, Message, WorkQueue, check_limit
+from cirrus.queue.base import (
+    DEFAULT_MAX_RECEIVES,
+    DeadLetter,
+    Message,
+    WorkQueue,
+    check_limit,
+    new_receipt,
+)
 
 __all__ = ["MemoryQueue"]
 
@@ -83,7 +89,7 @@ class MemoryQueue(WorkQueue):
                     dead.append(message_id)
                     continue
                 entry.visible_at = now + visibility_seconds
-                entry.receipt = uuid.uuid4().hex
+                entry.receipt = new_receipt()
                 entry.receive_count += 1
                 entry.owner = owner
                 entry.first_received_at = entry.first_received_at or wall
@@ -117,7 +123,7 @@ class MemoryQueue(WorkQueue):
         entry = _Entry(
             body,
             time.monotonic() + visibility_seconds,
-            uuid.uuid4().hex,
+            new_receipt(),
             1,
             owner,
             wall,

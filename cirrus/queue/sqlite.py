@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-import uuid
 from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -31,6 +30,7 @@ from cirrus.queue.base import (
     Message,
     WorkQueue,
     check_limit,
+    new_receipt,
 )
 
 __all__ = ["SQLiteQueue"]
@@ -155,7 +155,7 @@ class SQLiteQueue(WorkQueue):
                     connection.executemany("DELETE FROM messages WHERE id = ?", dead)
                     rows = connection.execute(_VISIBLE, (now, max_messages)).fetchall()
             received = [
-                Message(str(row[0]), row[1], uuid.uuid4().hex, row[2] + 1, row[3] or now)
+                Message(str(row[0]), row[1], new_receipt(), row[2] + 1, row[3] or now)
                 for row in rows
             ]
             visible_at = now + visibility_seconds
@@ -179,7 +179,7 @@ class SQLiteQueue(WorkQueue):
 
     def take(self, body: str, *, visibility_seconds: float, owner: str = "") -> Message:
         now = time.time()
-        receipt = uuid.uuid4().hex
+        receipt = new_receipt()
         with self._transaction() as connection:
             cursor = connection.execute(
                 "INSERT INTO messages (body, visible_at, receipt, receive_count, owner, "
