@@ -3,14 +3,15 @@
 Lambda receives the records and deletes every one the function does not report as failed,
 so the runtime's deletions are left to it; looking at a record again later (a payload held
 by another claim, a reference that cannot be read yet) changes that record's visibility on
-the real queue and reports it as failed, so that Lambda leaves it there.
+the real queue and reports it as failed, so that Lambda leaves it there. Dead letters are
+the process queue's own (its RedrivePolicy): they are asked of it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
-from cirrus.queue import Message, WorkQueue
+from cirrus.queue import DeadLetter, Message, WorkQueue
 
 __all__ = ["EventSourceQueue"]
 
@@ -71,3 +72,27 @@ class EventSourceQueue(WorkQueue):
     def release(self, owner: str) -> int:
         """Visibility timeouts return a dead invocation's records."""
         return 0
+
+    @property
+    def max_receives(self) -> int | None:
+        """The process queue's receive limit (None without a queue)."""
+        return self.queue.max_receives if self.queue is not None else None
+
+    def dead_letter(self, messages: Sequence[Message], reason: str) -> int:
+        """Move records to the process queue's dead letters (Lambda's delete then finds
+        them gone)."""
+        if self.queue is None:
+            raise NotImplementedError("no process queue to dead-letter to")
+        return self.queue.dead_letter(messages, reason)
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """The process queue's dead letters."""
+        return self.queue.dead_letters(limit) if self.queue is not None else []
+
+    def dead_letter_count(self) -> int:
+        """How many dead letters the process queue holds."""
+        return self.queue.dead_letter_count() if self.queue is not None else 0
+
+    def redrive(self, ids: Collection[str] | None = None) -> int:
+        """Move the process queue's dead letters back."""
+        return self.queue.redrive(ids) if self.queue is not None else 0

@@ -13,24 +13,43 @@ nothing: its messages become visible again and another worker picks them up::
             ...
             queue.delete_many([message])
 
-Backends: :class:`SQLiteQueue` (the embedded default), :class:`MemoryQueue`, and any
-:class:`WorkQueue` subclass named by URL scheme (entry point group
-``cirrus.queue_backends``) or ``module:Class``; :mod:`cirrus.queue.resolve` lists the forms.
+A message received :attr:`~WorkQueue.max_receives` times (default 5, as upstream's SQS
+redrive) without being deleted moves to the queue's dead-letter store; a worker can move
+one there itself with a reason. List, count and move them back::
+
+    queue.dead_letter([message], "the task crashed the worker")
+    letters = queue.dead_letters(limit=20)     # DeadLetter(id, body, receive_count, ...)
+    queue.redrive([letter.id for letter in letters])
+
+Backends: :class:`SQLiteQueue` (the embedded default), :class:`MemoryQueue`,
+:class:`SQSQueue` (``sqs://<queue name or URL>``), and any :class:`WorkQueue` subclass
+named by URL scheme (entry point group ``cirrus.queue_backends``) or ``module:Class``;
+:mod:`cirrus.queue.resolve` lists the forms and the ``max_receives`` option.
 """
 
 from __future__ import annotations
 
-from cirrus.queue.base import DEDUPLICATION_SECONDS, Message, WorkQueue
+from cirrus.queue.base import (
+    DEDUPLICATION_SECONDS,
+    DEFAULT_MAX_RECEIVES,
+    DeadLetter,
+    Message,
+    WorkQueue,
+)
 from cirrus.queue.memory import MemoryQueue
 from cirrus.queue.resolve import QUEUE_BACKENDS, open_queue
 from cirrus.queue.sqlite import SQLiteQueue
+from cirrus.queue.sqs import SQSQueue
 
 __all__ = [
     "DEDUPLICATION_SECONDS",
+    "DEFAULT_MAX_RECEIVES",
     "QUEUE_BACKENDS",
+    "DeadLetter",
     "MemoryQueue",
     "Message",
     "SQLiteQueue",
+    "SQSQueue",
     "WorkQueue",
     "open_queue",
 ]

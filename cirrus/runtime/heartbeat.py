@@ -47,7 +47,7 @@ class Heartbeat:
         self.owner = owner
         self.lease_seconds = lease_seconds
         self._claims: set[str] = set()
-        self._messages: dict[int | str, Message] = {}
+        self._messages: dict[str, Message] = {}
         # renewing and releasing take turns: a payload being committed is either renewed
         # before its end is written or no longer held when the next beat comes
         self._lock = threading.Lock()

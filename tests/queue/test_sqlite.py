@@ -51,3 +51,62 @@ def test_a_lock_held_beyond_the_timeout_is_a_clear_error(tmp_path: Path) -> None
             blocker.close()
         queue.send_many(["a"])
         assert queue.counts() == (1, 0)
+
+
+def test_dead_letters_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "q.db"
+    with SQLiteQueue(path, max_receives=1) as queue:
+        queue.send_many(["poison", "bad"])
+        first, second = queue.receive(2, visibility_seconds=0)
+        queue.dead_letter([second], "why")
+        assert queue.receive(5, visibility_seconds=60) == []  # poison crossed the limit
+    with open_queue(f"sqlite://{path}") as queue:
+        letters = queue.dead_letters()
+        assert [(x.id, x.body, x.reason) for x in letters] == [
+            (second.id, "bad", "why"),
+            (first.id, "poison", None),
+        ]
+        assert queue.counts() == (0, 0)
+
+
+def test_a_queue_file_of_an_earlier_version_gains_the_new_columns(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL, "
+        "visible_at REAL NOT NULL, receipt TEXT NOT NULL DEFAULT '', "
+        "receive_count INTEGER NOT NULL DEFAULT 0, first_received REAL NOT NULL DEFAULT 0);"
+        "INSERT INTO messages (body, visible_at) VALUES ('kept', 0);"
+    )
+    old.commit()
+    old.close()
+    with SQLiteQueue(path, max_receives=1) as queue:
+        (message,) = queue.receive(1, visibility_seconds=0)
+        assert (message.body, message.receive_count) == ("kept", 1)
+        assert queue.receive(1, visibility_seconds=60) == []
+        (letter,) = queue.dead_letters()
+        assert letter.last_received_at is not None
+        assert letter.last_received_at >= letter.first_received_at > 0
+
+
+def test_a_receive_fills_its_batch_past_the_dead_letters(tmp_path: Path) -> None:
+    with SQLiteQueue(tmp_path / "q.db", max_receives=1) as queue:
+        queue.send_many(["m0", "m1", "m2"])
+        assert len(queue.receive(3, visibility_seconds=0)) == 3
+        queue.send_many(["m3", "m4", "m5"])
+        # m0-m2 are past the limit and first in line: moved, and the batch still holds 3
+        assert [m.body for m in queue.receive(3, visibility_seconds=60)] == ["m3", "m4", "m5"]
+        assert queue.dead_letter_count() == 3
+
+
+def test_a_message_id_of_another_queue_matches_nothing(tmp_path: Path) -> None:
+    from cirrus.queue import Message
+
+    with SQLiteQueue(tmp_path / "q.db") as queue:
+        queue.send_many(["a"])
+        foreign = Message("not-a-row", "a", "receipt", 1)
+        queue.delete_many([foreign])
+        queue.hide([foreign], 60)
+        assert queue.dead_letter([foreign], "x") == 0
+        assert queue.redrive(["not-a-row"]) == 0
+        assert queue.counts() == (1, 0)
