@@ -76,6 +76,11 @@ class Deployment:
 @pytest.fixture
 def deployment(aws: LocalAWS) -> Deployment:
     """A fresh deployment on the moto server: table, buckets, environment."""
+    return fresh_deployment(aws)
+
+
+def fresh_deployment(aws: LocalAWS) -> Deployment:
+    """A new deployment on the moto server: table, buckets, environment."""
     number = next(_names)
     prefix = f"test{number}-{uuid.uuid4().hex[:6]}"
     found = Deployment(aws, prefix, f"{prefix}-state", f"{prefix}-payloads", f"{prefix}-data")

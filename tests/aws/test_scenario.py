@@ -1,12 +1,17 @@
-"""One scenario, two targets: the embedded default and the AWS functions give the same results.
+"""One scenario, three ways to run it, the same results.
 
 ``tests/fixtures/scenarios/pipeline.json`` (a 3-task workflow, a failure, an INVALID, a chain
-with ``chain_filter``, a rerun with ``replace``) runs once through the embedded pipeline
-(SQLite state and payloads, in-process engine) and once through the deployed functions
-(``process`` and ``update-state``) on AWS backends (DynamoDB, S3, Step Functions on the
-moto server), driven as Lambda and EventBridge would drive them (:mod:`cirrus.aws.rehearsal`).
-Both must end with the same records, the same workflow events per payload and the same
-output payloads, and both must match the scenario's own expectations.
+with ``chain_filter``, a rerun with ``replace``) runs:
+
+- through the embedded pipeline (SQLite state, queue and payloads, in-process engine);
+- through the deployed functions (``process`` and ``update-state``) on AWS services on the
+  moto server (DynamoDB, S3, SQS, Step Functions), driven as Lambda's SQS mapping and
+  EventBridge would drive them (:mod:`cirrus.aws.rehearsal`);
+- through local workers pointed at those AWS services by ``cirrus.yml`` (``state_db:
+  dynamodb://...``, ``payload_root: s3://...``, ``queue: sqs://...``).
+
+All three must end with the same records, workflow events per payload and output payloads,
+and match the scenario's own expectations.
 """
 
 from __future__ import annotations
@@ -24,11 +29,13 @@ from cirrus.aws.rehearsal import ExecutionRunner, QueueDelivery, run_until_quiet
 from cirrus.payload import Payload
 from cirrus.project import Project, init_project
 from cirrus.project.task_resolver import ProjectTaskResolver
-from cirrus.queue import MemoryQueue
+from cirrus.queue import open_queue
+from cirrus.queue.sqs import ensure_queue
 from cirrus.runtime import Pipeline
 from cirrus.state import StateDB, open_state_db
 from cirrus.storage import read_json
-from tests.aws.conftest import Deployment
+from tests.aws.conftest import Deployment, fresh_deployment
+from tests.aws_server import LocalAWS
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 SCENARIO = json.loads((FIXTURES / "scenarios" / "pipeline.json").read_text())
@@ -133,10 +140,12 @@ def _embedded(project: Project) -> dict[str, Any]:
 def _on_aws(project: Project, deployment: Deployment) -> dict[str, Any]:
     for workflow, definition in DEFINITIONS.items():
         deployment.add_workflow(workflow, definition)
+    url = ensure_queue(f"{deployment.prefix}-process")
+    deployment.environment["CIRRUS_PROCESS_QUEUE_URL"] = url
     settings = deployment.settings()
-    queue = MemoryQueue()  # the process queue
-    process = ProcessFunction(settings, queue=queue)
-    update_state = UpdateStateFunction(settings, queue=queue)
+    queue = open_queue(settings.runtime.queue)  # what the functions open: sqs://<url>
+    process = ProcessFunction(settings)
+    update_state = UpdateStateFunction(settings)
     resolver = ProjectTaskResolver.for_project(
         project,
         payload_root=settings.runtime.payload_root,
@@ -156,12 +165,28 @@ def _on_aws(project: Project, deployment: Deployment) -> dict[str, Any]:
     return _summary(open_state_db(settings.runtime.state_db), _ids())
 
 
+def _local_workers_on_aws(project: Project, deployment: Deployment) -> dict[str, Any]:
+    url = ensure_queue(f"{deployment.prefix}-shared")
+    with (project.root / "cirrus.yml").open("a") as config:
+        config.write(
+            f"state_db: dynamodb://{deployment.table}\n"
+            f"payload_root: s3://{deployment.payload_bucket}/cirrus\n"
+            f"data_root: s3://{deployment.data_bucket}\n"
+            f"queue: sqs://{url}\n"
+        )
+    shared = Project(project.root)
+    assert shared.config.state_db == f"dynamodb://{deployment.table}"
+    return _embedded(shared)
+
+
 def test_the_scenario_gives_the_same_results_embedded_and_on_aws(
-    project: Project, deployment: Deployment
+    project: Project, deployment: Deployment, aws: LocalAWS
 ) -> None:
     embedded = _embedded(project)
-    on_aws = _on_aws(project, deployment)
     for payload_id, expected in SCENARIO["expect"].items():
         found = {key: embedded[payload_id][key] for key in expected}
         assert found == expected, payload_id
-    assert on_aws == embedded
+    assert _on_aws(project, deployment) == embedded
+    aws.reset()  # a fresh account for the local workers
+    deployment = fresh_deployment(aws)
+    assert _local_workers_on_aws(project, deployment) == embedded
