@@ -150,6 +150,11 @@ def _billed(seconds: list[float], increment_ms: float) -> float:
     return sum(math.ceil(s * 1000 / increment_ms) * increment_ms for s in seconds) / len(seconds)
 
 
+def _once(step: Step) -> float:
+    """Assumed runs of a step per execution: once on the main path, else never."""
+    return 1.0 if step.on_path else 0.0
+
+
 class _Lines:
     def __init__(self, shape: WorkflowShape, measurement: Measurement | None, prices: Prices):
         self.shape = shape
@@ -204,14 +209,14 @@ class _Lines:
             if m is not None:
                 attempts: tuple[float, str | None] = (m.attempts(step.local_state), "invocations")
             else:
-                attempts = (1.0, None)
+                attempts = (_once(step), None)
             if times and times.seconds:
                 billed: tuple[float, str | None] = (_billed(times.seconds, increment), "duration")
             else:
                 billed = (self._assumed_ms("lambda_task_ms", increment), None)
             self.lambda_lines(step.state, step.memory_mb, step.architecture, attempts, billed)
         elif step.kind == LAMBDA:  # pre-batch, post-batch
-            entries = (m.entries(step.local_state), "invocations") if m else (1.0, None)
+            entries = (m.entries(step.local_state), "invocations") if m else (_once(step), None)
             billed = (self._assumed_ms("batch_helper_ms", increment), None)
             label = f"{step.local_state} ({step.role})"
             self.lambda_lines(label, step.memory_mb, step.architecture, entries, billed)
@@ -221,7 +226,7 @@ class _Lines:
             self.add(
                 "other",
                 f"{step.state}: {step.resource}",
-                m.entries(step.local_state) if m else 1.0,
+                m.entries(step.local_state) if m else _once(step),
                 "call",
                 None,
                 ("calls",) if m else (),
@@ -241,7 +246,7 @@ class _Lines:
         else:
             seconds = max(minimum, math.ceil(self.prices.assumption("batch_task_seconds")))
             measured = ()
-        attempts = m.attempts(step.local_state) if m else 1.0
+        attempts = m.attempts(step.local_state) if m else _once(step)
         if m:
             measured = (*measured, "jobs")
         assumed = tuple(n for n in ("duration", "jobs") if n not in measured)
@@ -287,10 +292,9 @@ class _Lines:
                 "; each batch group adds 3 (pre-batch, job, post-batch)" if groups else ""
             )
         else:
-            entered = {step.local_state for step in shape.steps}
-            transitions = float(len(entered) + 3 * len(shape.batch_groups))
+            transitions = float(shape.path_transitions)
             measured, assumed = (), ("transitions",)
-            note = "each Task state entered once"
+            note = "each state of the main path entered once (a Map: one item)"
         self.add(
             "Step Functions",
             "Standard: state transitions",
@@ -328,7 +332,9 @@ class _Lines:
         else:
             task_ms = self.prices.assumption("lambda_task_ms")
             ms = (
-                math.ceil(sum(task_ms for s in shape.steps if s.kind == LAMBDA) / increment)
+                math.ceil(
+                    sum(task_ms for s in shape.steps if s.kind == LAMBDA and s.on_path) / increment
+                )
                 * increment
             )
             measured, assumed = (), ("duration", "memory")
@@ -407,7 +413,9 @@ class _Lines:
             (),
             ("units",),
         )
-        tasks = [s for s in shape.steps if s.role == "task" and s.kind in (LAMBDA, BATCH)]
+        tasks = [
+            s for s in shape.steps if s.role == "task" and s.kind in (LAMBDA, BATCH) and s.on_path
+        ]
         writers = [s for s in tasks if s.resource != PUBLISH_FUNCTION]
         publishes = any(s.resource == PUBLISH_FUNCTION for s in tasks)
         groups = len(shape.batch_groups)

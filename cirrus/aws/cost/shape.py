@@ -42,6 +42,8 @@ class Step:
         architecture: ``x86_64`` or ``arm64`` (functions).
         vcpu: the job's vCPUs.
         capacity: ``FARGATE``, ``FARGATE_SPOT`` or ``EC2`` (jobs).
+        on_path: whether the state is on the main path (from ``StartAt`` by ``Next``, a
+            Choice's ``Default``), not only reached by a ``Catch``.
     """
 
     state: str
@@ -53,6 +55,7 @@ class Step:
     architecture: str = "x86_64"
     vcpu: float = 0.0
     capacity: str = ""
+    on_path: bool = True
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ class WorkflowShape:
             ``.waitForTaskToken`` integrations).
         pipeline: memory (MB) and architecture of ``process``, ``update-state``,
             ``pre-batch`` and ``post-batch``.
+        path_transitions: the states entered on the main path (a Map's items once each),
+            what an execution costs in transitions when nothing was measured.
     """
 
     name: str
@@ -74,6 +79,7 @@ class WorkflowShape:
     batch_groups: list[str] = field(default_factory=list)
     express_ok: bool = True
     pipeline: dict[str, tuple[float, str]] = field(default_factory=dict)
+    path_transitions: int = 0
 
 
 def _ref(value: Any) -> str | None:
@@ -139,24 +145,68 @@ def _is_batch_group(state: Mapping[str, Any]) -> bool:
     return any(_ref(s.get("Resource")) == PRE_BATCH for s in inner.values())
 
 
+def _main_path(machine: Mapping[str, Any]) -> list[str]:
+    """The states from ``StartAt`` by ``Next`` (a Choice by its ``Default``, else its first
+    rule), each once."""
+    states = machine.get("States", {})
+    path: list[str] = []
+    name = machine.get("StartAt")
+    while isinstance(name, str) and name in states and name not in path:
+        path.append(name)
+        state = states[name]
+        if state.get("Type") == "Choice":
+            choices = state.get("Choices") or [{}]
+            name = state.get("Default") or choices[0].get("Next")
+        else:
+            name = state.get("Next")
+    return path
+
+
+def _processor(state: Mapping[str, Any]) -> Mapping[str, Any]:
+    processor: Mapping[str, Any] = state.get("ItemProcessor") or state.get("Iterator") or {}
+    return processor
+
+
+def path_transitions(machine: Mapping[str, Any]) -> int:
+    """States entered along the main path of ``machine``, branches and one Map item in."""
+    states = machine.get("States", {})
+    count = 0
+    for name in _main_path(machine):
+        state = states[name]
+        count += 1
+        if state.get("Type") == "Parallel":
+            count += sum(path_transitions(branch) for branch in state.get("Branches", []))
+        elif state.get("Type") == "Map":
+            count += path_transitions(_processor(state))
+    return count
+
+
 def _steps(
-    states: Mapping[str, Any], resources: Mapping[str, Any], group: str | None
+    machine: Mapping[str, Any],
+    resources: Mapping[str, Any],
+    group: str | None,
+    on_path: bool = True,
 ) -> Iterator[Step]:
-    for name, state in states.items():
+    main = set(_main_path(machine))
+    for name, state in machine.get("States", {}).items():
         kind = state.get("Type")
+        here = on_path and name in main
         if kind == "Parallel":
             local = name if _is_batch_group(state) else None
             for branch in state.get("Branches", []):
-                yield from _steps(branch.get("States", {}), resources, local or group)
+                yield from _steps(branch, resources, local or group, here)
         elif kind == "Map":
-            processor = state.get("ItemProcessor") or state.get("Iterator") or {}
-            yield from _steps(processor.get("States", {}), resources, group)
+            yield from _steps(_processor(state), resources, group, here)
         elif kind == "Task":
-            yield _step(name, state, resources, group)
+            yield _step(name, state, resources, group, here)
 
 
 def _step(
-    name: str, state: Mapping[str, Any], resources: Mapping[str, Any], group: str | None
+    name: str,
+    state: Mapping[str, Any],
+    resources: Mapping[str, Any],
+    group: str | None,
+    on_path: bool,
 ) -> Step:
     local = group or name
     resource = state.get("Resource", "")
@@ -169,11 +219,21 @@ def _step(
         role = {PRE_BATCH: "pre-batch", POST_BATCH: "post-batch"}.get(function, "task")
         if group is None:
             role = "task"
-        return Step(name, local, LAMBDA, function, role, memory, architecture)
+        return Step(name, local, LAMBDA, function, role, memory, architecture, on_path=on_path)
     if str(resource).startswith("arn:aws:states:::batch:submitJob"):
         definition_id, vcpu, memory, capacity = _job(resources, parameters)
-        return Step(name, local, BATCH, definition_id, "task", memory, vcpu=vcpu, capacity=capacity)
-    return Step(name, local, OTHER, str(resource))
+        return Step(
+            name,
+            local,
+            BATCH,
+            definition_id,
+            "task",
+            memory,
+            vcpu=vcpu,
+            capacity=capacity,
+            on_path=on_path,
+        )
+    return Step(name, local, OTHER, str(resource), on_path=on_path)
 
 
 def _express_ok(value: Any) -> bool:
@@ -203,12 +263,13 @@ def workflow_shapes(stack: Stack) -> dict[str, WorkflowShape]:
     }
     shapes = {}
     for name, rendered in stack.workflows.items():
-        steps = list(_steps(rendered.definition.get("States", {}), resources, None))
+        steps = list(_steps(rendered.definition, resources, None))
         shapes[name] = WorkflowShape(
             name=name,
             steps=steps,
             batch_groups=sorted({step.local_state for step in steps if step.role == "pre-batch"}),
             express_ok=_express_ok(rendered.definition),
             pipeline=pipeline,
+            path_transitions=path_transitions(rendered.definition),
         )
     return shapes
