@@ -42,7 +42,9 @@ def _samples(paths: tuple[Path, ...]) -> list[dict[str, Any]] | None:
 
 
 def _money(value: float | None) -> str:
-    return "n/a" if value is None else f"${value:,.4f}"
+    if value is None:
+        return "n/a"
+    return f"${value:,.4f}" if value >= 0.01 or value == 0 else f"${value:.6f}"
 
 
 def _basis(line: dict[str, Any]) -> str:

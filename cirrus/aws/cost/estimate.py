@@ -41,8 +41,17 @@ HOW_TO_MEASURE = (
     "cirrus.yml (or CIRRUS_KEEP_HISTORY=all) and run `cirrus process` on sample payloads, "
     "or pass them with `cirrus cost --sample FILE`"
 )
+MEASURED_HERE = (
+    "durations were measured on this machine: Lambda gives a function CPU in proportion to "
+    "its memory (one vCPU at 1,769 MB), so a task may run faster or slower there"
+)
 BOTH, STANDARD, EXPRESS = "both", "standard", "express"
 PUBLISH_FUNCTION = "PublishTaskFunction"
+
+
+def _round(value: float | None) -> float | None:
+    """``value`` to 12 significant digits: the float noise of the arithmetic left out."""
+    return None if value is None else float(f"{value:.12g}")
 
 
 @dataclass(frozen=True)
@@ -92,11 +101,11 @@ class Line:
             "service": self.service,
             "item": self.item,
             "option": self.option,
-            "per_payload": self.quantity,
-            "quantity": self.quantity * payloads,
+            "per_payload": _round(self.quantity),
+            "quantity": _round(self.quantity * payloads),
             "unit": self.unit,
             "unit_price": self.unit_price,
-            "cost": None if cost is None else cost * payloads,
+            "cost": None if cost is None else _round(cost * payloads),
             "basis": self.basis,
             "measured": list(self.measured),
             "assumed": list(self.assumed),
@@ -139,7 +148,10 @@ class Estimate:
             "payloads": self.payloads,
             "measured": self.executions_measured > 0,
             "executions_measured": self.executions_measured,
-            "total": {STANDARD: self.total(STANDARD), EXPRESS: self.total(EXPRESS)},
+            "total": {
+                STANDARD: _round(self.total(STANDARD)),
+                EXPRESS: _round(self.total(EXPRESS)),
+            },
             "lines": [line.to_dict(self.payloads) for line in self.lines],
             "notes": list(self.notes),
         }
@@ -479,6 +491,8 @@ def estimate_workflow(
     notes = lines.notes
     if not measured:
         notes.insert(0, HOW_TO_MEASURE.format(workflow=shape.name))
+    else:
+        notes.insert(0, MEASURED_HERE)
     notes.append(
         "not included: free tiers, data transfer, storage, CloudWatch Logs, NAT and EC2 "
         "instances; EventBridge delivers Step Functions status events free"
