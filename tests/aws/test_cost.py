@@ -424,3 +424,35 @@ def test_the_shipped_prices_name_their_date_region_and_sources() -> None:
     assert all(url.startswith("https://aws.amazon.com/") for url in prices.sources.values())
     for name, assumption in prices.assumptions.items():
         assert assumption["source"], name
+
+
+def test_without_a_history_the_main_path_is_counted() -> None:
+    from cirrus.aws.cost.shape import path_transitions
+
+    definition = {
+        "StartAt": "pick",
+        "States": {
+            "pick": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.x", "BooleanEquals": True, "Next": "other"}],
+                "Default": "each",
+            },
+            "other": {"Type": "Succeed"},
+            "each": {
+                "Type": "Map",
+                "ItemProcessor": {
+                    "StartAt": "a",
+                    "States": {
+                        "a": {"Type": "Pass", "Next": "b"},
+                        "b": {"Type": "Pass", "End": True},
+                    },
+                },
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "failed"}],
+                "Next": "done",
+            },
+            "done": {"Type": "Succeed"},
+            "failed": {"Type": "Fail"},
+        },
+    }
+    # pick, each (+ a, b for one item), done; `other` is not the Default, `failed` a Catch
+    assert path_transitions(definition) == 5
