@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "mgmt": "cirrus.cli.manage:mgmt",
     "demo": "cirrus.cli.demo:demo",
     "build": "cirrus.cli.build:build",
+    "cost": "cirrus.cli.cost:cost",
 }
 
 
