@@ -17,6 +17,7 @@ from cirrus.aws.handlers.update_state import UpdateStateFunction
 from cirrus.aws.sfn import StepFunctions
 from cirrus.payload import Payload
 from cirrus.queue import MemoryQueue
+from cirrus.queue.sqs import SQSQueue, ensure_queue
 from cirrus.state import EventType, State, open_state_db
 from tests.aws.conftest import (
     Deployment,
@@ -147,10 +148,9 @@ def test_update_state_concludes_a_success_and_sends_the_chain(deployment: Deploy
     execution = _started(deployment, data)
     output = json.loads(execution["input"])
     output["features"][0]["properties"]["processed"] = True
-    queue = MemoryQueue()
-    result = _update_state(deployment, queue).handle(
-        status_change(execution, "SUCCEEDED", output=output)
-    )
+    queue = SQSQueue(ensure_queue(f"{deployment.prefix}-process"))
+    function = UpdateStateFunction(deployment.settings(), queue=queue)
+    result = function.handle(status_change(execution, "SUCCEEDED", output=output))
     assert result is not None and str(result.outcome) == "succeeded"
     db = open_state_db(f"dynamodb://{deployment.table}")
     record = db.get(_id(data))
@@ -158,7 +158,7 @@ def test_update_state_concludes_a_success_and_sends_the_chain(deployment: Deploy
     stored = deployment.object(f"executions/{_id(data)}/{execution['name']}/output.json")
     assert stored["features"][0]["properties"]["processed"] is True
     assert record.output_url is not None and record.output_url.endswith("/output.json")
-    [message] = queue.receive(10, visibility_seconds=30)
+    [message] = queue.receive(10, visibility_seconds=30)  # the chained link, on SQS
     chained = json.loads(message.body)
     assert chained["process"][0]["workflow"] == "next"
     events = [event.event_type for event in db.events(payload_id=_id(data))]
