@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "demo": "cirrus.cli.demo:demo",
     "build": "cirrus.cli.build:build",
     "cost": "cirrus.cli.cost:cost",
+    "deploy": "cirrus.cli.deploy:deploy",
 }
 
 

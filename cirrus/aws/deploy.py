@@ -1,0 +1,866 @@
+"""``cirrus deploy``: a built project onto AWS (or an AWS API emulator) as one stack.
+
+    >>> result = deploy(project, "dev", progress=print)     # build, upload, create or update
+    >>> result.action, result.status
+    ('created', 'CREATE_COMPLETE')
+    >>> result.outputs["ProcessQueueUrl"]
+    'https://sqs.us-west-2.amazonaws.com/123456789012/demo-dev-process'
+    >>> delete(project, "dev").retention       # the stack goes; what its buckets/table do
+    {'PayloadBucket': 'Delete', 'DataBucket': 'Delete', 'StateTable': 'Delete'}
+
+Steps: build (:func:`cirrus.aws.build.build`, or read the last build with ``build=False``),
+make the artifact bucket ``cirrus-<account>-<region>-<prefix>`` if it is missing, upload the
+zips whose SHA-256 is not there yet, then ``CreateStack`` or ``UpdateStack`` (never change
+sets: the emulator cannot update through them) with ``CAPABILITY_NAMED_IAM``, and wait,
+reporting each new stack event. "No updates are to be performed" is success. A stack that
+fails raises :class:`DeployError` naming each failed resource and its reason, read from the
+stack events; an endpoint that fails without events (an emulator refusing a resource with
+HTTP 500) gets the resources that were being made or changed named instead.
+
+The region is ``region``, else the deployment's ``region:``, else boto3's; the endpoint is
+``endpoint_url``, else whatever boto3 takes from the environment (``AWS_ENDPOINT_URL``).
+
+Errors: :class:`DeployError` (a :class:`~cirrus.errors.CirrusError`) when AWS refuses or a
+stack fails; :class:`~cirrus.errors.ConfigError` when the project, the build or the
+settings are wrong (no region, no build to deploy with ``build=False``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from cirrus.aws.build import BUILD_FOLDER, MANIFEST_FILE, TEMPLATE_FILE, Artifact
+from cirrus.aws.build import build as build_project
+from cirrus.aws.build.functions import ARTIFACT_BUCKET
+from cirrus.errors import CirrusError, ConfigError
+from cirrus.project.deployments import DeploymentSettings, load_deployment
+
+if TYPE_CHECKING:
+    from cirrus.project import Project
+
+__all__ = [
+    "CAPABILITIES",
+    "DeleteResult",
+    "DeployError",
+    "DeployResult",
+    "StackEvent",
+    "artifact_bucket_name",
+    "delete",
+    "deploy",
+    "stack_name",
+    "wait_for_stack",
+]
+
+CAPABILITIES = ("CAPABILITY_NAMED_IAM",)
+"""The stack names its IAM roles."""
+TEMPLATE_BODY_LIMIT = 51_200
+"""Bytes CloudFormation takes in ``TemplateBody``; a larger template goes by S3 URL."""
+SHA256_METADATA = "sha256"
+"""User metadata of an uploaded zip: its SHA-256, so an unchanged zip is not sent again."""
+RETAINED_TYPES = ("AWS::S3::Bucket", "AWS::DynamoDB::Table")
+"""Resources whose ``DeletionPolicy`` ``cirrus deploy --delete`` reports."""
+NO_UPDATES = "No updates are to be performed"
+_BUCKET_LIMIT = 63
+
+Progress = Callable[[str], None]
+"""Called with one line for each step and each new stack event."""
+Action = Literal["created", "updated", "unchanged"]
+
+
+class DeployError(CirrusError):
+    """AWS refused a step of a deploy, or the stack ended in a failed status.
+
+    Attributes:
+        failures: the failed resources' events, oldest first (empty when AWS gave none).
+    """
+
+    def __init__(self, message: str, failures: list[StackEvent] | None = None) -> None:
+        super().__init__(message)
+        self.failures = failures or []
+
+
+@dataclass(frozen=True)
+class StackEvent:
+    """One CloudFormation stack event.
+
+    Attributes:
+        logical_id: the resource's logical id (the stack's name for the stack itself).
+        resource_type: e.g. ``AWS::SQS::Queue``.
+        status: e.g. ``CREATE_FAILED``.
+        reason: ``ResourceStatusReason`` (empty when there is none).
+        timestamp: when it happened.
+        event_id: CloudFormation's id of the event.
+    """
+
+    logical_id: str
+    resource_type: str
+    status: str
+    reason: str = ""
+    timestamp: datetime | None = None
+    event_id: str = ""
+
+    @classmethod
+    def from_api(cls, event: Mapping[str, Any]) -> StackEvent:
+        """An event as ``DescribeStackEvents`` returns it."""
+        return cls(
+            logical_id=str(event.get("LogicalResourceId", "")),
+            resource_type=str(event.get("ResourceType", "")),
+            status=str(event.get("ResourceStatus", "")),
+            reason=str(event.get("ResourceStatusReason") or ""),
+            timestamp=event.get("Timestamp"),
+            event_id=str(event.get("EventId", "")),
+        )
+
+    @property
+    def failed(self) -> bool:
+        """Whether the resource failed (``CREATE_FAILED``, ``UPDATE_FAILED``, ...)."""
+        return self.status.endswith("_FAILED")
+
+    def format(self) -> str:
+        """The event on one line: ``time status logical id (type): reason``."""
+        when = self.timestamp.astimezone(UTC).strftime("%H:%M:%S") if self.timestamp else ""
+        reason = f": {self.reason}" if self.reason else ""
+        return f"{when} {self.status} {self.logical_id} ({self.resource_type}){reason}".strip()
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    """What :func:`deploy` did.
+
+    Attributes:
+        deployment: the deployment deployed.
+        stack_name: the stack's name (the deployment's prefix).
+        stack_id: the stack's ARN.
+        region: the region of the stack.
+        action: ``created``, ``updated`` or ``unchanged`` (CloudFormation had nothing to do).
+        status: the stack's status at the end (``CREATE_COMPLETE``, ``UPDATE_COMPLETE``).
+        outputs: the stack's outputs, by name.
+        artifact_bucket: the bucket the zips are in.
+        uploaded: keys of the zips sent in this deploy.
+        unchanged_artifacts: keys of the zips already there with the same SHA-256.
+    """
+
+    deployment: DeploymentSettings
+    stack_name: str
+    stack_id: str
+    region: str
+    action: Action
+    status: str
+    outputs: dict[str, str]
+    artifact_bucket: str
+    uploaded: tuple[str, ...] = ()
+    unchanged_artifacts: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as ``cirrus deploy`` prints it."""
+        return {
+            "deployment": self.deployment.name,
+            "stack": self.stack_name,
+            "stack_id": self.stack_id,
+            "region": self.region,
+            "action": self.action,
+            "status": self.status,
+            "artifact_bucket": self.artifact_bucket,
+            "uploaded": list(self.uploaded),
+            "outputs": self.outputs,
+        }
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    """What :func:`delete` did.
+
+    Attributes:
+        stack_name: the stack's name.
+        deleted: false when there was no such stack.
+        retention: ``DeletionPolicy`` of each bucket and table of the stack, by logical id
+            (``Delete`` when the template gives none, as CloudFormation does).
+        names: the physical names of those resources, by logical id.
+        artifact_bucket: the artifact bucket, which is not part of the stack and stays.
+    """
+
+    stack_name: str
+    deleted: bool
+    retention: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+    artifact_bucket: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as ``cirrus deploy --delete`` prints it."""
+        return {
+            "stack": self.stack_name,
+            "deleted": self.deleted,
+            "retention": {
+                logical: {"name": self.names.get(logical, ""), "deletion_policy": policy}
+                for logical, policy in self.retention.items()
+            },
+            "artifact_bucket": self.artifact_bucket,
+        }
+
+
+def stack_name(deployment: DeploymentSettings) -> str:
+    """The stack of a deployment: its prefix."""
+    return deployment.prefix
+
+
+def artifact_bucket_name(account: str, region: str, prefix: str) -> str:
+    """The artifact bucket of a deployment: ``cirrus-<account>-<region>-<prefix>``.
+
+    Lower case, at most 63 characters (a long prefix is cut and gets a hash of itself, so
+    two prefixes never share a bucket).
+    """
+    name = f"cirrus-{account}-{region}-{prefix.lower()}".rstrip("-")
+    if len(name) <= _BUCKET_LIMIT:
+        return name
+    digest = hashlib.sha256(prefix.encode()).hexdigest()[:8]
+    return f"{name[: _BUCKET_LIMIT - len(digest) - 1].rstrip('-')}-{digest}"
+
+
+@contextmanager
+def aws_errors(what: str) -> Iterator[None]:
+    """Turn botocore errors into cirrus errors saying what was being done and the fix."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+    )
+    from botocore.parsers import ResponseParserError
+
+    try:
+        yield
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code, message = error.get("Code", ""), error.get("Message", "")
+        if code in ("AccessDenied", "AccessDeniedException", "UnrecognizedClientException"):
+            raise ConfigError(
+                f"AWS refused {what}: {message} (check the credentials and their permissions)"
+            ) from exc
+        raise DeployError(f"{what} failed: {code}: {message}") from exc
+    except NoCredentialsError as exc:
+        raise ConfigError(
+            f"{what}: no AWS credentials (set AWS_PROFILE or AWS_ACCESS_KEY_ID)"
+        ) from exc
+    except NoRegionError as exc:
+        raise ConfigError(
+            f"{what}: no region: pass --region, give the deployment a `region:` in "
+            "cirrus.yml, or set AWS_DEFAULT_REGION"
+        ) from exc
+    except EndpointConnectionError as exc:
+        raise DeployError(f"{what}: cannot reach {exc.kwargs.get('endpoint_url')}") from exc
+    except BotoCoreError as exc:
+        raise DeployError(f"{what} failed: {exc}") from exc
+    except ResponseParserError as exc:  # an endpoint failing with a page, not an AWS error
+        raise DeployError(f"{what} failed: the endpoint did not answer as AWS does") from exc
+
+
+@dataclass
+class _Aws:
+    """The clients of one deploy: one session, one region, one endpoint."""
+
+    session: Any
+    region: str
+    endpoint_url: str | None
+
+    @classmethod
+    def connect(
+        cls, deployment: DeploymentSettings, region: str | None, endpoint_url: str | None
+    ) -> _Aws:
+        import boto3
+
+        session = boto3.session.Session(region_name=region or deployment.region)
+        if not session.region_name:
+            raise ConfigError(
+                f"no region for deployment `{deployment.name}`: pass --region, give it a "
+                "`region:` in cirrus.yml, or set AWS_DEFAULT_REGION"
+            )
+        return cls(session, str(session.region_name), endpoint_url)
+
+    def client(self, service: str, *, retries: bool = True) -> Any:
+        """A client; without ``retries`` a request is sent once (create and update are not
+        repeated after a server error, which may have acted already)."""
+        from botocore.config import Config
+
+        config = None if retries else Config(retries={"total_max_attempts": 1})
+        return self.session.client(service, endpoint_url=self.endpoint_url, config=config)
+
+    def account(self) -> str:
+        with aws_errors("finding the AWS account (sts:GetCallerIdentity)"):
+            return str(self.client("sts").get_caller_identity()["Account"])
+
+
+@dataclass(frozen=True)
+class _Built:
+    """What a deploy sends: the template and the zips."""
+
+    template: dict[str, Any]
+    artifacts: list[Artifact]
+
+
+def _built(
+    project: Project,
+    settings: DeploymentSettings,
+    *,
+    run_build: bool,
+    out_dir: Path | None,
+    dependencies: bool,
+    wheels: Path | None,
+    progress: Progress,
+) -> _Built:
+    if run_build:
+        progress(f"building deployment {settings.name} (prefix {settings.prefix})")
+        result = build_project(
+            project, settings, out_dir=out_dir, dependencies=dependencies, wheels=wheels
+        )
+        for warning in result.warnings:
+            progress(warning.format(project.root))
+        return _Built(result.template, list(result.artifacts.values()))
+    return load_build(out_dir if out_dir is not None else project.root / BUILD_FOLDER, settings)
+
+
+def load_build(out_dir: Path, settings: DeploymentSettings) -> _Built:
+    """The template and zips of the last ``cirrus build`` in ``out_dir``.
+
+    Raises:
+        ConfigError: there is no build, it is of another deployment, or a zip is missing.
+    """
+    manifest_file, template_file = out_dir / MANIFEST_FILE, out_dir / TEMPLATE_FILE
+    if not (manifest_file.is_file() and template_file.is_file()):
+        raise ConfigError(
+            f"no build in {out_dir}: run `cirrus build {settings.name}` first, or deploy "
+            "without --no-build"
+        )
+    manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    built_for = (manifest.get("deployment"), manifest.get("prefix"))
+    if built_for != (settings.name, settings.prefix):
+        raise ConfigError(
+            f"the build in {out_dir} is of deployment `{built_for[0]}` (prefix {built_for[1]}), "
+            f"not `{settings.name}` (prefix {settings.prefix}): build it again"
+        )
+    artifacts = []
+    for entry in manifest.get("artifacts", []):
+        path = out_dir / str(entry["file"])
+        if not path.is_file():
+            raise ConfigError(f"{path} is missing from the build: build it again")
+        artifacts.append(
+            Artifact(
+                str(entry["name"]),
+                path,
+                str(entry["sha256"]),
+                int(entry["size"]),
+                int(entry["unzipped"]),
+            )
+        )
+    template = json.loads(template_file.read_text(encoding="utf-8"))
+    return _Built(template, artifacts)
+
+
+def ensure_bucket(s3: Any, bucket: str, region: str, progress: Progress) -> None:
+    """Make the artifact bucket (public access blocked) unless it exists."""
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_bucket(Bucket=bucket)
+        return
+    except ClientError as exc:
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status == 403:
+            raise DeployError(
+                f"the artifact bucket {bucket} belongs to another account: "
+                "S3 bucket names are global; use another deployment prefix"
+            ) from exc
+        if status != 404:
+            raise
+    progress(f"making the artifact bucket {bucket}")
+    arguments: dict[str, Any] = {"Bucket": bucket}
+    if region != "us-east-1":  # us-east-1 takes no location constraint
+        arguments["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    s3.create_bucket(**arguments)
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+
+
+def upload_artifacts(
+    s3: Any, bucket: str, artifacts: list[Artifact], progress: Progress
+) -> tuple[list[str], list[str]]:
+    """Upload each zip unless the bucket holds it with the same SHA-256.
+
+    Returns:
+        The keys uploaded, and the keys already there.
+    """
+    from botocore.exceptions import ClientError
+
+    uploaded, unchanged = [], []
+    for artifact in artifacts:
+        try:
+            head = s3.head_object(Bucket=bucket, Key=artifact.key)
+        except ClientError as exc:
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") != 404:
+                raise
+            head = {}
+        if head.get("Metadata", {}).get(SHA256_METADATA) == artifact.sha256:
+            unchanged.append(artifact.key)
+            continue
+        progress(f"uploading {artifact.key} ({artifact.size / 2**20:.1f} MB) to s3://{bucket}")
+        s3.upload_file(
+            str(artifact.path),
+            bucket,
+            artifact.key,
+            ExtraArgs={"Metadata": {SHA256_METADATA: artifact.sha256}},
+        )
+        uploaded.append(artifact.key)
+    return uploaded, unchanged
+
+
+def _template_argument(s3: Any, bucket: str, region: str, text: str) -> dict[str, str]:
+    """``TemplateBody``, or ``TemplateURL`` of an uploaded copy when it is too large."""
+    if len(text.encode()) <= TEMPLATE_BODY_LIMIT:
+        return {"TemplateBody": text}
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    key = f"templates/template-{digest}.json"
+    s3.put_object(Bucket=bucket, Key=key, Body=text.encode(), ContentType="application/json")
+    return {"TemplateURL": f"https://{bucket}.s3.{region}.amazonaws.com/{key}"}
+
+
+def _describe(cloudformation: Any, name: str) -> dict[str, Any] | None:
+    """The stack called ``name`` (or with that id), or None when there is none."""
+    from botocore.exceptions import ClientError
+
+    try:
+        stacks = cloudformation.describe_stacks(StackName=name)["Stacks"]
+    except ClientError as exc:
+        if "does not exist" in str(exc.response.get("Error", {}).get("Message", "")):
+            return None
+        raise
+    return dict(stacks[0]) if stacks else None
+
+
+def _event_ids(cloudformation: Any, stack: str) -> set[str]:
+    """The ids of the stack's latest events (the first page is enough to mark "before")."""
+    events = cloudformation.describe_stack_events(StackName=stack)["StackEvents"]
+    return {str(event["EventId"]) for event in events}
+
+
+def _new_events(cloudformation: Any, stack: str, seen: set[str]) -> list[StackEvent]:
+    """Events not seen yet, oldest first; ``seen`` is updated."""
+    found: list[StackEvent] = []
+    token: str | None = None
+    while True:
+        arguments = {"StackName": stack, **({"NextToken": token} if token else {})}
+        page = cloudformation.describe_stack_events(**arguments)
+        reached_seen = False
+        for event in page.get("StackEvents", []):
+            if str(event["EventId"]) in seen:
+                reached_seen = True
+                break
+            found.append(StackEvent.from_api(event))
+        token = page.get("NextToken")
+        if reached_seen or not token:
+            break
+    seen.update(event.event_id for event in found)
+    return list(reversed(found))
+
+
+def wait_for_stack(
+    cloudformation: Any,
+    stack_id: str,
+    *,
+    seen: set[str],
+    progress: Progress,
+    poll_seconds: float = 5.0,
+    timeout_seconds: float = 3600.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[dict[str, Any], list[StackEvent]]:
+    """Wait until the stack's status ends ``_COMPLETE`` or ``_FAILED``, reporting new events.
+
+    Args:
+        cloudformation: a CloudFormation client.
+        stack_id: the stack's ARN (a deleted stack is found by its ARN only).
+        seen: ids of events from before the operation; the events reported are added.
+        progress: called with each new event, formatted.
+        poll_seconds: pause between looks.
+        timeout_seconds: give up after this long.
+        sleep: how to pause (tests pass their own).
+
+    Returns:
+        The stack as ``DescribeStacks`` gives it, and every event of the operation.
+
+    Raises:
+        DeployError: the stack took longer than ``timeout_seconds``.
+    """
+    events: list[StackEvent] = []
+    waited = 0.0
+    while True:
+        for event in _new_events(cloudformation, stack_id, seen):
+            events.append(event)
+            progress(event.format())
+        stack = _describe(cloudformation, stack_id)
+        if stack is None:  # only a name can stop resolving; an id keeps DELETE_COMPLETE
+            return {"StackId": stack_id, "StackStatus": "DELETE_COMPLETE"}, events
+        if not str(stack["StackStatus"]).endswith("_IN_PROGRESS"):
+            for event in _new_events(cloudformation, stack_id, seen):
+                events.append(event)
+                progress(event.format())
+            return stack, events
+        if waited >= timeout_seconds:
+            raise DeployError(
+                f"stack {stack.get('StackName', stack_id)} is still {stack['StackStatus']} "
+                f"after {timeout_seconds:.0f} s: follow it in the CloudFormation console"
+            )
+        sleep(poll_seconds)
+        waited += poll_seconds
+
+
+def failure_message(stack: Mapping[str, Any], events: list[StackEvent]) -> str:
+    """What went wrong: the stack's status, then each failed resource and its reason."""
+    name = stack.get("StackName") or stack.get("StackId")
+    status = stack.get("StackStatus")
+    lines = [f"stack {name} ended {status}"]
+    if stack.get("StackStatusReason"):
+        lines[0] += f": {stack['StackStatusReason']}"
+    failed = [event for event in events if event.failed and event.logical_id != name]
+    cancelled = [event for event in failed if "cancelled" in event.reason.lower()]
+    # resources cancelled because another failed say nothing of their own; list them last
+    for event in [e for e in failed if e not in cancelled] + cancelled:
+        reason = event.reason or "no reason given"
+        lines.append(f"  {event.logical_id} ({event.resource_type}) {event.status}: {reason}")
+    if not failed:
+        lines.append("  no resource reported a failure; see the stack's events")
+    return "\n".join(lines)
+
+
+def _server_failure(
+    cloudformation: Any,
+    name: str,
+    template: Mapping[str, Any],
+    previous: Mapping[str, Any] | None,
+    error: BaseException,
+) -> DeployError:
+    """The error for an endpoint that failed the request itself (no events to read).
+
+    An emulator refusing a resource answers HTTP 500 and records no resource event; the
+    resources it was making or changing (new or changed since ``previous``, the stack's
+    template before) are named instead, as far as the stack lacks them.
+    """
+    resources: Mapping[str, Any] = template.get("Resources", {})
+    before: Mapping[str, Any] = (previous or {}).get("Resources", {})
+    changed = [logical for logical, value in resources.items() if before.get(logical) != value]
+    try:
+        made = {
+            str(summary["LogicalResourceId"])
+            for page in cloudformation.get_paginator("list_stack_resources").paginate(
+                StackName=name
+            )
+            for summary in page["StackResourceSummaries"]
+        }
+    except Exception:  # noqa: BLE001 - the stack may not exist at all; name what changed
+        made = set()
+    missing = [logical for logical in changed if logical not in made]
+    suspects = (missing or changed)[:10]
+    listed = ", ".join(f"{logical} ({resources[logical].get('Type')})" for logical in suspects)
+    more = f" and {len(changed) - len(suspects)} more" if len(changed) > len(suspects) else ""
+    what = "making" if previous is None else "updating"
+    return DeployError(
+        f"the CloudFormation endpoint failed while {what} stack {name} ({_failure_text(error)}) "
+        f"and recorded no event saying why; the resources it was making or changing: "
+        f"{listed}{more}"
+    )
+
+
+def _failure_text(error: BaseException) -> str:
+    """A server failure in a few words (not the HTML page an emulator answers with)."""
+    from botocore.exceptions import ClientError
+
+    if isinstance(error, ClientError):
+        found = error.response.get("Error", {})
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "")
+        return f"HTTP {status} {found.get('Code', '')}: {found.get('Message', '')}".strip(": ")
+    return "HTTP 500 without an AWS error"
+
+
+def deploy(
+    project: Project,
+    deployment: str | DeploymentSettings | None = None,
+    *,
+    build: bool = True,
+    dependencies: bool = True,
+    wheels: Path | None = None,
+    out_dir: Path | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    parameters: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+    poll_seconds: float = 5.0,
+    timeout_seconds: float = 3600.0,
+) -> DeployResult:
+    """Build ``project``'s deployment and create or update its stack.
+
+    Args:
+        project: the project.
+        deployment: a deployment name, its settings, or None for the default one.
+        build: build first (false: deploy the last build in ``out_dir``).
+        dependencies: build the layer of third-party packages (see :func:`build`).
+        wheels: build the layer from this folder of wheels only.
+        out_dir: the build folder (default ``<project>/.cirrus/build/aws``).
+        region: the region (default: the deployment's, else boto3's).
+        endpoint_url: an AWS API endpoint such as an emulator's (default: boto3's, which
+            honours ``AWS_ENDPOINT_URL``).
+        parameters: more template parameters (a ``cloudformation/`` fragment's), by name;
+            ``ArtifactBucket`` is given.
+        progress: called with a line for each step and each stack event.
+        poll_seconds: pause between looks at the stack.
+        timeout_seconds: how long to wait for the stack.
+
+    Raises:
+        ConfigError: the project, its build or the settings are wrong.
+        DeployError: AWS refused a step, or the stack failed (each failed resource and
+            its reason in the message and in ``failures``).
+    """
+    report: Progress = progress or (lambda line: None)
+    settings = _settings(project, deployment)
+    built = _built(
+        project,
+        settings,
+        run_build=build,
+        out_dir=out_dir,
+        dependencies=dependencies,
+        wheels=wheels,
+        progress=report,
+    )
+    aws = _Aws.connect(settings, region, endpoint_url)
+    bucket = artifact_bucket_name(aws.account(), aws.region, settings.prefix)
+    s3 = aws.client("s3")
+    with aws_errors(f"uploading the build to s3://{bucket}"):
+        ensure_bucket(s3, bucket, aws.region, report)
+        uploaded, unchanged = upload_artifacts(s3, bucket, built.artifacts, report)
+        template_text = json.dumps(built.template, indent=1, sort_keys=False)
+        template_argument = _template_argument(s3, bucket, aws.region, template_text)
+    name = stack_name(settings)
+    given = {ARTIFACT_BUCKET: bucket, **(parameters or {})}
+    declared = built.template.get("Parameters", {})
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise ConfigError(
+            f"the template has no parameter {', '.join(unknown)}; "
+            f"its parameters: {', '.join(declared) or 'none'}"
+        )
+    request: dict[str, Any] = {
+        "StackName": name,
+        **template_argument,
+        "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in given.items()],
+        "Capabilities": list(CAPABILITIES),
+        "Tags": [
+            {"Key": "cirrus:project", "Value": project.config.name},
+            {"Key": "cirrus:deployment", "Value": settings.name},
+        ],
+    }
+    cloudformation = aws.client("cloudformation")
+    once = aws.client("cloudformation", retries=False)
+    with aws_errors(f"reading stack {name}"):
+        stack = _ready_stack(cloudformation, name, report, poll_seconds, timeout_seconds)
+        previous = _template(cloudformation, name) if stack is not None else None
+        seen = _event_ids(cloudformation, name) if stack is not None else set()
+    action: Action = "created" if stack is None else "updated"
+    report(f"{'creating' if stack is None else 'updating'} stack {name} in {aws.region}")
+    try:
+        with aws_errors(f"{'creating' if stack is None else 'updating'} stack {name}"):
+            if stack is None:
+                stack_id = str(once.create_stack(**request)["StackId"])
+            else:
+                stack_id = str(once.update_stack(**request)["StackId"])
+    except DeployError as exc:
+        cause = exc.__cause__
+        if stack is not None and NO_UPDATES in str(exc):
+            report(f"stack {name} is up to date")
+            return _result(settings, stack, aws.region, "unchanged", bucket, uploaded, unchanged)
+        if cause is not None and _is_server_failure(cause):
+            raise _server_failure(cloudformation, name, built.template, previous, cause) from cause
+        raise
+    with aws_errors(f"waiting for stack {name}"):
+        final, events = wait_for_stack(
+            cloudformation,
+            stack_id,
+            seen=seen,
+            progress=report,
+            poll_seconds=poll_seconds,
+            timeout_seconds=timeout_seconds,
+        )
+    if final.get("StackStatus") not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        raise DeployError(failure_message(final, events), [e for e in events if e.failed])
+    return _result(settings, final, aws.region, action, bucket, uploaded, unchanged)
+
+
+def _settings(project: Project, deployment: str | DeploymentSettings | None) -> DeploymentSettings:
+    if isinstance(deployment, DeploymentSettings):
+        return deployment
+    return load_deployment(project.root, project.config.name, deployment)
+
+
+def _is_server_failure(error: BaseException) -> bool:
+    """Whether the endpoint failed the request itself (HTTP 5xx, or no valid answer)."""
+    from botocore.exceptions import ClientError
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(error, ResponseParserError):
+        return True
+    if isinstance(error, ClientError):
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return int(status) >= 500
+    return False
+
+
+def _ready_stack(
+    cloudformation: Any, name: str, report: Progress, poll_seconds: float, timeout: float
+) -> dict[str, Any] | None:
+    """The stack to update, or None to create one (a failed first create is deleted)."""
+    stack = _describe(cloudformation, name)
+    if stack is None:
+        return None
+    status = str(stack["StackStatus"])
+    if status.endswith("_IN_PROGRESS"):
+        raise DeployError(
+            f"stack {name} is busy ({status}): wait for it to finish, then deploy again"
+        )
+    if status == "ROLLBACK_COMPLETE":  # a failed first create: CloudFormation only deletes it
+        report(f"stack {name} never got made (ROLLBACK_COMPLETE): deleting it to start again")
+        seen = _event_ids(cloudformation, name)
+        cloudformation.delete_stack(StackName=stack["StackId"])
+        final, events = wait_for_stack(
+            cloudformation,
+            str(stack["StackId"]),
+            seen=seen,
+            progress=report,
+            poll_seconds=poll_seconds,
+            timeout_seconds=timeout,
+        )
+        if final.get("StackStatus") != "DELETE_COMPLETE":
+            raise DeployError(failure_message(final, events), [e for e in events if e.failed])
+        return None
+    if status.endswith("_FAILED"):
+        raise DeployError(
+            f"stack {name} is {status}: CloudFormation cannot update it; fix it in the console "
+            "(continue the rollback, or delete it with `cirrus deploy --delete`)"
+        )
+    return stack
+
+
+def _template(cloudformation: Any, name: str) -> dict[str, Any] | None:
+    """The stack's current template, as data."""
+    body = cloudformation.get_template(StackName=name).get("TemplateBody")
+    if isinstance(body, str):
+        try:
+            loaded = json.loads(body)
+        except ValueError:
+            return None  # a YAML template made elsewhere: nothing to compare with
+        return loaded if isinstance(loaded, dict) else None
+    return dict(body) if isinstance(body, Mapping) else None
+
+
+def _result(
+    settings: DeploymentSettings,
+    stack: Mapping[str, Any],
+    region: str,
+    action: Action,
+    bucket: str,
+    uploaded: list[str],
+    unchanged: list[str],
+) -> DeployResult:
+    outputs = {
+        str(output["OutputKey"]): str(output.get("OutputValue", ""))
+        for output in stack.get("Outputs", []) or []
+    }
+    return DeployResult(
+        settings,
+        str(stack.get("StackName") or stack_name(settings)),
+        str(stack["StackId"]),
+        region,
+        action,
+        str(stack["StackStatus"]),
+        outputs,
+        bucket,
+        tuple(uploaded),
+        tuple(unchanged),
+    )
+
+
+def delete(
+    project: Project,
+    deployment: str | DeploymentSettings | None = None,
+    *,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    progress: Progress | None = None,
+    poll_seconds: float = 5.0,
+    timeout_seconds: float = 3600.0,
+) -> DeleteResult:
+    """Delete the deployment's stack and wait until it is gone.
+
+    Its buckets and table follow their ``DeletionPolicy`` (the result says which each
+    has; CloudFormation cannot delete a bucket that holds objects). The artifact bucket
+    is not part of the stack and stays.
+
+    Raises:
+        DeployError: AWS refused, or the stack ended ``DELETE_FAILED`` (the resources that
+            failed, with their reasons, in the message).
+    """
+    report: Progress = progress or (lambda line: None)
+    settings = _settings(project, deployment)
+    aws = _Aws.connect(settings, region, endpoint_url)
+    name = stack_name(settings)
+    bucket = artifact_bucket_name(aws.account(), aws.region, settings.prefix)
+    cloudformation = aws.client("cloudformation")
+    with aws_errors(f"reading stack {name}"):
+        stack = _describe(cloudformation, name)
+        if stack is None:
+            report(f"there is no stack {name} in {aws.region}: nothing to delete")
+            return DeleteResult(name, False, artifact_bucket=bucket)
+        template = _template(cloudformation, name) or {}
+        names = {
+            str(summary["LogicalResourceId"]): str(summary.get("PhysicalResourceId", ""))
+            for page in cloudformation.get_paginator("list_stack_resources").paginate(
+                StackName=name
+            )
+            for summary in page["StackResourceSummaries"]
+        }
+        seen = _event_ids(cloudformation, name)
+    retention = {
+        logical: str(resource.get("DeletionPolicy", "Delete"))
+        for logical, resource in template.get("Resources", {}).items()
+        if resource.get("Type") in RETAINED_TYPES
+    }
+    report(f"deleting stack {name} in {aws.region}")
+    with aws_errors(f"deleting stack {name}"):
+        cloudformation.delete_stack(StackName=stack["StackId"])
+        final, events = wait_for_stack(
+            cloudformation,
+            str(stack["StackId"]),
+            seen=seen,
+            progress=report,
+            poll_seconds=poll_seconds,
+            timeout_seconds=timeout_seconds,
+        )
+    if final.get("StackStatus") != "DELETE_COMPLETE":
+        raise DeployError(failure_message(final, events), [e for e in events if e.failed])
+    return DeleteResult(
+        name,
+        True,
+        retention,
+        {logical: names.get(logical, "") for logical in retention},
+        bucket,
+    )

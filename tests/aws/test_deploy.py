@@ -1,0 +1,347 @@
+"""``cirrus deploy``: the built stack on the moto server, what it made, updates and failures.
+
+Each test deploys the small fixture project (one Lambda task, one workflow) under a prefix
+of its own, so tests share the run's moto server without meeting.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from cirrus.aws.deploy import (
+    DeployError,
+    StackEvent,
+    artifact_bucket_name,
+    delete,
+    deploy,
+    failure_message,
+    wait_for_stack,
+)
+from cirrus.cli.main import cli
+from cirrus.errors import ConfigError
+from cirrus.project import Project
+from tests.aws_server import LocalAWS
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "projects"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+# moto's CloudFormation warns of each resource type it skips (AWS::SQS::QueuePolicy), in
+# the server's thread of this process, where the run's "error" filter would turn it into
+# an HTTP 500
+pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse:UserWarning")
+
+
+def small_project(root: Path, prefix: str, memory: int | None = None) -> Project:
+    """The small fixture project at ``root`` with a deployment ``test`` of ``prefix``."""
+    if not root.exists():
+        shutil.copytree(FIXTURES / "small", root)
+    config = root / "cirrus.yml"
+    text = config.read_text().split("deployments:")[0]
+    text += f"deployments:\n  test:\n    prefix: {prefix}\n"
+    if memory is not None:
+        text += f"    memory:\n      hello: {memory}\n"
+    config.write_text(text)
+    return Project(root)
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"dep-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def project(tmp_path: Path, prefix: str) -> Project:
+    return small_project(tmp_path / "small", prefix)
+
+
+def cirrus_deploy(project: Project, *args: str) -> Result:
+    return CliRunner().invoke(
+        cli, ["deploy", "test", "--no-deps", "--poll", "0.1", "--project", str(project.root), *args]
+    )
+
+
+def function_arn(aws: LocalAWS, name: str) -> str:
+    return str(aws.client("lambda").get_function(FunctionName=name)["Configuration"]["FunctionArn"])
+
+
+def state_machine(aws: LocalAWS, name: str) -> dict[str, Any]:
+    client = aws.client("stepfunctions")
+    arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
+    found: dict[str, Any] = client.describe_state_machine(stateMachineArn=arn)
+    return found
+
+
+def test_cirrus_deploy_creates_the_stack_with_what_upstream_deploys(
+    aws: LocalAWS, project: Project, prefix: str
+) -> None:
+    result = cirrus_deploy(project)
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    assert printed["action"] == "created"
+    assert printed["status"] == "CREATE_COMPLETE"
+    assert printed["stack"] == prefix
+    assert printed["outputs"]["StateTableName"] == f"{prefix}-state"
+    assert printed["artifact_bucket"] == f"cirrus-{ACCOUNT}-{REGION}-{prefix}"
+    assert "CREATE_COMPLETE" in result.stderr  # the stack's events, as they came
+
+    table = aws.client("dynamodb").describe_table(TableName=f"{prefix}-state")["Table"]
+    assert table["KeySchema"] == [
+        {"AttributeName": "collections_workflow", "KeyType": "HASH"},
+        {"AttributeName": "itemids", "KeyType": "RANGE"},
+    ]
+    indexes = {
+        index["IndexName"]: (index["KeySchema"], index["Projection"]["ProjectionType"])
+        for index in table["GlobalSecondaryIndexes"]
+    }
+    assert indexes == {
+        name: (
+            [
+                {"AttributeName": "collections_workflow", "KeyType": "HASH"},
+                {"AttributeName": name, "KeyType": "RANGE"},
+            ],
+            "ALL",
+        )
+        for name in ("state_updated", "updated")
+    }
+
+    sqs = aws.client("sqs")
+    queue = sqs.get_queue_url(QueueName=f"{prefix}-process")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+    assert attributes["VisibilityTimeout"] == "180"
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert int(redrive["maxReceiveCount"]) == 5
+    dlq = sqs.get_queue_url(QueueName=f"{prefix}-process-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])
+    assert redrive["deadLetterTargetArn"] == dlq_arn["Attributes"]["QueueArn"]
+
+    events = aws.client("events")
+    rule = events.describe_rule(Name=f"{prefix}-update-state")
+    assert json.loads(rule["EventPattern"]) == {
+        "source": ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {
+            "status": ["SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"],
+            "stateMachineArn": [
+                {"prefix": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{prefix}-"}
+            ],
+        },
+    }
+    [target] = events.list_targets_by_rule(Rule=f"{prefix}-update-state")["Targets"]
+    assert target["Arn"] == function_arn(aws, f"{prefix}-update-state")
+
+    pointer = aws.client("ssm").get_parameter(Name=f"/cirrus/deployments/{prefix}")
+    assert json.loads(pointer["Parameter"]["Value"]) == {
+        "type": "parameter_store",
+        "value": f"/deployment/{prefix}/",
+    }
+    setting = aws.client("ssm").get_parameter(Name=f"/deployment/{prefix}/CIRRUS_STATE_DB")
+    assert setting["Parameter"]["Value"] == f"{prefix}-state"
+
+    machine = state_machine(aws, f"{prefix}-hello")
+    assert "${" not in machine["definition"]
+    definition = json.loads(machine["definition"])
+    assert definition["States"]["hello"]["Resource"] == function_arn(aws, f"{prefix}-hello")
+    assert definition["States"]["publish"]["Resource"] == function_arn(aws, f"{prefix}-publish")
+
+    bucket = printed["artifact_bucket"]
+    keys = [o["Key"] for o in aws.client("s3").list_objects_v2(Bucket=bucket)["Contents"]]
+    assert printed["uploaded"] == [key for key in keys if key.startswith("code-")]
+
+
+def test_a_second_deploy_after_a_change_updates_the_stack(
+    aws: LocalAWS, project: Project, prefix: str
+) -> None:
+    first = deploy(project, "test", dependencies=False, poll_seconds=0.1)
+    assert first.action == "created"
+    assert (
+        aws.client("lambda").get_function(FunctionName=f"{prefix}-hello")["Configuration"][
+            "MemorySize"
+        ]
+        == 512
+    )
+
+    small_project(project.root, prefix, memory=1024)
+    definition = project.root / "workflows/hello/definition.yml"
+    definition.write_text(
+        definition.read_text().replace(
+            "      Next: publish\n",
+            "      Next: wait\n    wait:\n      Type: Pass\n      Next: publish\n",
+        )
+    )
+    lines: list[str] = []
+    second = deploy(
+        Project(project.root), "test", dependencies=False, progress=lines.append, poll_seconds=0.1
+    )
+    assert second.action == "updated"
+    assert second.status == "UPDATE_COMPLETE"
+    assert second.stack_id == first.stack_id
+    assert any("UPDATE_COMPLETE" in line for line in lines)
+    configuration = aws.client("lambda").get_function(FunctionName=f"{prefix}-hello")
+    assert configuration["Configuration"]["MemorySize"] == 1024
+    states = json.loads(state_machine(aws, f"{prefix}-hello")["definition"])["States"]
+    assert states["hello"]["Next"] == "wait"
+    assert states["wait"] == {"Type": "Pass", "Next": "publish"}
+
+    # the same project again: nothing to do is success, and no zip is sent twice
+    third = deploy(Project(project.root), "test", dependencies=False, poll_seconds=0.1)
+    assert third.action == "unchanged"
+    assert third.status == "UPDATE_COMPLETE"
+    assert third.uploaded == ()
+    assert len(third.unchanged_artifacts) == 1
+    assert third.outputs == second.outputs
+
+
+def test_a_resource_the_endpoint_refuses_is_named_without_a_traceback(
+    aws: LocalAWS, project: Project
+) -> None:
+    assert cirrus_deploy(project).exit_code == 0
+    fragments = project.root / "cloudformation"
+    fragments.mkdir()
+    (fragments / "broken.yml").write_text(
+        "Resources:\n"
+        "  BrokenQueue:\n"
+        "    Type: AWS::SQS::Queue\n"
+        "    Properties:\n"
+        "      VisibilityTimeout: not-a-number\n"
+    )
+    result = cirrus_deploy(project)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert result.stderr.startswith("error: ") or "\nerror: " in result.stderr
+    assert "BrokenQueue (AWS::SQS::Queue)" in result.stderr
+    assert result.stdout == ""
+
+
+def test_deploy_without_build_needs_a_build_of_that_deployment(
+    aws: LocalAWS, project: Project, prefix: str
+) -> None:
+    with pytest.raises(ConfigError, match="no build in"):
+        deploy(project, "test", build=False)
+    result = CliRunner().invoke(cli, ["build", "test", "--no-deps", "--project", str(project.root)])
+    assert result.exit_code == 0, result.output
+    deployed = deploy(project, "test", build=False, poll_seconds=0.1)
+    assert deployed.action == "created"
+    assert deployed.outputs["StateTableName"] == f"{prefix}-state"
+
+
+def test_the_endpoint_comes_from_the_option_or_the_environment(
+    aws: LocalAWS, project: Project, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    result = cirrus_deploy(project, "--endpoint-url", aws.endpoint, "--region", REGION)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["region"] == REGION
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint)
+    again = deploy(project, "test", dependencies=False, poll_seconds=0.1)
+    assert again.action == "unchanged"
+
+
+def test_delete_removes_the_stack_and_says_what_its_buckets_and_table_do(
+    aws: LocalAWS, project: Project, prefix: str
+) -> None:
+    assert cirrus_deploy(project).exit_code == 0
+    result = cirrus_deploy(project, "--delete", "--yes")
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    assert printed["deleted"] is True
+    assert printed["retention"]["StateTable"] == {
+        "name": f"{prefix}-state",
+        "deletion_policy": "Delete",
+    }
+    assert "DeletionPolicy" in result.stderr
+    stacks = aws.client("cloudformation").list_stacks()["StackSummaries"]
+    assert [s["StackStatus"] for s in stacks if s["StackName"] == prefix] == ["DELETE_COMPLETE"]
+    assert delete(project, "test").deleted is False  # nothing left to delete
+
+
+def test_the_artifact_bucket_name_is_a_valid_bucket_name() -> None:
+    assert artifact_bucket_name(ACCOUNT, REGION, "Demo-dev") == (
+        f"cirrus-{ACCOUNT}-{REGION}-demo-dev"
+    )
+    long_a = artifact_bucket_name(ACCOUNT, "ap-southeast-2", "a" * 40)
+    long_b = artifact_bucket_name(ACCOUNT, "ap-southeast-2", "a" * 39 + "b")
+    assert len(long_a) <= 63 and len(long_b) <= 63
+    assert long_a != long_b
+
+
+class FakeCloudFormation:
+    """A CloudFormation client that plays back a failed update, as AWS reports one."""
+
+    def __init__(self) -> None:
+        self.looks = 0
+        stamp = datetime(2024, 5, 1, tzinfo=UTC)
+
+        def event(
+            number: int, logical: str, kind: str, status: str, reason: str = ""
+        ) -> dict[str, Any]:
+            return {
+                "EventId": f"e{number}",
+                "LogicalResourceId": logical,
+                "ResourceType": kind,
+                "ResourceStatus": status,
+                "ResourceStatusReason": reason,
+                "Timestamp": stamp,
+            }
+
+        stack = "AWS::CloudFormation::Stack"
+        self.events = [  # newest first, as DescribeStackEvents answers
+            event(6, "demo", stack, "UPDATE_ROLLBACK_COMPLETE"),
+            event(
+                5,
+                "OtherFunction",
+                "AWS::Lambda::Function",
+                "UPDATE_FAILED",
+                "Resource update cancelled",
+            ),
+            event(4, "demo", stack, "UPDATE_ROLLBACK_IN_PROGRESS", "failed: [StateTable]"),
+            event(
+                3,
+                "StateTable",
+                "AWS::DynamoDB::Table",
+                "UPDATE_FAILED",
+                "Cannot update GSI's properties other than Provisioned Throughput",
+            ),
+            event(2, "demo", stack, "UPDATE_IN_PROGRESS", "User Initiated"),
+            event(1, "demo", stack, "CREATE_COMPLETE"),
+        ]
+
+    def describe_stack_events(self, StackName: str, NextToken: str | None = None) -> Any:
+        visible = self.events[-(2 + self.looks * 2) :]
+        return {"StackEvents": visible}
+
+    def describe_stacks(self, StackName: str) -> Any:
+        self.looks += 1
+        status = "UPDATE_ROLLBACK_COMPLETE" if self.looks >= 3 else "UPDATE_IN_PROGRESS"
+        return {"Stacks": [{"StackName": "demo", "StackId": "arn:demo", "StackStatus": status}]}
+
+
+def test_a_failed_stack_names_each_failed_resource_and_its_reason() -> None:
+    client = FakeCloudFormation()
+    lines: list[str] = []
+    stack, events = wait_for_stack(
+        client, "arn:demo", seen={"e1"}, progress=lines.append, sleep=lambda seconds: None
+    )
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert [event.event_id for event in events] == ["e2", "e3", "e4", "e5", "e6"]
+    assert (
+        lines[0] == "00:00:00 UPDATE_IN_PROGRESS demo (AWS::CloudFormation::Stack): User Initiated"
+    )
+    message = failure_message(stack, events)
+    assert message.splitlines() == [
+        "stack demo ended UPDATE_ROLLBACK_COMPLETE",
+        "  StateTable (AWS::DynamoDB::Table) UPDATE_FAILED: Cannot update GSI's properties "
+        "other than Provisioned Throughput",
+        "  OtherFunction (AWS::Lambda::Function) UPDATE_FAILED: Resource update cancelled",
+    ]
+    error = DeployError(message, [e for e in events if e.failed])
+    assert [event.logical_id for event in error.failures] == ["StateTable", "OtherFunction"]
+    assert StackEvent.from_api(client.events[0]).failed is False
