@@ -27,8 +27,11 @@ settings are wrong (no region, no build to deploy with ``build=False``).
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -554,44 +557,109 @@ def _server_failure(
 ) -> DeployError:
     """The error for an endpoint that failed the request itself (no events to read).
 
-    An emulator refusing a resource answers HTTP 500 and records no resource event; the
-    resources it was making or changing (new or changed since ``previous``, the stack's
-    template before) are named instead, as far as the stack lacks them.
+    An emulator refusing a resource answers the ``CreateStack``/``UpdateStack`` request
+    with the resource's own error (or an HTTP 500 page) and records no resource event.
+    The resources are named instead: those whose properties hold a name the error
+    mentions (``sg-0123...``), else those being made or changed (new or changed since
+    ``previous``, the stack's template before) that the stack lacks.
     """
     resources: Mapping[str, Any] = template.get("Resources", {})
     before: Mapping[str, Any] = (previous or {}).get("Resources", {})
     changed = [logical for logical, value in resources.items() if before.get(logical) != value]
+    text = _failure_text(error)
+    named = _named_in(text, {logical: resources[logical] for logical in changed})
+    if named:
+        suspects, how = named, "the resources that name it"
+    else:
+        made = _resources(cloudformation, name)
+        suspects = [logical for logical in changed if logical not in made] or changed
+        how = "the resources it was making or changing"
+    shown = suspects[:10]
+    listed = ", ".join(f"{logical} ({resources[logical].get('Type')})" for logical in shown)
+    more = f" and {len(suspects) - len(shown)} more" if len(suspects) > len(shown) else ""
+    what = "making" if previous is None else "updating"
+    left = _status(cloudformation, name)
+    stuck = (
+        f"; the endpoint left the stack {left}: delete it (`cirrus deploy --delete`), then "
+        "deploy again"
+        if left.endswith("_IN_PROGRESS")
+        else ""
+    )
+    return DeployError(
+        f"the CloudFormation endpoint refused {what} stack {name} ({text}) and recorded no "
+        f"event saying which resource; {how}: {listed}{more}{stuck}"
+    )
+
+
+def _status(cloudformation: Any, name: str) -> str:
+    """The stack's status, or an empty string when it cannot be read."""
     try:
-        made = {
-            str(summary["LogicalResourceId"])
+        stack = _describe(cloudformation, name)
+    except _request_errors():
+        return ""
+    return str(stack["StackStatus"]) if stack else ""
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z0-9][\w.]*(?:[-:/][\w.]+)+")
+
+
+def _named_in(message: str, resources: Mapping[str, Any]) -> list[str]:
+    """Resources whose definition holds an identifier (``sg-0abc``, an ARN) of ``message``."""
+    tokens = {token for token in _IDENTIFIER.findall(message) if len(token) >= 6}
+    found = []
+    for logical, resource in resources.items():
+        text = json.dumps(resource)
+        if any(token in text for token in tokens):
+            found.append(logical)
+    return found
+
+
+def _request_errors() -> tuple[type[Exception], ...]:
+    """What a failed request raises: botocore's errors, and its parser's on a non-AWS page."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
+
+    return (BotoCoreError, ClientError, ResponseParserError)
+
+
+def _resources(cloudformation: Any, name: str) -> dict[str, str]:
+    """Physical ids of the stack's resources by logical id (empty when they cannot be read:
+    no stack, or an endpoint failing on a stack it broke)."""
+    try:
+        return {
+            str(summary["LogicalResourceId"]): str(summary.get("PhysicalResourceId", ""))
             for page in cloudformation.get_paginator("list_stack_resources").paginate(
                 StackName=name
             )
             for summary in page["StackResourceSummaries"]
         }
-    except Exception:  # noqa: BLE001 - the stack may not exist at all; name what changed
-        made = set()
-    missing = [logical for logical in changed if logical not in made]
-    suspects = (missing or changed)[:10]
-    listed = ", ".join(f"{logical} ({resources[logical].get('Type')})" for logical in suspects)
-    more = f" and {len(changed) - len(suspects)} more" if len(changed) > len(suspects) else ""
-    what = "making" if previous is None else "updating"
-    return DeployError(
-        f"the CloudFormation endpoint failed while {what} stack {name} ({_failure_text(error)}) "
-        f"and recorded no event saying why; the resources it was making or changing: "
-        f"{listed}{more}"
-    )
+    except _request_errors():
+        return {}
 
 
 def _failure_text(error: BaseException) -> str:
-    """A server failure in a few words (not the HTML page an emulator answers with)."""
+    """A failed request's error in a few words (not the HTML page an emulator sends)."""
     from botocore.exceptions import ClientError
 
     if isinstance(error, ClientError):
         found = error.response.get("Error", {})
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "")
         return f"HTTP {status} {found.get('Code', '')}: {found.get('Message', '')}".strip(": ")
-    return "HTTP 500 without an AWS error"
+    # botocore's ResponseParserError: "... invalid XML received ...:\nb'<body>'"
+    body = str(error).rpartition("may succeed:")[2].strip()
+    with contextlib.suppress(ValueError, SyntaxError):
+        literal = ast.literal_eval(body)
+        body = literal.decode(errors="replace") if isinstance(literal, bytes) else str(literal)
+    with contextlib.suppress(ValueError):
+        data = json.loads(body)  # a service's JSON error passed through as it is
+        if isinstance(data, dict):
+            code = data.get("__type") or data.get("code") or data.get("Code") or "error"
+            message = data.get("message") or data.get("Message") or ""
+            return f"{str(code).rpartition('#')[2]}: {message}"
+    title = re.search(r"<title>(.*?)</title>", body, re.IGNORECASE | re.DOTALL)
+    if title:
+        return f"an error page: {title[1].strip()}"
+    return "an answer that is not an AWS error"
 
 
 def deploy(
@@ -649,7 +717,7 @@ def deploy(
     with aws_errors(f"uploading the build to s3://{bucket}"):
         ensure_bucket(s3, bucket, aws.region, report)
         uploaded, unchanged = upload_artifacts(s3, bucket, built.artifacts, report)
-        template_text = json.dumps(built.template, indent=1, sort_keys=False)
+        template_text = json.dumps(built.template, separators=(",", ":"))
         template_argument = _template_argument(s3, bucket, aws.region, template_text)
     name = stack_name(settings)
     given = {ARTIFACT_BUCKET: bucket, **(parameters or {})}
@@ -830,15 +898,12 @@ def delete(
         if stack is None:
             report(f"there is no stack {name} in {aws.region}: nothing to delete")
             return DeleteResult(name, False, artifact_bucket=bucket)
-        template = _template(cloudformation, name) or {}
-        names = {
-            str(summary["LogicalResourceId"]): str(summary.get("PhysicalResourceId", ""))
-            for page in cloudformation.get_paginator("list_stack_resources").paginate(
-                StackName=name
-            )
-            for summary in page["StackResourceSummaries"]
-        }
         seen = _event_ids(cloudformation, name)
+    try:  # for the report only: a stack an emulator broke may not give them
+        template = _template(cloudformation, name) or {}
+    except _request_errors():
+        template = {}
+    names = _resources(cloudformation, name)
     retention = {
         logical: str(resource.get("DeletionPolicy", "Delete"))
         for logical, resource in template.get("Resources", {}).items()

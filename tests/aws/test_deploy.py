@@ -7,6 +7,7 @@ of its own, so tests share the run's moto server without meeting.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import uuid
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from cirrus.aws import deploy as deploy_module
 from cirrus.aws.deploy import (
     DeployError,
     StackEvent,
@@ -28,6 +30,7 @@ from cirrus.aws.deploy import (
 from cirrus.cli.main import cli
 from cirrus.errors import ConfigError
 from cirrus.project import Project
+from tests.aws.build.conftest import DEMO, copy_project
 from tests.aws_server import LocalAWS
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "projects"
@@ -219,6 +222,78 @@ def test_a_resource_the_endpoint_refuses_is_named_without_a_traceback(
     assert result.stderr.startswith("error: ") or "\nerror: " in result.stderr
     assert "BrokenQueue (AWS::SQS::Queue)" in result.stderr
     assert result.stdout == ""
+
+
+def test_a_project_with_batch_and_image_tasks_deploys_once_its_network_exists(
+    aws: LocalAWS, tmp_path: Path
+) -> None:
+    project = copy_project(FIXTURES / "mixed", tmp_path / "mixed")  # region us-west-2
+    # its cirrus.yml names subnets and a security group the emulator has not got
+    with pytest.raises(DeployError) as refused:
+        deploy(project, "dev", dependencies=False, poll_seconds=0.1)
+    message = str(refused.value)
+    assert "security group sg-0123456789abcdef0 does not exist" in message
+    assert "BatchFargateComputeEnvironment (AWS::Batch::ComputeEnvironment)" in message
+    assert "StateTable" not in message
+    # the emulator leaves the stack CREATE_IN_PROGRESS (AWS would roll it back): delete it
+    assert "left the stack CREATE_IN_PROGRESS: delete it" in message
+    assert delete(project, "dev", poll_seconds=0.1).deleted
+
+    import boto3
+
+    ec2 = boto3.session.Session(region_name="us-west-2").client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{n}.0/24")["Subnet"]["SubnetId"]
+        for n in (1, 2)
+    ]
+    group = ec2.create_security_group(GroupName="batch", Description="batch", VpcId=vpc)
+    config = project.root / "cirrus.yml"
+    config.write_text(
+        config.read_text()
+        .replace("subnet-0123456789abcdef0", subnets[0])
+        .replace("subnet-0fedcba9876543210", subnets[1])
+        .replace("sg-0123456789abcdef0", group["GroupId"])
+    )
+    result = deploy(Project(project.root), "dev", dependencies=False, poll_seconds=0.1)
+    assert (result.action, result.region, result.stack_name) == (
+        "created",
+        "us-west-2",
+        "mixed-dev",
+    )
+    assert result.outputs["AlertsTopicArn"].endswith(":mixed-dev-alerts")  # a fragment's output
+    sfn = boto3.session.Session(region_name="us-west-2").client("stepfunctions")
+    machines = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
+    scenes = sfn.describe_state_machine(stateMachineArn=machines["mixed-dev-scenes"])
+    # every reference resolved; the workflow's own `${...}` text stays as written
+    assert re.findall(r"\$\{[^}]*\}", scenes["definition"]) == ["${not-a-variable}"]
+    assert ":job-definition/mixed-dev-" in scenes["definition"]
+    batch = boto3.session.Session(region_name="us-west-2").client("batch")
+    environments = batch.describe_compute_environments()["computeEnvironments"]
+    [fargate] = [
+        e
+        for e in environments
+        if e["computeEnvironmentName"].startswith("mixed-dev")
+        and e["computeResources"]["type"] == "FARGATE"
+    ]
+    assert fargate["computeResources"]["securityGroupIds"] == [group["GroupId"]]
+
+
+def test_a_template_over_the_body_limit_goes_by_s3_url(
+    aws: LocalAWS, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(deploy_module, "TEMPLATE_BODY_LIMIT", 1000)
+    project = copy_project(DEMO, tmp_path / "demo")
+    result = deploy(project, dependencies=False, poll_seconds=0.1)
+    assert result.action == "created"
+    keys = [
+        item["Key"]
+        for item in aws.client("s3").list_objects_v2(Bucket=result.artifact_bucket)["Contents"]
+    ]
+    assert any(key.startswith("templates/template-") for key in keys)
+    machine = state_machine(aws, "demo-cog-thumbnail")
+    assert "${" not in machine["definition"]
+    assert function_arn(aws, "demo-make-cog") in machine["definition"]
 
 
 def test_deploy_without_build_needs_a_build_of_that_deployment(
