@@ -711,6 +711,13 @@ def deploy(
         wheels=wheels,
         progress=report,
     )
+    declared: Mapping[str, Any] = built.template.get("Parameters", {})
+    unknown = sorted(set(parameters or {}) - set(declared))
+    if unknown:
+        raise ConfigError(
+            f"the template has no parameter {', '.join(unknown)}; "
+            f"its parameters: {', '.join(declared) or 'none'}"
+        )
     aws = _Aws.connect(settings, region, endpoint_url)
     bucket = artifact_bucket_name(aws.account(), aws.region, settings.prefix)
     s3 = aws.client("s3")
@@ -720,14 +727,7 @@ def deploy(
         template_text = json.dumps(built.template, separators=(",", ":"))
         template_argument = _template_argument(s3, bucket, aws.region, template_text)
     name = stack_name(settings)
-    given = {ARTIFACT_BUCKET: bucket, **(parameters or {})}
-    declared = built.template.get("Parameters", {})
-    unknown = sorted(set(given) - set(declared))
-    if unknown:
-        raise ConfigError(
-            f"the template has no parameter {', '.join(unknown)}; "
-            f"its parameters: {', '.join(declared) or 'none'}"
-        )
+    given = {**(parameters or {}), ARTIFACT_BUCKET: bucket}
     request: dict[str, Any] = {
         "StackName": name,
         **template_argument,
@@ -745,6 +745,13 @@ def deploy(
         previous = _template(cloudformation, name) if stack is not None else None
         seen = _event_ids(cloudformation, name) if stack is not None else set()
     action: Action = "created" if stack is None else "updated"
+    if stack is not None:  # a parameter not given again keeps the value it has
+        kept = {str(p["ParameterKey"]) for p in stack.get("Parameters", []) or []}
+        request["Parameters"] += [
+            {"ParameterKey": key, "UsePreviousValue": True}
+            for key in declared
+            if key not in given and key in kept
+        ]
     report(f"{'creating' if stack is None else 'updating'} stack {name} in {aws.region}")
     try:
         with aws_errors(f"{'creating' if stack is None else 'updating'} stack {name}"):

@@ -296,6 +296,35 @@ def test_a_template_over_the_body_limit_goes_by_s3_url(
     assert function_arn(aws, "demo-make-cog") in machine["definition"]
 
 
+def test_a_fragments_parameter_is_given_once_and_kept_after(
+    aws: LocalAWS, project: Project, prefix: str
+) -> None:
+    fragments = project.root / "cloudformation"
+    fragments.mkdir()
+    (fragments / "topic.yml").write_text(
+        "Parameters:\n"
+        "  TeamName:\n"
+        "    Type: String\n"
+        "Resources:\n"
+        "  TeamTopic:\n"
+        "    Type: AWS::SNS::Topic\n"
+        "    Properties:\n"
+        "      TopicName: !Sub '${AWS::StackName}-${TeamName}'\n"
+    )
+    unknown = cirrus_deploy(project, "--parameter", "Nope=1")
+    assert unknown.exit_code == 1
+    assert "the template has no parameter Nope; its parameters: ArtifactBucket, TeamName" in (
+        unknown.stderr
+    )
+    assert cirrus_deploy(project, "--parameter", "TeamName=ops").exit_code == 0
+    (fragments / "topic.yml").write_text(
+        (fragments / "topic.yml").read_text() + "Outputs:\n  Team:\n    Value: !Ref TeamName\n"
+    )
+    again = cirrus_deploy(project)  # TeamName not given: it keeps "ops"
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["outputs"]["Team"] == "ops"
+
+
 def test_deploy_without_build_needs_a_build_of_that_deployment(
     aws: LocalAWS, project: Project, prefix: str
 ) -> None:
