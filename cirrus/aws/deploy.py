@@ -702,6 +702,7 @@ def deploy(
     """
     report: Progress = progress or (lambda line: None)
     settings = _settings(project, deployment)
+    aws = _Aws.connect(settings, region, endpoint_url)  # no region: say so before building
     built = _built(
         project,
         settings,
@@ -718,7 +719,6 @@ def deploy(
             f"the template has no parameter {', '.join(unknown)}; "
             f"its parameters: {', '.join(declared) or 'none'}"
         )
-    aws = _Aws.connect(settings, region, endpoint_url)
     bucket = artifact_bucket_name(aws.account(), aws.region, settings.prefix)
     s3 = aws.client("s3")
     with aws_errors(f"uploading the build to s3://{bucket}"):

@@ -449,3 +449,59 @@ def test_a_failed_stack_names_each_failed_resource_and_its_reason() -> None:
     error = DeployError(message, [e for e in events if e.failed])
     assert [event.logical_id for event in error.failures] == ["StateTable", "OtherFunction"]
     assert StackEvent.from_api(client.events[0]).failed is False
+
+
+class FakeStacks:
+    """A CloudFormation client with one stack in a given status (deleted on request)."""
+
+    def __init__(self, status: str) -> None:
+        self.status = status
+        self.deleted: list[str] = []
+
+    def describe_stacks(self, StackName: str) -> Any:
+        stack = {"StackName": "demo", "StackId": "arn:demo", "StackStatus": self.status}
+        return {"Stacks": [stack]}
+
+    def describe_stack_events(self, StackName: str, NextToken: str | None = None) -> Any:
+        return {"StackEvents": []}
+
+    def delete_stack(self, StackName: str) -> None:
+        self.deleted.append(StackName)
+        self.status = "DELETE_COMPLETE"
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        pytest.param("UPDATE_IN_PROGRESS", "is busy (UPDATE_IN_PROGRESS)", id="busy"),
+        pytest.param("UPDATE_ROLLBACK_FAILED", "cannot update it", id="failed-rollback"),
+    ],
+)
+def test_a_stack_that_cannot_be_updated_now_is_an_error(status: str, message: str) -> None:
+    with pytest.raises(DeployError, match=re.escape(message)):
+        deploy_module._ready_stack(FakeStacks(status), "demo", lambda line: None, 0.1, 10)
+
+
+def test_a_stack_whose_first_create_rolled_back_is_deleted_and_made_again() -> None:
+    client = FakeStacks("ROLLBACK_COMPLETE")
+    lines: list[str] = []
+    assert deploy_module._ready_stack(client, "demo", lines.append, 0.1, 10) is None
+    assert client.deleted == ["arn:demo"]
+    assert "never got made (ROLLBACK_COMPLETE)" in lines[0]
+
+
+def test_an_up_to_date_stack_is_updated() -> None:
+    stack = deploy_module._ready_stack(FakeStacks("UPDATE_COMPLETE"), "demo", print, 0.1, 10)
+    assert stack is not None and stack["StackStatus"] == "UPDATE_COMPLETE"
+
+
+def test_no_region_is_one_line_naming_the_fixes(
+    aws: LocalAWS, project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    result = cirrus_deploy(project)
+    assert result.exit_code == 1
+    assert "error: no region for deployment `test`: pass --region" in result.stderr
+    assert "Traceback" not in result.output
