@@ -18,13 +18,12 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cirrus.aws import deploy as deploy_module
-from cirrus.aws.deploy import (
+from cirrus.aws.deploy import artifact_bucket_name, delete, deploy
+from cirrus.aws.stack import (
     DeployError,
     StackEvent,
-    artifact_bucket_name,
-    delete,
-    deploy,
     failure_message,
+    ready_stack,
     wait_for_stack,
 )
 from cirrus.cli.main import cli
@@ -479,19 +478,19 @@ class FakeStacks:
 )
 def test_a_stack_that_cannot_be_updated_now_is_an_error(status: str, message: str) -> None:
     with pytest.raises(DeployError, match=re.escape(message)):
-        deploy_module._ready_stack(FakeStacks(status), "demo", lambda line: None, 0.1, 10)
+        ready_stack(FakeStacks(status), "demo", lambda line: None, 0.1, 10)
 
 
 def test_a_stack_whose_first_create_rolled_back_is_deleted_and_made_again() -> None:
     client = FakeStacks("ROLLBACK_COMPLETE")
     lines: list[str] = []
-    assert deploy_module._ready_stack(client, "demo", lines.append, 0.1, 10) is None
+    assert ready_stack(client, "demo", lines.append, 0.1, 10) is None
     assert client.deleted == ["arn:demo"]
     assert "never got made (ROLLBACK_COMPLETE)" in lines[0]
 
 
 def test_an_up_to_date_stack_is_updated() -> None:
-    stack = deploy_module._ready_stack(FakeStacks("UPDATE_COMPLETE"), "demo", print, 0.1, 10)
+    stack = ready_stack(FakeStacks("UPDATE_COMPLETE"), "demo", print, 0.1, 10)
     assert stack is not None and stack["StackStatus"] == "UPDATE_COMPLETE"
 
 
