@@ -10,7 +10,6 @@ import json
 import re
 import shutil
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +18,7 @@ from click.testing import CliRunner, Result
 
 from cirrus.aws import deploy as deploy_module
 from cirrus.aws.deploy import artifact_bucket_name, delete, deploy
-from cirrus.aws.stack import (
-    DeployError,
-    StackEvent,
-    failure_message,
-    ready_stack,
-    wait_for_stack,
-)
+from cirrus.aws.stack import DeployError
 from cirrus.cli.main import cli
 from cirrus.errors import ConfigError
 from cirrus.project import Project
@@ -374,124 +367,6 @@ def test_the_artifact_bucket_name_is_a_valid_bucket_name() -> None:
     long_b = artifact_bucket_name(ACCOUNT, "ap-southeast-2", "a" * 39 + "b")
     assert len(long_a) <= 63 and len(long_b) <= 63
     assert long_a != long_b
-
-
-class FakeCloudFormation:
-    """A CloudFormation client that plays back a failed update, as AWS reports one."""
-
-    def __init__(self) -> None:
-        self.looks = 0
-        stamp = datetime(2024, 5, 1, tzinfo=UTC)
-
-        def event(
-            number: int, logical: str, kind: str, status: str, reason: str = ""
-        ) -> dict[str, Any]:
-            return {
-                "EventId": f"e{number}",
-                "LogicalResourceId": logical,
-                "ResourceType": kind,
-                "ResourceStatus": status,
-                "ResourceStatusReason": reason,
-                "Timestamp": stamp,
-            }
-
-        stack = "AWS::CloudFormation::Stack"
-        self.events = [  # newest first, as DescribeStackEvents answers
-            event(6, "demo", stack, "UPDATE_ROLLBACK_COMPLETE"),
-            event(
-                5,
-                "OtherFunction",
-                "AWS::Lambda::Function",
-                "UPDATE_FAILED",
-                "Resource update cancelled",
-            ),
-            event(4, "demo", stack, "UPDATE_ROLLBACK_IN_PROGRESS", "failed: [StateTable]"),
-            event(
-                3,
-                "StateTable",
-                "AWS::DynamoDB::Table",
-                "UPDATE_FAILED",
-                "Cannot update GSI's properties other than Provisioned Throughput",
-            ),
-            event(2, "demo", stack, "UPDATE_IN_PROGRESS", "User Initiated"),
-            event(1, "demo", stack, "CREATE_COMPLETE"),
-        ]
-
-    def describe_stack_events(self, StackName: str, NextToken: str | None = None) -> Any:
-        visible = self.events[-(2 + self.looks * 2) :]
-        return {"StackEvents": visible}
-
-    def describe_stacks(self, StackName: str) -> Any:
-        self.looks += 1
-        status = "UPDATE_ROLLBACK_COMPLETE" if self.looks >= 3 else "UPDATE_IN_PROGRESS"
-        return {"Stacks": [{"StackName": "demo", "StackId": "arn:demo", "StackStatus": status}]}
-
-
-def test_a_failed_stack_names_each_failed_resource_and_its_reason() -> None:
-    client = FakeCloudFormation()
-    lines: list[str] = []
-    stack, events = wait_for_stack(
-        client, "arn:demo", seen={"e1"}, progress=lines.append, sleep=lambda seconds: None
-    )
-    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
-    assert [event.event_id for event in events] == ["e2", "e3", "e4", "e5", "e6"]
-    assert (
-        lines[0] == "00:00:00 UPDATE_IN_PROGRESS demo (AWS::CloudFormation::Stack): User Initiated"
-    )
-    message = failure_message(stack, events)
-    assert message.splitlines() == [
-        "stack demo ended UPDATE_ROLLBACK_COMPLETE",
-        "  StateTable (AWS::DynamoDB::Table) UPDATE_FAILED: Cannot update GSI's properties "
-        "other than Provisioned Throughput",
-        "  OtherFunction (AWS::Lambda::Function) UPDATE_FAILED: Resource update cancelled",
-    ]
-    error = DeployError(message, [e for e in events if e.failed])
-    assert [event.logical_id for event in error.failures] == ["StateTable", "OtherFunction"]
-    assert StackEvent.from_api(client.events[0]).failed is False
-
-
-class FakeStacks:
-    """A CloudFormation client with one stack in a given status (deleted on request)."""
-
-    def __init__(self, status: str) -> None:
-        self.status = status
-        self.deleted: list[str] = []
-
-    def describe_stacks(self, StackName: str) -> Any:
-        stack = {"StackName": "demo", "StackId": "arn:demo", "StackStatus": self.status}
-        return {"Stacks": [stack]}
-
-    def describe_stack_events(self, StackName: str, NextToken: str | None = None) -> Any:
-        return {"StackEvents": []}
-
-    def delete_stack(self, StackName: str) -> None:
-        self.deleted.append(StackName)
-        self.status = "DELETE_COMPLETE"
-
-
-@pytest.mark.parametrize(
-    ("status", "message"),
-    [
-        pytest.param("UPDATE_IN_PROGRESS", "is busy (UPDATE_IN_PROGRESS)", id="busy"),
-        pytest.param("UPDATE_ROLLBACK_FAILED", "cannot update it", id="failed-rollback"),
-    ],
-)
-def test_a_stack_that_cannot_be_updated_now_is_an_error(status: str, message: str) -> None:
-    with pytest.raises(DeployError, match=re.escape(message)):
-        ready_stack(FakeStacks(status), "demo", lambda line: None, 0.1, 10)
-
-
-def test_a_stack_whose_first_create_rolled_back_is_deleted_and_made_again() -> None:
-    client = FakeStacks("ROLLBACK_COMPLETE")
-    lines: list[str] = []
-    assert ready_stack(client, "demo", lines.append, 0.1, 10) is None
-    assert client.deleted == ["arn:demo"]
-    assert "never got made (ROLLBACK_COMPLETE)" in lines[0]
-
-
-def test_an_up_to_date_stack_is_updated() -> None:
-    stack = ready_stack(FakeStacks("UPDATE_COMPLETE"), "demo", print, 0.1, 10)
-    assert stack is not None and stack["StackStatus"] == "UPDATE_COMPLETE"
 
 
 def test_no_region_is_one_line_naming_the_fixes(
