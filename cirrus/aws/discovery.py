@@ -22,8 +22,15 @@ def _ssm(client: Any) -> Any:
     if client is not None:
         return client
     import boto3
+    from botocore.exceptions import NoRegionError
 
-    return boto3.client("ssm")
+    try:
+        return boto3.client("ssm")
+    except NoRegionError:
+        raise ConfigError(
+            "no AWS region is set to look deployments up in: set AWS_REGION or "
+            "AWS_DEFAULT_REGION (or AWS_PROFILE); the embedded deployment is 'local'"
+        ) from None
 
 
 def list_deployments(client: Any = None) -> list[str]:
@@ -39,21 +46,28 @@ def deployment_environment(name: str, client: Any = None) -> dict[str, str]:
     """The ``CIRRUS_*`` settings of deployment ``name``.
 
     Raises:
-        ConfigError: no such deployment (the known ones are listed), or its pointer is not
-            one this version reads.
+        ConfigError: no such deployment (the known ones are listed), AWS cannot be asked
+            (no region, no credentials, no endpoint), or its pointer is not one this
+            version reads.
     """
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     ssm = _ssm(client)
     try:
         pointer = ssm.get_parameter(Name=f"{DEPLOYMENTS_PATH}{name}")["Parameter"]["Value"]
+    except BotoCoreError as err:
+        raise ConfigError(
+            f"cannot look deployment {name!r} up in SSM: {err}; the embedded deployment is "
+            "'local'"
+        ) from err
     except ClientError as err:
         if err.response.get("Error", {}).get("Code") != "ParameterNotFound":
             raise ConfigError(f"cannot read deployment {name!r} from SSM: {err}") from err
         known = ", ".join(list_deployments(ssm)) or "none"
         raise ConfigError(
             f"no deployment named {name!r} in this account and region (known: {known}); "
-            "deploy it with `cirrus deploy`, or check AWS_PROFILE and AWS_REGION"
+            "deploy it with `cirrus deploy`, check AWS_PROFILE and AWS_REGION, or use the "
+            "embedded deployment 'local'"
         ) from None
     try:
         found = json.loads(pointer)

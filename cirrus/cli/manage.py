@@ -254,8 +254,14 @@ def mgmt(ctx: click.Context, deployment: str, command: str) -> None:
 
     environment: dict[str, str] = {}
     if deployment != "local":
-        with reporting_errors():
+        from cirrus.errors import CirrusError
+
+        try:
             environment = _deployment_environment(deployment)
+        except CirrusError as err:
+            # a deployment that cannot be found is a wrong argument, as a wrong command is
+            click.echo(f"error: {err}", err=True)
+            sys.exit(ExitCode.INVALID)
     commands: dict[str, click.Command] = {
         **_MGMT_COMMANDS,
         "process": process,

@@ -80,7 +80,7 @@ def test_list_deployments_and_an_unknown_one(
     listed = mgmt("list-deployments")
     assert deployment.prefix in json.loads(listed.stdout)  # the server is shared by the run
     unknown = CliRunner().invoke(cli, ["mgmt", "nowhere", "get-state", "x"])
-    assert unknown.exit_code == 1
+    assert unknown.exit_code == 2
     assert "no deployment named 'nowhere'" in unknown.output
     assert deployment.prefix in unknown.output
     assert "Traceback" not in unknown.output
