@@ -57,8 +57,7 @@ def deployment_environment(name: str, client: Any = None) -> dict[str, str]:
         pointer = ssm.get_parameter(Name=f"{DEPLOYMENTS_PATH}{name}")["Parameter"]["Value"]
     except BotoCoreError as err:
         raise ConfigError(
-            f"cannot look deployment {name!r} up in SSM: {err}; the embedded deployment is "
-            "'local'"
+            f"cannot look deployment {name!r} up in SSM: {err}; the embedded deployment is 'local'"
         ) from err
     except ClientError as err:
         if err.response.get("Error", {}).get("Code") != "ParameterNotFound":
