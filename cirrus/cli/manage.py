@@ -254,14 +254,13 @@ def mgmt(ctx: click.Context, deployment: str, command: str) -> None:
 
     environment: dict[str, str] = {}
     if deployment != "local":
-        from cirrus.errors import CirrusError
+        from cirrus.errors import ConfigError
 
         try:
             environment = _deployment_environment(deployment)
-        except CirrusError as err:
+        except ConfigError as err:
             # a deployment that cannot be found is a wrong argument, as a wrong command is
-            click.echo(f"error: {err}", err=True)
-            sys.exit(ExitCode.INVALID)
+            raise click.BadParameter(str(err), param_hint="DEPLOYMENT") from None
     commands: dict[str, click.Command] = {
         **_MGMT_COMMANDS,
         "process": process,

@@ -27,20 +27,20 @@ from cirrus.aws.environment import (
     settings_from_environment,
 )
 from cirrus.aws.event_source import EventSourceQueue
+from cirrus.aws.handlers._backends import FunctionBackends
 from cirrus.aws.records import message_from_record
 from cirrus.aws.sfn import StartResult, StepFunctions, execution_arn
 from cirrus.engine import ExecutionStatus
 from cirrus.errors import CirrusError
-from cirrus.queue import WorkQueue, open_queue
+from cirrus.queue import WorkQueue
 from cirrus.runtime.claim import Claimer
 from cirrus.runtime.executor import ExecutionOutcome, escaped_length
 from cirrus.runtime.jobs import Batch, Job
-from cirrus.runtime.publish import Announcer
 from cirrus.runtime.read import Reader
 from cirrus.runtime.start import Starter
 from cirrus.runtime.update_state import UpdateState
-from cirrus.state import StateDB, open_state_db
-from cirrus.storage import ObjectStore, open_store
+from cirrus.state import StateDB
+from cirrus.storage import ObjectStore
 
 __all__ = ["ProcessFunction", "lambda_handler"]
 
@@ -68,15 +68,10 @@ class ProcessFunction:
         store: ObjectStore | None = None,
         sfn: StepFunctions | None = None,
     ) -> None:
-        runtime = settings.runtime
         self.settings = settings
-        self.store = store or open_store(runtime.payload_root)
-        self.announcer = Announcer.from_settings(
-            runtime, dead_letters=self.store, base_workflow_arn=settings.base_workflow_arn
-        )
-        # every step records its events through this database, which announces them
-        self.db = self.announcer.watch(db or open_state_db(runtime.state_db))
-        self.queue = queue or open_queue(runtime.queue)
+        backends = FunctionBackends.open(settings, db=db, queue=queue, store=store)
+        self.store, self.announcer = backends.store, backends.announcer
+        self.db, self.queue = backends.db, backends.queue
         self.sfn = sfn or StepFunctions()
         self._io_pool = ThreadPoolExecutor(4, thread_name_prefix="cirrus-io")
 

@@ -23,17 +23,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from cirrus.aws.environment import AwsSettings, settings_from_environment
+from cirrus.aws.handlers._backends import FunctionBackends
 from cirrus.aws.records import StatusChange
 from cirrus.aws.sfn import StepFunctions
 from cirrus.payload import Payload
-from cirrus.queue import WorkQueue, open_queue
+from cirrus.queue import WorkQueue
 from cirrus.runtime.executor import ExecutionOutcome
 from cirrus.runtime.jobs import Batch, Job, execution_key
 from cirrus.runtime.outcomes import PayloadResult
-from cirrus.runtime.publish import Announcer
 from cirrus.runtime.update_state import UpdateState
-from cirrus.state import StateDB, open_state_db
-from cirrus.storage import ObjectStore, load_payload, open_store
+from cirrus.state import StateDB
+from cirrus.storage import ObjectStore, load_payload
 
 __all__ = ["UpdateStateFunction", "lambda_handler"]
 
@@ -62,13 +62,9 @@ class UpdateStateFunction:
     ) -> None:
         runtime = settings.runtime
         self.settings = settings
-        self.store = store or open_store(runtime.payload_root)
-        self.announcer = Announcer.from_settings(
-            runtime, dead_letters=self.store, base_workflow_arn=settings.base_workflow_arn
-        )
-        # every step records its events through this database, which announces them
-        self.db = self.announcer.watch(db or open_state_db(runtime.state_db))
-        self.queue = queue or open_queue(runtime.queue)
+        backends = FunctionBackends.open(settings, db=db, queue=queue, store=store)
+        self.store, self.announcer = backends.store, backends.announcer
+        self.db, self.queue = backends.db, backends.queue
         self.sfn = sfn
         self.update_state = UpdateState(
             db=self.db,
