@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from cirrus.state import StateRecord
 
 __all__ = [
+    "abort",
     "get_execution",
     "get_execution_events",
     "get_input_payload",
@@ -211,6 +212,13 @@ def get_execution_events(payload_id: str, workflow_events: bool, project_dir: st
                 echo_json(event.to_dict())
             return
         record = _record(pipeline, payload_id)
+        deployed = _deployed_execution(record)
+        if deployed is not None:  # a deployment: Step Functions keeps every history
+            from cirrus.aws.sfn import StepFunctions
+
+            for step in StepFunctions().history(deployed):
+                echo_json(step)
+            return
         try:
             history = read_json(_execution_url(pipeline, record, "history.json"))
         except NotFound as err:
@@ -223,6 +231,39 @@ def get_execution_events(payload_id: str, workflow_events: bool, project_dir: st
             echo_json(event)
 
 
+def _deployed_execution(record: StateRecord) -> str | None:
+    """The Step Functions ARN of a record's last execution, on a deployment (else None)."""
+    base = os.environ.get("CIRRUS_BASE_WORKFLOW_ARN")
+    if not base or not record.executions:
+        return None
+    from cirrus.aws.sfn import execution_arn
+
+    return execution_arn(f"{base}{record.workflow}", record.executions[-1])
+
+
+@click.command("abort")
+@click.argument("payload_id")
+@click.option("--cause", default="aborted by an operator", show_default=True)
+@project_option
+def abort(payload_id: str, cause: str, project_dir: str | None) -> None:
+    """Stop PAYLOAD_ID's running execution on a deployment; update-state records ABORTED."""
+    from cirrus.aws.sfn import StepFunctions
+    from cirrus.errors import ConfigError, StateError
+
+    with reporting_errors(), open_pipeline(project_dir) as pipeline:
+        record = _record(pipeline, payload_id)
+        arn = _deployed_execution(record)
+        if arn is None:
+            raise ConfigError(
+                "abort stops a Step Functions execution: use it as cirrus mgmt <deployment> "
+                "abort PAYLOAD_ID"
+            )
+        if record.state is not State.PROCESSING:
+            raise StateError(f"payload {payload_id!r} is {record.state.value}, not PROCESSING")
+        StepFunctions().stop(arn, error="Aborted", cause=cause)
+        echo_json({"payload_id": payload_id, "execution": arn, "stopped": True})
+
+
 _MGMT_COMMANDS = {
     "get-state": get_state,
     "query": query,
@@ -231,6 +272,7 @@ _MGMT_COMMANDS = {
     "get-output-payload": get_output_payload,
     "get-execution": get_execution,
     "get-execution-events": get_execution_events,
+    "abort": abort,
 }
 
 
@@ -248,7 +290,7 @@ def mgmt(ctx: click.Context, deployment: str, command: str) -> None:
     a deployed stack, found through SSM (/cirrus/deployments/<name>) in the account and region
     of the AWS credentials. COMMAND is one of process, run-workflow (local only), get-state,
     query, get-input-payload(s), get-output-payload, get-execution, get-execution-events,
-    list-deployments.
+    abort (deployments only), list-deployments.
     """
     from cirrus.cli.pipeline import process, run_workflow
 

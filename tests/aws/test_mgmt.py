@@ -84,3 +84,21 @@ def test_list_deployments_and_an_unknown_one(
     assert "no deployment named 'nowhere'" in unknown.output
     assert deployment.prefix in unknown.output
     assert "Traceback" not in unknown.output
+
+
+def test_abort_stops_the_running_execution_and_events_come_from_step_functions(
+    deployment: Deployment, mgmt: Callable[..., Result]
+) -> None:
+    deployment.add_workflow("w")
+    data = payload("a")
+    ProcessFunction(deployment.settings(), queue=MemoryQueue()).handle(sqs_event(json.dumps(data)))
+    payload_id = Payload.from_dict(data).id
+    stopped = mgmt("abort", payload_id)
+    assert stopped.exit_code == 0, stopped.output
+    [listed] = deployment.executions("w")
+    assert listed["status"] == "ABORTED"
+    assert json.loads(stopped.stdout)["execution"] == listed["executionArn"]
+    events = mgmt("get-execution-events", payload_id)
+    assert events.exit_code == 0, events.output
+    first = json.loads(events.stdout.splitlines()[0])
+    assert first["type"] == "ExecutionStarted"
