@@ -250,3 +250,40 @@ def test_update_state_refuses_other_events(deployment: Deployment) -> None:
     function = _update_state(deployment, MemoryQueue())
     with pytest.raises(ValueError, match="not a Step Functions Execution Status Change"):
         function.handle({"detail-type": "Scheduled Event", "detail": {}})
+
+
+class _Throttled:
+    """A Step Functions client that refuses to start one execution, like a throttled call."""
+
+    def __init__(self, client: Any, refused: int) -> None:
+        self.client = client
+        self.refused = refused
+        self.calls = 0
+
+    def start_execution(self, **request: Any) -> Any:
+        self.calls += 1
+        if self.calls == self.refused:
+            from botocore.exceptions import ClientError
+
+            error = {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}
+            raise ClientError(error, "StartExecution")
+        return self.client.start_execution(**request)
+
+
+def test_a_start_that_fails_costs_only_its_own_record(deployment: Deployment) -> None:
+    from cirrus.aws.sfn import StepFunctions
+
+    deployment.add_workflow("w")
+    event = sqs_event(*(json.dumps(payload(f"item-{n}")) for n in range(3)))
+    sfn = StepFunctions(_Throttled(deployment.aws.client("stepfunctions"), refused=2))
+    function = ProcessFunction(deployment.settings(), queue=MemoryQueue(), sfn=sfn)
+    answer = function.handle(event)
+    assert len(answer["batchItemFailures"]) == 1
+    assert len(deployment.executions("w")) == 2
+    db = open_state_db(f"dynamodb://{deployment.table}")
+    states = sorted(
+        str(record.state)
+        for record in (db.get(_id(json.loads(r["body"]))) for r in event["Records"])
+        if record is not None
+    )
+    assert states == ["CLAIMED", "PROCESSING", "PROCESSING"]

@@ -100,7 +100,9 @@ class ProcessFunction:
         try:
             jobs = claimer.claim(reader.read(messages, batch), batch)
             started = starter.start(
-                jobs, batch, launch=lambda todo, into: self._launch(todo, into, update_state)
+                jobs,
+                batch,
+                launch=lambda todo, into: self._launch(todo, into, update_state, queue),
             )
             handled = {id(message) for message in batch.done}  # the commit forgets them
             handled |= {id(job.message) for job in started}
@@ -118,8 +120,14 @@ class ProcessFunction:
             ]
         }
 
-    def _launch(self, jobs: list[Job], batch: Batch, update_state: UpdateState) -> list[Job]:
-        """Start the executions of ``jobs``; a workflow that is not deployed fails its payload."""
+    def _launch(
+        self, jobs: list[Job], batch: Batch, update_state: UpdateState, queue: EventSourceQueue
+    ) -> list[Job]:
+        """Start the executions of ``jobs``; a workflow that is not deployed fails its payload.
+
+        A start that fails for another reason (throttling, say) costs only its own record:
+        it is delivered again, and its claim, still held, is resumed once its lease ends.
+        """
         launched = []
         for job in jobs:
             workflow = job.payload.workflow
@@ -127,7 +135,12 @@ class ProcessFunction:
             execution_input: Any = job.input
             if escaped_length(job.input_text) > self.settings.runtime.url_payload_threshold:
                 execution_input = {"url": job.input_url}
-            result = self.sfn.start(arn, job.execution, execution_input)
+            try:
+                result = self.sfn.start(arn, job.execution, execution_input)
+            except CirrusError:
+                logger.exception("process: could not start %s; it will be delivered again", arn)
+                queue.kept.append(job.delivery)
+                continue
             if result is StartResult.NO_STATE_MACHINE:
                 job.outcome = ExecutionOutcome(
                     ExecutionStatus.FAILED,
