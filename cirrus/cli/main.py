@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "build": "cirrus.cli.build:build",
     "cost": "cirrus.cli.cost:cost",
     "deploy": "cirrus.cli.deploy:deploy",
+    "rehearse": "cirrus.cli.rehearse:rehearse",
 }
 
 
