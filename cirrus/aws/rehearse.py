@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from cirrus.aws.discovery import deployment_environment
-from cirrus.aws.environment import runtime_environment, settings_from_environment
+from cirrus.aws.environment import AwsSettings, runtime_environment, settings_from_environment
 from cirrus.aws.handlers.process import ProcessFunction
 from cirrus.aws.handlers.update_state import UpdateStateFunction
 from cirrus.aws.rehearsal import ExecutionRunner, QueueDelivery, run_until_quiet
@@ -44,7 +44,14 @@ from cirrus.project import Project
 from cirrus.queue import open_queue
 from cirrus.state import open_state_db
 
-__all__ = ["RehearsalResult", "ZipFunctions", "local_aws", "rehearse"]
+__all__ = [
+    "Rehearsal",
+    "RehearsalResult",
+    "ZipFunctions",
+    "deploy_rehearsal",
+    "local_aws",
+    "rehearse",
+]
 
 _RUN_HANDLER = """
 import json, sys
@@ -163,21 +170,60 @@ class RehearsalResult:
     records: list[dict[str, Any]]
 
 
-def rehearse(
+@dataclass
+class Rehearsal:
+    """A deployed stack on the emulator, ready to run payloads (see :func:`deploy_rehearsal`).
+
+    Attributes:
+        prefix: the deployment's prefix (its name for ``cirrus mgmt``).
+        settings: the deployment's settings, as its functions read them.
+        code_dir: the built code zip, unpacked.
+    """
+
+    prefix: str
+    settings: AwsSettings
+    code_dir: Path
+    environment: dict[str, str]
+
+    def run(self, payloads: Sequence[Any]) -> RehearsalResult:
+        """Send ``payloads`` to the deployed queue and run until nothing is left to do."""
+        import boto3
+
+        sfn = boto3.client("stepfunctions")
+        definitions = {}
+        for machine in sfn.list_state_machines()["stateMachines"]:
+            if machine["name"].startswith(f"{self.prefix}-"):
+                described = sfn.describe_state_machine(stateMachineArn=machine["stateMachineArn"])
+                workflow = machine["name"].removeprefix(f"{self.prefix}-")
+                definitions[workflow] = json.loads(described["definition"])
+        lambda_client = boto3.client("lambda")
+        _take_over_queue_mappings(lambda_client)
+        resolver = ZipFunctions(lambda_client, self.code_dir, dict(self.environment))
+        update_state = UpdateStateFunction(self.settings)
+        runner = ExecutionRunner(
+            sfn, self.settings.base_workflow_arn, definitions, resolver, update_state
+        )
+        queue = open_queue(self.settings.runtime.queue)
+        queue.send_many([json.dumps(payload) for payload in payloads])
+        ran = run_until_quiet(QueueDelivery(queue, ProcessFunction(self.settings)), runner)
+        db = open_state_db(self.settings.runtime.state_db)
+        records = [record.to_dict() for record in db.query().records]
+        return RehearsalResult(ran, records)
+
+
+@contextmanager
+def deploy_rehearsal(
     project: Project,
-    payloads: Sequence[Any],
     deployment: str | None = None,
     *,
     environment: dict[str, str],
     work_dir: Path | None = None,
-) -> RehearsalResult:
-    """Deploy ``project`` to the emulator ``environment`` names and run ``payloads`` through it.
+) -> Iterator[Rehearsal]:
+    """Build ``project``, deploy it to the emulator ``environment`` names, and unpack its code.
 
     Raises:
-        ConfigError: the build or the deploy failed, or the stack holds no deployment.
+        ConfigError: the build or the deploy failed.
     """
-    import boto3
-
     from cirrus.aws.build import build
     from cirrus.aws.deploy import deploy
 
@@ -192,26 +238,26 @@ def rehearse(
         code_dir = Path(scratch) / "code"
         with zipfile.ZipFile(code) as archive:
             archive.extractall(code_dir)
-        sfn = boto3.client("stepfunctions")
-        definitions = {}
-        for machine in sfn.list_state_machines()["stateMachines"]:
-            if machine["name"].startswith(f"{prefix}-"):
-                described = sfn.describe_state_machine(stateMachineArn=machine["stateMachineArn"])
-                workflow = machine["name"].removeprefix(f"{prefix}-")
-                definitions[workflow] = json.loads(described["definition"])
-        lambda_client = boto3.client("lambda")
-        _take_over_queue_mappings(lambda_client)
-        resolver = ZipFunctions(lambda_client, code_dir, dict(environment))
-        update_state = UpdateStateFunction(settings)
-        runner = ExecutionRunner(
-            sfn, settings.base_workflow_arn, definitions, resolver, update_state
-        )
-        queue = open_queue(settings.runtime.queue)
-        queue.send_many([json.dumps(payload) for payload in payloads])
-        ran = run_until_quiet(QueueDelivery(queue, ProcessFunction(settings)), runner)
-    db = open_state_db(settings.runtime.state_db)
-    records = [record.to_dict() for record in db.query().records]
-    return RehearsalResult(ran, records)
+        yield Rehearsal(prefix, settings, code_dir, dict(environment))
+
+
+def rehearse(
+    project: Project,
+    payloads: Sequence[Any],
+    deployment: str | None = None,
+    *,
+    environment: dict[str, str],
+    work_dir: Path | None = None,
+) -> RehearsalResult:
+    """Deploy ``project`` to the emulator ``environment`` names and run ``payloads`` through it.
+
+    Raises:
+        ConfigError: the build or the deploy failed.
+    """
+    with deploy_rehearsal(
+        project, deployment, environment=environment, work_dir=work_dir
+    ) as rehearsal:
+        return rehearsal.run(payloads)
 
 
 def _take_over_queue_mappings(lambda_client: Any) -> None:
