@@ -16,12 +16,14 @@ CloudFormation's replacement rules.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
 import tempfile
+import warnings
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,11 +150,15 @@ def local_aws() -> Iterator[dict[str, str]]:
         "MOTO_PORT": str(port),
     }
     saved = {name: os.environ.get(name) for name in environment}
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not one line per request
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     os.environ.update(environment)
     try:
-        yield environment
+        with warnings.catch_warnings():
+            # the emulator says so for each resource type it skips (the queue policy)
+            warnings.filterwarnings("ignore", "Tried to parse", UserWarning)
+            yield environment
     finally:
         for name, value in saved.items():
             if value is None:
@@ -218,6 +224,7 @@ def deploy_rehearsal(
     *,
     environment: dict[str, str],
     work_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Iterator[Rehearsal]:
     """Build ``project``, deploy it to the emulator ``environment`` names, and unpack its code.
 
@@ -228,7 +235,14 @@ def deploy_rehearsal(
     from cirrus.aws.deploy import deploy
 
     built = build(project, deployment, dependencies=False)
-    deployed = deploy(project, deployment, build=False, dependencies=False, poll_seconds=0.2)
+    deployed = deploy(
+        project,
+        deployment,
+        build=False,
+        dependencies=False,
+        poll_seconds=0.2,
+        progress=progress,
+    )
     prefix = deployed.deployment.prefix
     settings = settings_from_environment(runtime_environment(deployment_environment(prefix)))
     code = built.zips.get("code")
@@ -248,6 +262,7 @@ def rehearse(
     *,
     environment: dict[str, str],
     work_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> RehearsalResult:
     """Deploy ``project`` to the emulator ``environment`` names and run ``payloads`` through it.
 
@@ -255,7 +270,7 @@ def rehearse(
         ConfigError: the build or the deploy failed.
     """
     with deploy_rehearsal(
-        project, deployment, environment=environment, work_dir=work_dir
+        project, deployment, environment=environment, work_dir=work_dir, progress=progress
     ) as rehearsal:
         return rehearsal.run(payloads)
 

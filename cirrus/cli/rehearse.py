@@ -52,7 +52,13 @@ def rehearse(payloads: IO[str], deployment: str | None, project_dir: str | None)
             ) from None
         click.echo(f"rehearsing {Path(project.root).name} on a local AWS emulator", err=True)
         with local_aws() as environment:
-            result = run_rehearsal(project, documents, deployment, environment=environment)
+            result = run_rehearsal(
+                project,
+                documents,
+                deployment,
+                environment=environment,
+                progress=lambda line: click.echo(line, err=True),
+            )
         click.echo(f"{result.executions} execution(s) ran", err=True)
         for record in result.records:
             echo_json(record)
