@@ -71,18 +71,20 @@ from cirrus.errors import ConfigError, InvalidInput, StateError
 from cirrus.queue._sqs_client import (
     QueueMissing,
     SQSClient,
-    SQSError,
     SQSOps,
     error_code,
     sqs_errors,
 )
 from cirrus.queue.base import (
-    DEFAULT_MAX_RECEIVES,
     DeadLetter,
     Message,
     WorkQueue,
-    check_limit,
     url_options,
+)
+from cirrus.queue.sqs_setup import (
+    DLQ_RETENTION_SECONDS,
+    dead_letter_queue_name,
+    ensure_queue,
 )
 
 __all__ = [
@@ -98,10 +100,6 @@ __all__ = [
 MAX_BODY_BYTES = 262_144
 """The largest message body sent (256 KiB of UTF-8), and the most one SendMessageBatch
 carries."""
-DLQ_RETENTION_SECONDS = 14 * 24 * 3600
-"""How long the dead-letter queue keeps a message (upstream: 14 days, SQS's maximum)."""
-UPSTREAM_VISIBILITY = 180
-"""Upstream Cirrus's process queue visibility timeout (seconds)."""
 
 _BATCH = 10  # SQS's limit for every *Batch call and for ReceiveMessage
 _MAX_VISIBILITY = 43_200  # 12 hours
@@ -664,72 +662,3 @@ def _attributes_size(entry: dict[str, Any]) -> int:
         len(name) + len(value["DataType"]) + len(value["StringValue"].encode("utf-8"))
         for name, value in entry.get("MessageAttributes", {}).items()
     )
-
-
-def dead_letter_queue_name(name: str) -> str:
-    """The dead-letter queue :func:`ensure_queue` makes for ``name`` (``<name>-dlq``)."""
-    if name.endswith(".fifo"):
-        return f"{name.removesuffix('.fifo')}-dlq.fifo"
-    return f"{name}-dlq"
-
-
-def ensure_queue(
-    name: str,
-    *,
-    max_receives: int | None = DEFAULT_MAX_RECEIVES,
-    visibility: int = UPSTREAM_VISIBILITY,
-    client: Any = None,
-) -> str:
-    """Make ``name`` and ``<name>-dlq`` as upstream Cirrus's process queue, unless they exist.
-
-    The queue gets VisibilityTimeout ``visibility`` and a RedrivePolicy to the dead-letter
-    queue after ``max_receives`` receives; the dead-letter queue keeps messages 14 days.
-    A name ending ``.fifo`` makes FIFO queues (the dead-letter queue ``<name>-dlq.fifo``).
-    Existing queues get these attributes set again.
-
-    Args:
-        name: the queue name.
-        max_receives: receives before SQS moves a message to the dead-letter queue (None:
-            no dead-letter queue and no limit).
-        visibility: the queue's default visibility timeout (seconds).
-        client: a boto3 SQS client (default: one from boto3's configuration).
-
-    Returns:
-        The queue URL.
-
-    Raises:
-        ConfigError: the name or a setting is not valid.
-        StateError: SQS refused.
-    """
-    check_limit(max_receives)
-    if not _NAME.fullmatch(name) or len(dead_letter_queue_name(name)) > 80:
-        raise ConfigError(
-            f"SQS queue name {name!r} is not valid: use 1-76 letters, digits, '-' or '_' "
-            "(ending .fifo for a FIFO queue), leaving room for the -dlq suffix"
-        )
-    sqs = SQSClient(client if client is not None else _client(), SQSOps())
-    fifo = {"FifoQueue": "true"} if name.endswith(".fifo") else {}
-    attributes: dict[str, str] = {"VisibilityTimeout": str(visibility), **fifo}
-    if max_receives is not None:
-        dlq = dead_letter_queue_name(name)
-        dlq_url = _create(sqs, dlq, {"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS), **fifo})
-        arn = sqs.call("GetQueueAttributes", dlq, QueueUrl=dlq_url, AttributeNames=["QueueArn"])
-        policy = {
-            "maxReceiveCount": max_receives,
-            "deadLetterTargetArn": arn["Attributes"]["QueueArn"],
-        }
-        attributes["RedrivePolicy"] = json.dumps(policy)
-    return _create(sqs, name, attributes)
-
-
-def _create(sqs: SQSClient, name: str, attributes: dict[str, str]) -> str:
-    """Create a queue, or set these attributes on the one that exists; returns its URL."""
-    try:
-        return str(sqs.call("CreateQueue", name, QueueName=name, Attributes=attributes)["QueueUrl"])
-    except SQSError as exc:
-        if exc.code not in ("QueueAlreadyExists", "QueueNameExists"):
-            raise
-    url = str(sqs.call("GetQueueUrl", name, QueueName=name)["QueueUrl"])
-    changeable = {k: v for k, v in attributes.items() if k != "FifoQueue"}
-    sqs.call("SetQueueAttributes", name, QueueUrl=url, Attributes=changeable)
-    return url
