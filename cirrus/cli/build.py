@@ -2,34 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from cirrus.cli.common import echo_json, find_project_or_none, project_option
 from cirrus.cli.exits import reporting_errors
 
-__all__ = ["build"]
+__all__ = ["build", "build_options"]
+
+
+def build_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of a build, shared by ``cirrus build`` and ``cirrus deploy``."""
+    options = [
+        click.option(
+            "--no-deps",
+            is_flag=True,
+            help="Leave out the layer of third-party packages (no pip, no network).",
+        ),
+        click.option(
+            "--wheels",
+            type=click.Path(file_okay=False, exists=True, path_type=Path),
+            help="Build the dependency layer from this folder of wheels only (no index).",
+        ),
+        click.option(
+            "--out",
+            "out_dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="The build folder (default .cirrus/build/aws in the project).",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
 
 
 @click.command()
 @click.argument("deployment", required=False)
-@click.option(
-    "--no-deps",
-    is_flag=True,
-    help="Leave out the layer of third-party packages (no pip, no network).",
-)
-@click.option(
-    "--wheels",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Build the dependency layer from this folder of wheels only (no index).",
-)
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Write here instead of .cirrus/build/aws in the project.",
-)
+@build_options
 @project_option
 def build(
     deployment: str | None,

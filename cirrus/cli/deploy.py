@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from cirrus.cli.build import build_options
 from cirrus.cli.common import echo_json, find_project_or_none, project_option
 from cirrus.cli.exits import reporting_errors
 
@@ -38,22 +39,7 @@ def _fate(policy: str, name: str) -> str:
 @click.command()
 @click.argument("deployment", required=False)
 @click.option("--no-build", is_flag=True, help="Deploy the last `cirrus build` as it is.")
-@click.option(
-    "--no-deps",
-    is_flag=True,
-    help="Build without the layer of third-party packages (no pip, no network).",
-)
-@click.option(
-    "--wheels",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Build the dependency layer from this folder of wheels only (no index).",
-)
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The build folder (default .cirrus/build/aws in the project).",
-)
+@build_options
 @click.option("--region", help="AWS region (default: the deployment's `region:`, else boto3's).")
 @click.option(
     "--endpoint-url",
