@@ -6,7 +6,6 @@ Errors and exit statuses are in :mod:`cirrus.cli.exits`.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -39,5 +38,7 @@ def find_project_or_none(project_dir: str | None) -> Project | None:
 
 
 def echo_json(value: Any) -> None:
-    """Write one JSON document on stdout."""
-    sys.stdout.write(json.dumps(value, default=str) + "\n")
+    """Write one JSON document on stdout (the real one, when tasks' output is kept off it)."""
+    from cirrus.task.machine_output import machine_stdout
+
+    machine_stdout().write(json.dumps(value, default=str) + "\n")

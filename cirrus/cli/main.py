@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "get-output-payload": "cirrus.cli.manage:get_output_payload",
     "get-execution": "cirrus.cli.manage:get_execution",
     "get-execution-events": "cirrus.cli.manage:get_execution_events",
+    "logs": "cirrus.cli.logs:logs",
     "mgmt": "cirrus.cli.manage:mgmt",
     "demo": "cirrus.cli.demo:demo",
     "build": "cirrus.cli.build:build",

@@ -11,6 +11,7 @@ import click
 
 from cirrus.cli.common import echo_json, project_option
 from cirrus.cli.exits import ExitCode, reporting_errors
+from cirrus.cli.logs import log_level_option
 
 if TYPE_CHECKING:
     from cirrus.runtime import Outcome, PayloadResult, Pipeline, SubmitReport
@@ -83,9 +84,15 @@ def drain_with_progress(
 @click.option(
     "--processes", type=click.IntRange(min=1), help="Worker processes, one per core (with --wait)."
 )
+@log_level_option
 @project_option
 def process(
-    source: str, wait: bool, workers: int | None, processes: int | None, project_dir: str | None
+    source: str,
+    wait: bool,
+    workers: int | None,
+    processes: int | None,
+    log_level: str | None,
+    project_dir: str | None,
 ) -> None:
     """Submit the payloads in SOURCE (file or - for stdin: JSON, JSON array or NDJSON).
 
@@ -93,8 +100,10 @@ def process(
     them now and print a summary; the exit status is 1 if any payload did not succeed.
     """
     from cirrus.runtime import Outcome
+    from cirrus.task.machine_output import guard_stdout
 
-    with reporting_errors(), open_pipeline(project_dir) as pipeline:
+    guard_stdout()  # what tasks print goes to their logs or stderr, never into the summary
+    with reporting_errors(), open_pipeline(project_dir, log_level=log_level) as pipeline:
         name = "stdin" if source == "-" else source
         with contextlib.ExitStack() as stack:
             stream = sys.stdin if source == "-" else stack.enter_context(open(source))
@@ -125,16 +134,19 @@ def process(
 
 @click.command("run-workflow")
 @click.argument("source", default="-")
+@log_level_option
 @project_option
-def run_workflow(source: str, project_dir: str | None) -> None:
+def run_workflow(source: str, log_level: str | None, project_dir: str | None) -> None:
     """Run one payload now and print its output payload.
 
     Exit status: 0 succeeded, 10 failed, invalid or aborted, 11 timed out.
     """
     from cirrus.runtime import Outcome
     from cirrus.task.cli import read_input
+    from cirrus.task.machine_output import guard_stdout
 
-    with reporting_errors(), open_pipeline(project_dir) as pipeline:
+    guard_stdout()  # what tasks print goes to their logs or stderr, never into the output
+    with reporting_errors(), open_pipeline(project_dir, log_level=log_level) as pipeline:
         result = pipeline.run_one(read_input(source))
         if result.outcome is Outcome.SUCCEEDED:
             echo_json(result.output)
@@ -161,12 +173,20 @@ def run_workflow(source: str, project_dir: str | None) -> None:
 @click.option("--workers", type=click.IntRange(min=1), help="Payloads run at once.")
 @click.option("--until-empty", is_flag=True, help="Stop when nothing is left to do.")
 @click.option("--processes", type=click.IntRange(min=1), help="Worker processes (--until-empty).")
+@log_level_option
 @project_option
 def worker(
-    workers: int | None, until_empty: bool, processes: int | None, project_dir: str | None
+    workers: int | None,
+    until_empty: bool,
+    processes: int | None,
+    log_level: str | None,
+    project_dir: str | None,
 ) -> None:
     """Process submitted payloads (forever, or --until-empty)."""
-    with reporting_errors(), open_pipeline(project_dir) as pipeline:
+    from cirrus.task.machine_output import guard_stdout
+
+    guard_stdout()  # what tasks print goes to their logs or stderr, never into the counts
+    with reporting_errors(), open_pipeline(project_dir, log_level=log_level) as pipeline:
         if until_empty:
             _, counts = drain_with_progress(pipeline, workers, processes)
         else:

@@ -90,13 +90,16 @@ def run(
     except ValueError as err:
         click.echo(f"the input is not valid JSON: {err}", err=True)
         sys.exit(ExitCode.INVALID)
+    from cirrus.task.machine_output import guard_stdout, machine_stdout
+
+    guard_stdout()  # what tasks print goes to stderr, never into the output
     result = run_execution(machine, execution_input, time_scale=time_scale, object_io=object_io)
     if history_file is not None:
         history_file.write_text(json.dumps(result.history(), indent=2) + "\n", encoding="utf-8")
     if result.succeeded:
-        click.echo(json.dumps(result.output))
+        click.echo(json.dumps(result.output), file=machine_stdout())
         sys.exit(ExitCode.OK)
-    click.echo(json.dumps(result.error_document()))
+    click.echo(json.dumps(result.error_document()), file=machine_stdout())
     sys.exit(ExitCode.FAILED)
 
 

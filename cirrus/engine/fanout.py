@@ -8,6 +8,7 @@ write object storage through :mod:`cirrus.engine.objects`.
 
 from __future__ import annotations
 
+import contextvars
 import math
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -86,7 +87,9 @@ def _run_lanes(
         try:
             while next_index < len(jobs) or pending:
                 while next_index < len(jobs) and len(pending) < workers:
-                    pending.add(pool.submit(run_one, next_index))
+                    # each branch runs in the caller's context (whose log its tasks write to)
+                    context = contextvars.copy_context()
+                    pending.add(pool.submit(context.run, run_one, next_index))
                     next_index += 1
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:

@@ -14,6 +14,7 @@ them instant) while the execution's own timeline, used for history timestamps,
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import json
 import random
@@ -477,7 +478,13 @@ class Execution:
             finally:
                 done.set()
 
-        worker = threading.Thread(target=work, name=f"cirrus-task-{lane.state_name}", daemon=True)
+        # the task's thread sees the caller's context (whose log the task writes to)
+        worker = threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(work,),
+            name=f"cirrus-task-{lane.state_name}",
+            daemon=True,
+        )
         worker.start()
         started = time.monotonic()  # tasks run in real time, whatever the clock says
         while not done.is_set():

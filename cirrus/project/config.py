@@ -14,6 +14,7 @@ Every setting has a default, so an empty ``cirrus.yml`` (or none, see
     workers: 4
     lease_seconds: 900
     url_payload_threshold: 120000
+    isolate_tasks: false                # CIRRUS_ISOLATE_TASKS: every task in a process of its own
 
 Relative paths in ``cirrus.yml`` (also inside ``sqlite://``) are resolved against the
 project root; relative paths in environment variables against the current directory. Other
@@ -76,6 +77,8 @@ class ProjectConfig:
         processes: worker processes draining the queue together (one per core helps
             CPU-bound tasks).
         keep_history: which executions keep their state history: all, failed, none.
+        isolate_tasks: run every lambda-type task in a process of its own (by default only
+            those with a timeout, a memory limit or an environment do).
         source: the ``cirrus.yml`` these settings came from, ``None`` when embedded.
     """
 
@@ -93,6 +96,7 @@ class ProjectConfig:
     url_payload_threshold: int = 120_000
     processes: int = 1
     keep_history: str = "failed"
+    isolate_tasks: bool = False
     queue: str = ""
     source: Path | None = None
 
@@ -180,6 +184,14 @@ def _history_choice(value: Any) -> str:
     return str(value)
 
 
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
+        return value.strip().lower() in ("true", "1")
+    raise ValueError
+
+
 def _optional_text(value: Any) -> str | None:
     return None if value is None or value == "" else _text(value)
 
@@ -225,6 +237,7 @@ _FIELDS: dict[str, tuple[Callable[[Any], Any], bool, str]] = {
     "url_payload_threshold": (_positive_int, False, "a positive whole number of characters"),
     "processes": (_positive_int, False, "a positive whole number of worker processes"),
     "keep_history": (_history_choice, False, "one of all, failed, none"),
+    "isolate_tasks": (_flag, False, "true or false"),
 }
 
 _SECTIONS = frozenset({"deployments"})
@@ -244,6 +257,7 @@ _ENV: dict[str, str] = {
     "CIRRUS_URL_PAYLOAD_THRESHOLD": "url_payload_threshold",
     "CIRRUS_PROCESSES": "processes",
     "CIRRUS_KEEP_HISTORY": "keep_history",
+    "CIRRUS_ISOLATE_TASKS": "isolate_tasks",
 }
 
 

@@ -1,5 +1,12 @@
 """Running a payload's workflow on the engine and reporting how it ended.
 
+Each execution gets a log (:class:`~cirrus.task.tasklog.ExecutionLog`) bound to its context:
+what its tasks write lands there, and the outcome carries it, to be stored beside the
+execution's input as ``log.txt``. When the engine is done, no process of the execution's
+tasks outlives it (a task the engine gave up on at its timeout is killed then), so nothing a
+task does lands after its payload's outcome. :func:`terminate_tasks` stops them earlier, for
+an abort.
+
 An input whose JSON is longer than ``url_payload_threshold`` is stored under
 ``<payload root>/tmp/oversized/`` for the duration of the run and handed to the execution as
 ``{"url": ...}``, which tasks read like any payload reference.
@@ -21,7 +28,7 @@ if TYPE_CHECKING:
     from cirrus.project import Project
     from cirrus.runtime.jobs import Job
 
-__all__ = ["ExecutionOutcome", "WorkflowExecutor", "escaped_length"]
+__all__ = ["ExecutionOutcome", "WorkflowExecutor", "escaped_length", "terminate_tasks"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +43,21 @@ class ExecutionOutcome:
     error: str | None = None
     cause: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    log: bytes | None = None
+    """What the execution's tasks wrote (None: nothing)."""
+
+
+def terminate_tasks(execution: str) -> int:
+    """Kill the processes of the tasks running for ``execution`` now; returns how many.
+
+    For an abort: the tasks that run in a process of their own (batch-type tasks, and
+    lambda-type tasks with a timeout, memory limit or environment) are gone when this
+    returns, and fail as terminated. Tasks running in this process's threads cannot be
+    stopped; the engine stops the execution at its next state.
+    """
+    from cirrus.task.children import terminate_execution
+
+    return terminate_execution(execution)
 
 
 class WorkflowExecutor:
@@ -53,7 +75,16 @@ class WorkflowExecutor:
         keep_history: str = "failed",
         payload_root: str = "",
         url_payload_threshold: int | None = None,
+        log_level: str = "INFO",
+        max_log_bytes: int | None = None,
     ) -> None:
+        from cirrus.task.interrupts import watch_interrupts
+        from cirrus.task.tasklog import DEFAULT_MAX_LOG_BYTES, install, parse_level
+
+        self.log_level = parse_level(log_level)
+        self.max_log_bytes = max_log_bytes or DEFAULT_MAX_LOG_BYTES
+        install(self.log_level)
+        watch_interrupts()
         self.project = project
         self.resolver = resolver
         self.time_scale = time_scale
@@ -139,7 +170,30 @@ class WorkflowExecutor:
         )
 
     def execute(self, job: Job) -> ExecutionOutcome:
-        """Run a job's workflow on its input (by reference when oversized); never raises."""
+        """Run a job's workflow on its input, with its log; never raises."""
+        from cirrus.task.children import terminate_execution
+        from cirrus.task.tasklog import ExecutionLog, bound
+
+        log = ExecutionLog(
+            job.payload_id, job.execution, level=self.log_level, max_bytes=self.max_log_bytes
+        )
+        try:
+            with bound(log, job.execution):
+                outcome = self._execute(job)
+        finally:
+            # a task the engine gave up on (its state's timeout) stops before the outcome
+            terminate_execution(job.execution)
+        if log:
+            outcome.log = log.text().encode()
+        return outcome
+
+    def close(self) -> None:
+        """End the task processes kept warm for this executor's tasks."""
+        close = getattr(self.resolver, "close", None)
+        if close is not None:
+            close()
+
+    def _execute(self, job: Job) -> ExecutionOutcome:
         data = job.input  # as stored when the execution started
         execution_input: Any = data
         text = job.input_text

@@ -55,6 +55,10 @@ class RuntimeSettings:
     ``all``, ``failed`` (every one that did not succeed) or ``none``."""
     time_scale: float = 1.0
     """Multiplies Wait and Retry delays (0 makes them instant, for tests)."""
+    log_level: str = "INFO"
+    """Lines of task logs below this level are not kept (``DEBUG`` ... ``CRITICAL``)."""
+    max_log_bytes: int = 1_000_000
+    """What one execution's log keeps at most: its first and last half, a marker between."""
 
     @classmethod
     def from_config(cls, config: ProjectConfig) -> RuntimeSettings:

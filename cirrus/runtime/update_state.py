@@ -82,6 +82,10 @@ class UpdateState:
         if outcome.history:
             key = execution_key(job.payload_id, job.execution, "history.json")
             batch.writes.append((key, json.dumps(outcome.history).encode()))
+        if outcome.log:
+            batch.writes.append(
+                (execution_key(job.payload_id, job.execution, "log.txt"), outcome.log)
+            )
         if outcome.status is ExecutionStatus.SUCCEEDED:
             try:
                 self._succeed(job, outcome, batch)

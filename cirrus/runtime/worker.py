@@ -103,6 +103,8 @@ class Worker:
             keep_history=settings.keep_history,
             payload_root=settings.payload_root,
             url_payload_threshold=settings.url_payload_threshold,
+            log_level=settings.log_level,
+            max_log_bytes=settings.max_log_bytes,
         )
         self.owner = new_owner()
         self.on_result = on_result
@@ -148,6 +150,11 @@ class Worker:
         stop = stop or threading.Event()
         self.release_dead_receivers()
         workers = max(1, self.settings.workers)
+        # one message at a time while the queue hands back messages received before: their
+        # batch never finished (a task may have killed its process), and alone, a message
+        # that kills its process again costs only its own receives, until the receive limit
+        # moves it to the dead letters
+        careful = True
         with (
             self.heartbeat.running(),
             ThreadPoolExecutor(workers, thread_name_prefix="cirrus-task") as pool,
@@ -157,11 +164,12 @@ class Worker:
                 # already in the queue when it is counted below
                 coming = more_coming is not None and more_coming()
                 messages = self.queue.receive(
-                    self.settings.batch_size,
+                    1 if careful else self.settings.batch_size,
                     visibility_seconds=self.settings.lease_seconds,
                     owner=self.owner,
                 )
                 if messages:
+                    careful = any(message.receive_count > 1 for message in messages)
                     self.handle(messages, pool if workers > 1 else None)
                     continue
                 visible, in_flight = self.queue.counts()
@@ -234,6 +242,7 @@ class Worker:
     def close(self) -> None:
         """Stop the I/O threads; close the state database and queue if this worker opened them."""
         self._io_pool.shutdown()
+        self.executor.close()
         if self._owns[0]:
             self.db.close()
         if self._owns[1]:

@@ -1,0 +1,182 @@
+"""The processes tasks run in, by execution, so that they can be stopped.
+
+A task that runs in a process of its own (a batch-type task, or a lambda-type task with a
+timeout, a memory limit or an environment) is registered here for the time it runs, under
+its execution's name. Then:
+
+- its runner stops it at its deadline or when it uses more memory than allowed
+  (:meth:`RunningTask.check`);
+- :func:`terminate_execution` stops every task process of an execution (an abort, or the
+  end of an execution that left a timed-out task behind: nothing it does lands after its
+  payload's outcome);
+- :func:`stop_overdue` stops those past their deadline before a retry starts, so that a
+  task never overlaps with its own retry.
+
+Task processes are started in a session of their own (a Ctrl-C on the terminal is the
+pipeline's to handle, not theirs); stopping one kills its whole process group, and a task
+process dies with the process that started it (:func:`die_with_parent`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import psutil
+
+__all__ = [
+    "CHILD_ENV",
+    "RunningTask",
+    "die_with_parent",
+    "registered",
+    "running_count",
+    "stop_overdue",
+    "terminate_execution",
+]
+
+CHILD_ENV = "CIRRUS_TASK_CHILD"
+"""Set in the environment of task processes (they then die with their parent)."""
+
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(eq=False)
+class RunningTask:
+    """A task process in the registry.
+
+    Attributes:
+        process: the process.
+        execution: the execution it works for ("" when none).
+        deadline: ``time.monotonic()`` value past which it is stopped, or None.
+        memory_mb: resident memory (the process and its children) past which it is
+            stopped, or None.
+        stopped: why it was stopped (``timeout``, ``memory``, ``terminated``), or None.
+    """
+
+    process: subprocess.Popen[bytes] | subprocess.Popen[str]
+    execution: str = ""
+    deadline: float | None = None
+    memory_mb: int | None = None
+    stopped: str | None = None
+    peak_mb: float = 0.0
+    _last_memory_check: float = field(default=0.0, repr=False)
+
+    def stop(self, reason: str) -> None:
+        """Kill the process and its group (first reason wins)."""
+        if self.stopped is None:
+            self.stopped = reason
+        _kill_group(self.process)
+
+    def check(self) -> str | None:
+        """Stop the process if it is past its deadline or its memory; returns why, or None."""
+        if self.stopped is not None:
+            return self.stopped
+        now = time.monotonic()
+        if self.deadline is not None and now >= self.deadline:
+            self.stop("timeout")
+        elif self.memory_mb is not None and now - self._last_memory_check >= 0.05:
+            self._last_memory_check = now
+            used = _resident_mb(self.process.pid)
+            self.peak_mb = max(self.peak_mb, used)
+            if used > self.memory_mb:
+                self.stop("memory")
+        return self.stopped
+
+    def seconds_left(self) -> float | None:
+        """Seconds until the deadline (None: no deadline)."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+
+_lock = threading.Lock()
+_running: dict[str, set[RunningTask]] = {}
+
+
+@contextlib.contextmanager
+def registered(task: RunningTask) -> Iterator[RunningTask]:
+    """Keep ``task`` in the registry while the block runs."""
+    with _lock:
+        _running.setdefault(task.execution, set()).add(task)
+    try:
+        yield task
+    finally:
+        with _lock:
+            tasks = _running.get(task.execution)
+            if tasks is not None:
+                tasks.discard(task)
+                if not tasks:
+                    del _running[task.execution]
+
+
+def terminate_execution(execution: str) -> int:
+    """Kill every task process running for ``execution``; returns how many.
+
+    The API an abort uses: the processes are gone when this returns (their runners then
+    report the task as terminated).
+    """
+    with _lock:
+        tasks = list(_running.get(execution, ()))
+    for task in tasks:
+        task.stop("terminated")
+    for task in tasks:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            task.process.wait(5)
+    return len(tasks)
+
+
+def stop_overdue(execution: str) -> None:
+    """Kill the task processes of ``execution`` that are past their deadline (and wait)."""
+    with _lock:
+        tasks = [t for t in _running.get(execution, ()) if (t.seconds_left() or 1) <= 0]
+    for task in tasks:
+        task.stop("timeout")
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            task.process.wait(5)
+
+
+def running_count(execution: str | None = None) -> int:
+    """How many task processes run (for ``execution``, or in all)."""
+    with _lock:
+        if execution is not None:
+            return len(_running.get(execution, ()))
+        return sum(len(tasks) for tasks in _running.values())
+
+
+def _kill_group(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, OSError):
+        with contextlib.suppress(ProcessLookupError, OSError):
+            process.kill()
+
+
+def _resident_mb(pid: int) -> float:
+    try:
+        parent = psutil.Process(pid)
+        total = parent.memory_info().rss
+        for child in parent.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                total += child.memory_info().rss
+    except psutil.Error:
+        return 0.0
+    return total / (1024 * 1024)
+
+
+def die_with_parent() -> None:
+    """In a task process: be killed when the process that started it dies (Linux)."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:  # the parent died before the line above
+        os._exit(1)
