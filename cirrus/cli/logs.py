@@ -55,10 +55,10 @@ def logs(payload_id: str, execution: str | None, follow: bool, project_dir: str 
             return
         record = _record(pipeline, payload_id)
         name = pick_execution(record, execution)
-        text = execution_log(root, payload_id, name)
-        if text is None:
+        kept = execution_log(root, payload_id, name)
+        if kept is None:
             click.echo(
                 f"execution {name} of {payload_id} kept no log: its tasks wrote nothing", err=True
             )
             return
-        sys.stdout.write(text)
+        sys.stdout.write(kept)

@@ -26,7 +26,7 @@ def add_task(proj: Proj, name: str, definition: str = "lambda: {}\n") -> None:
 
 
 def add_workflow(proj: Proj, name: str, resource: str, **state: Any) -> None:
-    """Add workflow ``name``: one Task state running ``resource`` (more state fields in ``state``)."""
+    """Add workflow ``name``: one Task state running ``resource`` (more fields in ``state``)."""
     folder = proj.root / "workflows" / name
     folder.mkdir(parents=True, exist_ok=True)
     definition = {
