@@ -75,7 +75,7 @@ def main(spec: str) -> None:
     root.handlers[:] = [_RecordHandler(log)]
     logging.captureWarnings(True)
 
-    from cirrus.task.invoke import describe_error, invoke_task
+    from cirrus.task.invoke import describe_error, describe_exit, invoke_task
 
     task_class: Any = None
     try:
@@ -97,9 +97,10 @@ def main(spec: str) -> None:
             output = invoke_task(task_class, request["event"], **request.get("options", {}))
             reply: dict[str, Any] = {"output": output}
         except BaseException as err:
-            name, cause = describe_error(err)
-            if isinstance(err, SystemExit):
-                cause = f"the task called sys.exit({err.code!r})"
+            if isinstance(err, SystemExit | KeyboardInterrupt):
+                name, cause = describe_exit(err)
+            else:
+                name, cause = describe_error(err)
             _logger.error("%s: %s", name, cause, exc_info=err)
             reply = {"error": name, "cause": cause}
         _flush(log)
