@@ -52,9 +52,7 @@ def test_exits_and_interrupts_cost_only_their_payload(
     assert summary["failed"] == len(kinds)
     records = proj.records()
     errors = {name: records[payload_id(name, "poison")]["last_error"] for name in kinds}
-    assert errors["exit0"] == (
-        "SystemExit: the task called sys.exit(0); a task returns or raises"
-    )
+    assert errors["exit0"] == ("SystemExit: the task called sys.exit(0); a task returns or raises")
     assert errors["exit3"].startswith("SystemExit: the task called sys.exit(3)")
     assert errors["interrupt"] == "KeyboardInterrupt: the task raised KeyboardInterrupt"
     assert errors.get("os_exit", "Runtime.ExitError").startswith("Runtime.ExitError")
