@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from cirrus.engine import ExecutionStatus
 from cirrus.errors import ConfigError, WorkflowError
+from cirrus.task.children import terminate_execution
+from cirrus.task.tasklog import ExecutionLog, bind, unbind
 
 if TYPE_CHECKING:
     from cirrus.engine import TaskResolver
@@ -171,16 +173,14 @@ class WorkflowExecutor:
 
     def execute(self, job: Job) -> ExecutionOutcome:
         """Run a job's workflow on its input, with its log; never raises."""
-        from cirrus.task.children import terminate_execution
-        from cirrus.task.tasklog import ExecutionLog, bound
-
         log = ExecutionLog(
             job.payload_id, job.execution, level=self.log_level, max_bytes=self.max_log_bytes
         )
+        token = bind(log, job.execution)
         try:
-            with bound(log, job.execution):
-                outcome = self._execute(job)
+            outcome = self._execute(job)
         finally:
+            unbind(token)
             # a task the engine gave up on (its state's timeout) stops before the outcome
             terminate_execution(job.execution)
         if log:

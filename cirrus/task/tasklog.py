@@ -29,7 +29,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextvars import ContextVar, Token
-from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
 __all__ = [
@@ -37,6 +36,7 @@ __all__ = [
     "ExecutionLog",
     "LogSink",
     "StreamLog",
+    "bind",
     "bound",
     "current_scope",
     "enter_task",
@@ -45,6 +45,7 @@ __all__ = [
     "leave_task",
     "parse_level",
     "task_named",
+    "unbind",
 ]
 
 DEFAULT_MAX_LOG_BYTES = 1_000_000
@@ -177,15 +178,24 @@ class StreamLog:
             self.stream.flush()
 
 
-@dataclass
 class Scope:
-    """Who is writing: the execution's log and the task running now."""
+    """Who is writing: the execution's log and the task running now.
 
-    sink: LogSink
-    task: str = ""
-    execution: str = ""
-    partial: dict[tuple[int, str], str] = field(default_factory=dict)
-    """Unfinished lines written to stdout/stderr, per thread and stream."""
+    Attributes:
+        sink: where the lines go.
+        task: the task running now ("" between tasks).
+        execution: the execution's name.
+        partial: unfinished lines written to stdout/stderr, per thread and stream.
+    """
+
+    __slots__ = ("execution", "partial", "sink", "task")
+
+    def __init__(self, sink: LogSink, task: str = "", execution: str = "") -> None:
+        # made for every task call: a plain slotted class is the cheapest to build
+        self.sink = sink
+        self.task = task
+        self.execution = execution
+        self.partial: dict[tuple[int, str], str] = {}
 
     def write(self, text: str, stream: str) -> None:
         """Take text written to a standard stream; complete lines go to the log."""
@@ -213,15 +223,24 @@ def current_scope() -> Scope | None:
     return _SCOPE.get()
 
 
+def bind(sink: LogSink, execution: str = "") -> Token[Scope | None]:
+    """Send what tasks write in this context to ``sink``; undo with :func:`unbind`."""
+    return _SCOPE.set(Scope(sink, execution=execution))
+
+
+def unbind(token: Token[Scope | None]) -> None:
+    """End what :func:`bind` began."""
+    _SCOPE.reset(token)
+
+
 @contextlib.contextmanager
 def bound(sink: LogSink, execution: str = "") -> Iterator[Scope]:
-    """Send what tasks write in this context to ``sink``."""
-    scope = Scope(sink, execution=execution)
-    token = _SCOPE.set(scope)
+    """Send what tasks write in this context to ``sink`` while the block runs."""
+    token = bind(sink, execution)
     try:
-        yield scope
+        yield _SCOPE.get()  # type: ignore[misc]
     finally:
-        _SCOPE.reset(token)
+        unbind(token)
 
 
 def enter_task(task: str) -> Token[Scope | None] | None:
