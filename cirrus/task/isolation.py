@@ -64,9 +64,15 @@ class TaskHost:
         )
         self._replies: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._ends: queue.Queue[bool] = queue.Queue()
-        for target, stream in ((self._read_replies, self.process.stdout),
-                               (self._read_log, self.process.stderr)):  # fmt: skip
-            threading.Thread(target=target, args=(stream,), daemon=True).start()
+        self._readers = [
+            threading.Thread(target=target, args=(stream,), daemon=True)
+            for target, stream in (
+                (self._read_replies, self.process.stdout),
+                (self._read_log, self.process.stderr),
+            )
+        ]
+        for reader in self._readers:
+            reader.start()
         self.ready: dict[str, Any] | None = None
 
     def _read_replies(self, stream: IO[str]) -> None:
@@ -154,6 +160,16 @@ class TaskHost:
         except subprocess.TimeoutExpired:
             RunningTask(self.process).stop("closed")
             self.process.wait(5)
+        self._readers_done()
+
+    def _readers_done(self) -> None:
+        """Close the pipes once their readers have read them to the end."""
+        for reader in self._readers:
+            reader.join(5)
+        for pipe in (self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
 
 
 class HostPool:

@@ -25,19 +25,33 @@ _machine: IO[str] | None = None
 _lock = threading.Lock()
 
 
+def _own_stdout() -> object:
+    """``sys.stdout`` seen through the task-log wrapper (:mod:`cirrus.task.tasklog`)."""
+    stream = sys.stdout
+    return getattr(stream, "fallback", stream)
+
+
 def machine_stdout() -> IO[str]:
-    """Where machine output goes: the guarded real stdout, or ``sys.stdout`` when unguarded."""
-    return _machine if _machine is not None else sys.stdout
+    """Where machine output goes: the guarded real stdout, or ``sys.stdout`` when unguarded.
+
+    Someone who replaced ``sys.stdout`` since (a test runner, an application) gets theirs.
+    """
+    if _machine is not None and _own_stdout() is sys.__stdout__:
+        return _machine
+    return sys.stdout
 
 
 def guard_stdout() -> IO[str]:
     """Keep the real stdout for machine output; send every other write to fd 1 to stderr.
 
-    Idempotent; returns the machine stream. Does nothing where stdout has no file
-    descriptor (an embedding application's stream), returning ``sys.stdout``.
+    Idempotent; returns the machine stream. Only the interpreter's own stdout is guarded:
+    where ``sys.stdout`` was replaced (an embedding application, a test runner) nothing
+    changes and ``sys.stdout`` is returned.
     """
     global _machine
     with _lock:
+        if _own_stdout() is not sys.__stdout__ or sys.__stdout__ is None:
+            return sys.stdout
         if _machine is not None:
             return _machine
         try:

@@ -310,6 +310,9 @@ class TaskRunner:
                 process.wait()
             for reader in readers:
                 reader.join(5)
+            for pipe in (process.stdout, process.stderr):
+                if pipe is not None:
+                    pipe.close()
             stderr = "".join(stderr_tail)
             status = process.returncode
             if running.stopped == "timeout":
