@@ -172,6 +172,23 @@ class TaskHost:
                     pipe.close()
 
 
+def _stopped_or_crashed(
+    task: str,
+    running: RunningTask,
+    host: TaskHost,
+    timeout: float | None,
+    memory_mb: int | None,
+) -> TaskError:
+    """The error of a call whose process ended: why it was stopped, or how it died."""
+    if running.stopped == "timeout" and timeout is not None:
+        return lambda_timed_out(timeout)
+    if running.stopped == "memory" and memory_mb is not None:
+        return lambda_out_of_memory(memory_mb)
+    if running.stopped == "terminated":
+        return TaskError("States.Aborted", f"task {task!r} was terminated (its execution ended)")
+    return lambda_crashed(host.process.returncode)
+
+
 class HostPool:
     """Warm task processes, by task and environment."""
 
@@ -214,7 +231,7 @@ class HostPool:
             if ready is None or not ready.get(READY):
                 host.close()
                 if ready is None:
-                    raise lambda_crashed(host.process.returncode)
+                    raise _stopped_or_crashed(task, running, host, timeout, memory_mb)
                 raise TaskError(str(ready.get("error")), str(ready.get("cause")))
             if timeout is not None:
                 running.deadline = time.monotonic() + timeout
@@ -223,13 +240,7 @@ class HostPool:
         host.sink = None
         if reply is None:
             host.close()
-            if running.stopped == "timeout" and timeout is not None:
-                raise lambda_timed_out(timeout)
-            if running.stopped == "memory" and memory_mb is not None:
-                raise lambda_out_of_memory(memory_mb)
-            if running.stopped == "terminated":
-                raise TaskError("States.Aborted", f"task {task!r} was terminated")
-            raise lambda_crashed(host.process.returncode)
+            raise _stopped_or_crashed(task, running, host, timeout, memory_mb)
         self._give_back(key, host)
         if "error" in reply:
             raise TaskError(str(reply["error"]), str(reply["cause"]))
