@@ -150,10 +150,10 @@ class Worker:
         stop = stop or threading.Event()
         self.release_dead_receivers()
         workers = max(1, self.settings.workers)
-        # one message at a time while the queue hands back messages received before: their
-        # batch never finished (a task may have killed its process), and alone, a message
-        # that kills its process again costs only its own receives, until the receive limit
-        # moves it to the dead letters
+        # the first message is taken alone: one received before means its batch never
+        # finished (a task may have killed its process), so messages go one at a time while
+        # such ones come back; alone, a message that kills its process again costs only its
+        # own receives, until the receive limit moves it to the dead letters
         careful = True
         with (
             self.heartbeat.running(),
@@ -163,13 +163,13 @@ class Worker:
                 # asked before looking at the queue: input that ends after this look is
                 # already in the queue when it is counted below
                 coming = more_coming is not None and more_coming()
-                messages = self.queue.receive(
-                    1 if careful else self.settings.batch_size,
-                    visibility_seconds=self.settings.lease_seconds,
-                    owner=self.owner,
-                )
+                messages = self._receive(1 if careful else self.settings.batch_size)
                 if messages:
-                    careful = any(message.receive_count > 1 for message in messages)
+                    suspects = any(message.receive_count > 1 for message in messages)
+                    if careful and not suspects and self.settings.batch_size > 1:
+                        # a fresh message: the rest of its batch comes with it
+                        messages += self._receive(self.settings.batch_size - 1)
+                    careful = suspects
                     self.handle(messages, pool if workers > 1 else None)
                     continue
                 visible, in_flight = self.queue.counts()
@@ -179,9 +179,15 @@ class Worker:
                     stop.wait(0.02)
                     continue
                 if in_flight and self.release_dead_receivers():
+                    careful = True
                     continue  # a worker of this machine died holding messages: take them now
                 stop.wait(0.2)  # others' messages in flight, or hidden until a lease ends
         return self.counts
+
+    def _receive(self, count: int) -> list[Message]:
+        return self.queue.receive(
+            count, visibility_seconds=self.settings.lease_seconds, owner=self.owner
+        )
 
     def release_dead_receivers(self) -> int:
         """Free at once the messages held by workers of this machine that died."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 from tests.reliability.conftest import add_task, add_workflow
 from tests.runtime.conftest import Proj, item, payload, payload_id
@@ -118,3 +119,21 @@ def test_a_flood_is_cut_in_the_middle_and_keeps_the_traceback(proj: Proj) -> Non
     assert "flood line 0 of flood" in text
     assert re.search(r"\[cirrus: \d+ line\(s\), \d+ bytes cut here", text)
     assert text.rstrip().endswith("RuntimeError: flooded flood")
+
+
+def test_logs_follow_waits_for_a_running_execution(proj: Proj) -> None:
+    add_task(proj, "chatty")
+    add_workflow(proj, "chatty", "cirrus:lambda:chatty")
+    proj.write_payloads([payload(item("slow", do="chatty", lines=3, pause=1), workflow="chatty")])
+    pid = payload_id("slow", "chatty")
+    running = proj.popen("process", "in.ndjson", "--wait")
+    try:
+        deadline = time.monotonic() + 60
+        while proj.cirrus("get-state", pid, check=False).returncode != 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        followed = proj.cirrus("logs", pid, "--follow")
+    finally:
+        running.communicate(timeout=60)
+    assert "info from slow #2" in followed.stdout
+    assert proj.records()[pid]["state"] == "SUCCEEDED"
