@@ -15,6 +15,7 @@ Every setting has a default, so an empty ``cirrus.yml`` (or none, see
     lease_seconds: 900
     url_payload_threshold: 120000
     isolate_tasks: false                # CIRRUS_ISOLATE_TASKS: every task in a process of its own
+    environment: {}                     # variables of every task (under each definition's own)
 
 Relative paths in ``cirrus.yml`` (also inside ``sqlite://``) are resolved against the
 project root; relative paths in environment variables against the current directory. Other
@@ -31,7 +32,7 @@ import difflib
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,9 @@ class ProjectConfig:
         keep_history: which executions keep their state history: all, failed, none.
         isolate_tasks: run every lambda-type task in a process of its own (by default only
             those with a timeout, a memory limit or an environment do).
+        environment: variables set for every task, locally and on AWS (upstream's
+            ``provider.environment``); a task's ``environment``, then its ``lambda`` or
+            ``batch`` one, go on top.
         source: the ``cirrus.yml`` these settings came from, ``None`` when embedded.
     """
 
@@ -97,6 +101,7 @@ class ProjectConfig:
     processes: int = 1
     keep_history: str = "failed"
     isolate_tasks: bool = False
+    environment: Mapping[str, str] = field(default_factory=dict)
     queue: str = ""
     source: Path | None = None
 
@@ -192,6 +197,21 @@ def _flag(value: Any) -> bool:
     raise ValueError
 
 
+def _environment(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(key, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) for key in value
+    ):
+        raise ValueError
+    if any(isinstance(item, dict | list) for item in value.values()):
+        raise ValueError
+    return {
+        key: ("true" if item else "false") if isinstance(item, bool) else str(item)
+        for key, item in value.items()
+    }
+
+
 def _optional_text(value: Any) -> str | None:
     return None if value is None or value == "" else _text(value)
 
@@ -238,6 +258,11 @@ _FIELDS: dict[str, tuple[Callable[[Any], Any], bool, str]] = {
     "processes": (_positive_int, False, "a positive whole number of worker processes"),
     "keep_history": (_history_choice, False, "one of all, failed, none"),
     "isolate_tasks": (_flag, False, "true or false"),
+    "environment": (
+        _environment,
+        False,
+        "a mapping of variable names (letters, digits, _) to plain values",
+    ),
 }
 
 _SECTIONS = frozenset({"deployments"})

@@ -55,7 +55,9 @@ def task_settings(component: TaskComponent, *, isolate: bool = False) -> TaskSet
     """What a task's definition asks of the place it runs (see :class:`TaskSettings`).
 
     The Lambda ``timeout`` and ``memory`` count only when the definition sets them: a task
-    without them runs in-process, where nothing can be enforced, as before.
+    without them runs in-process, where nothing can be enforced, as before. Variables merge
+    as upstream's do: the component's < ``lambda`` or ``batch`` (the project's go under
+    both, see :class:`~cirrus.task.runner.TaskRunner`).
     """
     from cirrus.errors import ConfigError
     from cirrus.task.limits import TaskSettings
@@ -149,6 +151,7 @@ class ProjectTaskResolver:
         tasks = task_catalog(components)
         config = project.config if project is not None else None
         isolate = config.isolate_tasks if config is not None else False
+        environment = config.environment if config is not None else {}
 
         def settings_of(name: str) -> TaskSettings | None:
             component = components.get(name)
@@ -162,6 +165,7 @@ class ProjectTaskResolver:
             data_root or (config.data_root if config else None),
             project.root if project is not None else None,
             settings_of=settings_of,
+            environment=environment,
         )
         return cls(tasks, runner)
 

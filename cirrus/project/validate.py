@@ -35,8 +35,14 @@ from cirrus.project.yamlfile import KeyPath, LoadedYaml, dotted
 __all__ = ["check_workflow", "validate_project"]
 
 
-def validate_project(project: Project) -> list[Problem]:
-    """Every problem in the project, errors and warnings, sorted by file and line."""
+def validate_project(project: Project, *, local: bool = True) -> list[Problem]:
+    """Every problem in the project, errors and warnings, sorted by file and line.
+
+    Args:
+        project: the project.
+        local: also warn about settings a local run cannot honour (a build for AWS does
+            not need to hear it).
+    """
     problems: list[Problem] = []
     if project.config_file.is_file():
         problems += config_problems(project.root)
@@ -53,7 +59,8 @@ def validate_project(project: Project) -> list[Problem]:
             problems += component.problems()
             if isinstance(component, CodeComponent):
                 problems += _code_problems(component)
-    problems += _not_honoured_locally(project.project_components("task").values())
+    if local:
+        problems += _not_honoured_locally(project.project_components("task").values())
     tasks = project.tasks()
     for workflow in project.workflows().values():
         problems += check_workflow(workflow, tasks)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import json
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -20,7 +21,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -105,6 +106,9 @@ class TaskRunner:
         data_root: root for relative ``path_template`` locations.
         project_root: the project a batch task's own process loads its task from.
         settings_of: a task's limits and environment by name (none when not given).
+        environment: variables of every task (the project's), under each task's own. Tasks
+            share them, so they are set in this process (once, before the first task runs
+            here) and handed to the processes of tasks that run in their own.
     """
 
     def __init__(
@@ -115,12 +119,15 @@ class TaskRunner:
         project_root: Path | None = None,
         *,
         settings_of: Callable[[str], TaskSettings | None] | None = None,
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         self.find_class = find_class
         self.payload_root = payload_root
         self.data_root = data_root
         self.project_root = project_root
         self.settings_of = settings_of
+        self.environment = dict(environment or {})
+        self._environment_set = not self.environment
         self._classes: dict[str, type] = {}
         self._settings: dict[str, TaskSettings] = {}
         self._hosts: HostPool | None = None
@@ -158,6 +165,8 @@ class TaskRunner:
         if timeout is not None or settings.needs_process:
             return self._run_in_process(name, settings, event, timeout)
         task_class = self._classes.get(name) or self.task_class(name)
+        if not self._environment_set:
+            self._set_environment()
         token = enter_task(name)
         try:
             return invoke_task(task_class, event, **self._options)
@@ -174,6 +183,12 @@ class TaskRunner:
         finally:
             leave_task(token)
 
+    def _set_environment(self) -> None:
+        with self._hosts_lock:
+            if not self._environment_set:
+                os.environ.update(self.environment)
+                self._environment_set = True
+
     def _run_in_process(
         self, name: str, settings: TaskSettings, event: Any, timeout: float | None
     ) -> Any:
@@ -188,7 +203,7 @@ class TaskRunner:
                 event,
                 self._options,
                 sink=sink,
-                environment=settings.lambda_environment,
+                environment={**self.environment, **settings.lambda_environment},
                 timeout=timeout if state_binds else limit,
                 memory_mb=settings.lambda_memory,
                 execution=scope.execution if scope is not None else "",
@@ -261,7 +276,7 @@ class TaskRunner:
         seconds = timeout if state_binds else limit
         with tempfile.TemporaryDirectory(prefix="cirrus-batch-") as scratch:
             error_file = Path(scratch) / "error.json"
-            env = task_process_env(settings.batch_environment)
+            env = task_process_env({**self.environment, **settings.batch_environment})
             env[ERROR_FILE_ENV] = str(error_file)
             env[LOG_PAYLOAD_ENV] = sink.payload_id
             env["CIRRUS_LOG_LEVEL"] = logging.getLevelName(sink.level)

@@ -109,6 +109,9 @@ def _queued(proj: Proj) -> int:
 
 
 def test_tasks_get_their_environment_and_never_each_others(proj: Proj) -> None:
+    # project < component < lambda, as upstream merges them
+    with (proj.root / "cirrus.yml").open("a") as config:
+        config.write("environment:\n  FROM_PROJECT: p\n  SHARED: project\n")
     add_task(
         proj,
         "with-env",
@@ -118,7 +121,7 @@ def test_tasks_get_their_environment_and_never_each_others(proj: Proj) -> None:
     add_task(proj, "plain")
     add_workflow(proj, "with-env", "cirrus:lambda:with-env")
     add_workflow(proj, "plain", "cirrus:lambda:plain")
-    names = ["SHARED", "ONLY_HERE"]
+    names = ["SHARED", "ONLY_HERE", "FROM_PROJECT"]
     proj.write_payloads(
         [
             payload(item("e1", do="env", names=names), workflow="with-env"),
@@ -130,6 +133,11 @@ def test_tasks_get_their_environment_and_never_each_others(proj: Proj) -> None:
     assert with_env["features"][0]["properties"]["env"] == {
         "SHARED": "lambda",
         "ONLY_HERE": "yes-here",
+        "FROM_PROJECT": "p",
     }
     (plain,) = proj.outputs(payload_id("p1", "plain"))
-    assert plain["features"][0]["properties"]["env"] == {"SHARED": None, "ONLY_HERE": None}
+    assert plain["features"][0]["properties"]["env"] == {
+        "SHARED": "project",
+        "ONLY_HERE": None,
+        "FROM_PROJECT": "p",
+    }
