@@ -113,13 +113,16 @@ def _submission_marker(more_coming: Callable[[], bool]) -> str:
 
 def _main(encoded: str, root: str, marker: str = "") -> None:
     from cirrus.project import Project, find_project
+    from cirrus.task.machine_output import guard_stdout
 
     settings = RuntimeSettings(**json.loads(encoded))
     project = find_project(explicit=root) if root else Project.embedded()
+    # the reports travel on stdout: nothing a task writes may land between them
+    reports = guard_stdout()
 
     def report(result: PayloadResult) -> None:
-        sys.stdout.write(json.dumps([result.payload_id, result.outcome, result.error]) + "\n")
-        sys.stdout.flush()
+        reports.write(json.dumps([result.payload_id, result.outcome, result.error]) + "\n")
+        reports.flush()
 
     worker = Worker(settings, project, on_result=report)
     more_coming = (lambda: os.path.exists(marker)) if marker else None  # noqa: PTH110
