@@ -87,6 +87,7 @@ class WorkflowExecutor:
         self.max_log_bytes = max_log_bytes or DEFAULT_MAX_LOG_BYTES
         install(self.log_level)
         watch_interrupts()
+        self._live_logs = LiveLogs(payload_root) if payload_root else None
         self.project = project
         self.resolver = resolver
         self.time_scale = time_scale
@@ -177,9 +178,14 @@ class WorkflowExecutor:
             job.payload_id, job.execution, level=self.log_level, max_bytes=self.max_log_bytes
         )
         token = bind(log, job.execution)
+        live = self._live_logs
+        if live is not None:
+            live.add(job, log)
         try:
             outcome = self._execute(job)
         finally:
+            if live is not None:
+                live.remove(job)
             unbind(token)
             # a task the engine gave up on (its state's timeout) stops before the outcome
             terminate_execution(job.execution)
@@ -189,6 +195,8 @@ class WorkflowExecutor:
 
     def close(self) -> None:
         """End the task processes kept warm for this executor's tasks."""
+        if self._live_logs is not None:
+            self._live_logs.close()
         close = getattr(self.resolver, "close", None)
         if close is not None:
             close()
@@ -216,6 +224,65 @@ class WorkflowExecutor:
                 from cirrus.storage import delete
 
                 delete(execution_input["url"])
+
+
+class LiveLogs:
+    """Writes the logs of running executions now and then, for ``cirrus logs --follow``.
+
+    Every ``interval`` seconds, the log of each running execution that got new lines is
+    written where its final log goes; the final one is written with the execution's
+    outcome. A log is never written once its execution is done (the lock sees to it), so an
+    older copy cannot replace the final one.
+    """
+
+    def __init__(self, payload_root: str, interval: float = 2.0) -> None:
+        self.payload_root = payload_root
+        self.interval = interval
+        self._running: dict[str, tuple[Job, ExecutionLog, int]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, job: Job, log: ExecutionLog) -> None:
+        """Watch the log of an execution that starts."""
+        with self._lock:
+            self._running[job.execution] = (job, log, 0)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="cirrus-live-logs", daemon=True
+                )
+                self._thread.start()
+
+    def remove(self, job: Job) -> None:
+        """Stop watching an execution that ended (its final log goes with its outcome)."""
+        with self._lock:
+            self._running.pop(job.execution, None)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the logs that got new lines since they were last written."""
+        from cirrus.errors import CirrusError
+        from cirrus.runtime.jobs import execution_key
+        from cirrus.storage import join_url, write_bytes
+
+        with self._lock:
+            for execution, (job, log, written) in list(self._running.items()):
+                if log.lines_added == written or not log:
+                    continue
+                key = execution_key(job.payload_id, execution, "log.txt")
+                try:
+                    write_bytes(join_url(self.payload_root, key), log.text().encode())
+                except CirrusError:
+                    logger.warning("could not write the running log of %s", job.payload_id)
+                    continue
+                self._running[execution] = (job, log, log.lines_added)
+
+    def close(self) -> None:
+        """Stop writing."""
+        self._stop.set()
 
 
 def escaped_length(text: str) -> int:

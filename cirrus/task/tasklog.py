@@ -120,6 +120,8 @@ class ExecutionLog:
         self._cut_lines = 0
         self._cut_bytes = 0
         self._lock = threading.Lock()
+        self.lines_added = 0
+        """How many lines came in (those cut included): tells a reader what is new."""
 
     def __bool__(self) -> bool:
         return bool(self._head)
@@ -133,6 +135,7 @@ class ExecutionLog:
         size = len(line) + 1
         half = self.max_bytes // 2
         with self._lock:
+            self.lines_added += 1
             if self._head_bytes + size <= half and not self._tail:
                 self._head.append(line)
                 self._head_bytes += size

@@ -124,7 +124,7 @@ def test_a_flood_is_cut_in_the_middle_and_keeps_the_traceback(proj: Proj) -> Non
 def test_logs_follow_waits_for_a_running_execution(proj: Proj) -> None:
     add_task(proj, "chatty")
     add_workflow(proj, "chatty", "cirrus:lambda:chatty")
-    proj.write_payloads([payload(item("slow", do="chatty", lines=3, pause=1), workflow="chatty")])
+    proj.write_payloads([payload(item("slow", do="chatty", lines=8, pause=1), workflow="chatty")])
     pid = payload_id("slow", "chatty")
     running = proj.popen("process", "in.ndjson", "--wait")
     try:
@@ -132,8 +132,14 @@ def test_logs_follow_waits_for_a_running_execution(proj: Proj) -> None:
         while proj.cirrus("get-state", pid, check=False).returncode != 0:
             assert time.monotonic() < deadline
             time.sleep(0.1)
-        followed = proj.cirrus("logs", pid, "--follow")
+        follower = proj.popen("logs", pid, "--follow")
+        assert follower.stdout is not None
+        first = follower.stdout.readline()
+        # lines come while the task still runs
+        assert proj.records()[pid]["state"] == "PROCESSING"
+        rest, _ = follower.communicate(timeout=60)
     finally:
         running.communicate(timeout=60)
-    assert "info from slow #2" in followed.stdout
+    assert " chatty " in first
+    assert "info from slow #7" in rest
     assert proj.records()[pid]["state"] == "SUCCEEDED"
