@@ -96,7 +96,8 @@ def test_succeeded_items_are_written_to_the_catalog_and_announced(mixed: Mixed) 
     assert Path(links["self"]) == location
     announced = mixed.proj.published
     assert [(line["payload_id"], line["item"]["id"]) for line in announced] == [(OK, "a")]
-    assert announced[0]["attributes"]["collection"] == "test"
+    # the attributes in SNS's form, as upstream Cirrus sends them
+    assert announced[0]["attributes"]["collection"] == {"DataType": "String", "StringValue": "test"}
     assert announced[0]["item"] == catalog_item
 
 
