@@ -422,8 +422,6 @@ class Payload(Mapping[str, Any]):
                 _feature_error(feature, index)
         data["features"] = features
         process = data.get("process")
-        if not process and not require_workflow:
-            return cls(data, ProcessDefinition({}))  # a task run on its own needs no process
         if process is None:
             raise PayloadError(
                 "$.process", "is required", "add a list of process definitions with a workflow"
