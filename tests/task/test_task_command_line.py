@@ -91,19 +91,31 @@ def test_a_payload_without_a_workflow_is_accepted_by_a_task(tmp_path: Path) -> N
     }
 
 
-def test_cirrus_run_task_takes_stactask_flags(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("file", "entry", "check"),
+    [
+        pytest.param("payload_api_task.py", "Describe", ("d", "workflow"), id="payload-api"),
+        pytest.param("ported_task.py", "AddTitle", ("title",), id="older-api"),
+    ],
+)
+def test_cirrus_run_task_takes_stactask_flags(
+    tmp_path: Path, file: str, entry: str, check: tuple[str, ...]
+) -> None:
     (tmp_path / "payload.json").write_text(json.dumps(_payload()))
-    task = FIXTURES / "tasks" / "payload_api_task.py"
+    task = FIXTURES / "tasks" / file
     run = _run(
         "-m",
         "cirrus",
         "run",
         "task",
-        f"{task}:Describe",
+        f"{task}:{entry}",
         "payload.json",
         "--no-upload",
         "--no-validate",
         cwd=tmp_path,
     )
     assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout)["features"][1]["properties"]["d"]["workflow"] == "cog-archive"
+    value: Any = json.loads(run.stdout)["features"][1]["properties"]
+    for key in check:
+        value = value[key]
+    assert value in ("cog-archive", "t")
