@@ -115,7 +115,8 @@ class UpdateStateFunction:
         history: list[dict[str, Any]] = []
         if change.status == "FAILED" and not change.error and not change.cause:
             # a Fail state without ErrorPath/CausePath: the error is in the history
-            history = self._sfn().history(change.execution_arn)
+            events = self._sfn().history(change.execution_arn)
+            history = json.loads(json.dumps(events, default=str))  # timestamps as text
         job.outcome = ExecutionOutcome(
             change.status,
             output=json.loads(output) if output else None,
