@@ -21,6 +21,12 @@ Written for stactask, it runs here after changing only its import::
 
 ``AddTitle.handler(payload)`` runs it in-process (the Lambda entry); ``python task.py run
 payload.json`` runs it from the command line (the Batch entry, see :mod:`cirrus.task.cli`).
+
+Both of stactask's APIs work: 0.7's ``self.payload`` (a dict with ``process_definition``,
+``items_as_dicts``, ``get_collection_upload_options`` ...; see
+:mod:`cirrus.task.task_payload`) and the older attributes on the task itself
+(``self.items_as_dicts``, ``self.process_definition``, ``self._payload`` ...), which are
+kept without deprecation warnings. docs/compat.md lists the differences from stactask.
 """
 
 from __future__ import annotations
