@@ -130,6 +130,7 @@ class TaskRunner:
         self._environment_set = not self.environment
         self._classes: dict[str, type] = {}
         self._settings: dict[str, TaskSettings] = {}
+        self._in_thread: dict[str, bool] = {}
         self._hosts: HostPool | None = None
         self._hosts_lock = threading.Lock()
         self._options = {
@@ -161,9 +162,11 @@ class TaskRunner:
         """
         # every lambda-type Task state of every payload comes through here: imports and
         # class lookups happen once, not per call (stactask tasks ignore the options)
-        settings = self._settings.get(name) or self.settings(name)
-        if timeout is not None or settings.needs_process:
-            return self._run_in_process(name, settings, event, timeout)
+        in_thread = self._in_thread.get(name)
+        if in_thread is None:
+            in_thread = self._in_thread[name] = not self.settings(name).needs_process
+        if timeout is not None or not in_thread:
+            return self._run_in_process(name, self.settings(name), event, timeout)
         task_class = self._classes.get(name) or self.task_class(name)
         if not self._environment_set:
             self._set_environment()
