@@ -141,3 +141,40 @@ def test_tasks_get_their_environment_and_never_each_others(proj: Proj) -> None:
         "ONLY_HERE": None,
         "FROM_PROJECT": "p",
     }
+
+
+@pytest.mark.slow
+def test_a_soak_of_poisons_of_every_kind_costs_only_the_poisons(proj: Proj) -> None:
+    add_task(proj, "poison")
+    add_task(proj, "boxed", "lambda:\n  timeout: 30\n")
+    add_workflow(proj, "poison", "cirrus:lambda:poison")
+    add_workflow(proj, "boxed", "cirrus:lambda:boxed")
+    poisons = {
+        "poison": [{"do": "sys_exit"}, {"do": "keyboard"}, {"do": "os_exit"}, {"do": "os_exit"}],
+        "boxed": [{"do": "os_exit"}, {"do": "segfault"}, {"do": "sys_exit", "code": 2}],
+    }
+    payloads, goods, killers = [], [], []
+    for workflow, kinds in poisons.items():
+        for number in range(30):
+            goods.append(payload_id(f"{workflow}-good-{number}", workflow))
+            payloads.append(payload(item(f"{workflow}-good-{number}"), workflow=workflow))
+            if number % 8 == 3 and kinds:
+                props = kinds.pop()
+                name = f"{workflow}-bad-{number}"
+                payloads.append(payload(item(name, **props), workflow=workflow))
+                if workflow == "poison" and props["do"] == "os_exit":
+                    killers.append(name)
+    proj.write_payloads(payloads)
+    for _ in range(25):
+        proj.cirrus("process", "in.ndjson", "--wait", check=False)
+        proj.write_payloads([], name="in.ndjson")
+        if not _queued(proj):
+            break
+    records = proj.records()
+    assert {pid: records[pid]["state"] for pid in goods} == dict.fromkeys(goods, "SUCCEEDED")
+    with sqlite3.connect(proj.cirrus_dir / "queue.db") as db:
+        dead = sorted(
+            json.loads(body)["features"][0]["id"]
+            for (body,) in db.execute("SELECT body FROM dead_letters")
+        )
+    assert dead == sorted(killers)
