@@ -8,7 +8,9 @@ its execution's name. Then:
   (:meth:`RunningTask.check`);
 - :func:`terminate_execution` stops every task process of an execution (an abort, or the
   end of an execution that left a timed-out task behind: nothing it does lands after its
-  payload's outcome);
+  payload's outcome), also from another process of the machine (``cirrus abort``): each
+  running task process is noted as a file ``<temp dir>/cirrus-task-processes/<execution>/
+  <pid>`` holding its start time;
 - :func:`stop_overdue` stops those past their deadline before a retry starts, so that a
   task never overlaps with its own retry.
 
@@ -22,18 +24,22 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psutil
 
 __all__ = [
     "CHILD_ENV",
+    "PIDS_ROOT",
     "RunningTask",
     "die_with_parent",
     "registered",
@@ -46,6 +52,8 @@ CHILD_ENV = "CIRRUS_TASK_CHILD"
 """Set in the environment of task processes (they then die with their parent)."""
 
 _PR_SET_PDEATHSIG = 1
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_TERMINATED = "terminated"
 
 
 @dataclass(eq=False)
@@ -99,14 +107,37 @@ _lock = threading.Lock()
 _running: dict[str, set[RunningTask]] = {}
 
 
+PIDS_ROOT = Path(tempfile.gettempdir()) / "cirrus-task-processes"
+"""Where running task processes are noted, by execution, for other processes to find."""
+
+
+def _note_file(execution: str, pid: int) -> Path | None:
+    if not execution or not _SAFE_NAME.fullmatch(execution):
+        return None
+    return PIDS_ROOT / execution / str(pid)
+
+
 @contextlib.contextmanager
 def registered(task: RunningTask) -> Iterator[RunningTask]:
-    """Keep ``task`` in the registry while the block runs."""
+    """Keep ``task`` in the registry (and noted on disk) while the block runs."""
     with _lock:
         _running.setdefault(task.execution, set()).add(task)
+    note = _note_file(task.execution, task.process.pid)
+    if note is not None:
+        with contextlib.suppress(OSError):
+            note.parent.mkdir(parents=True, exist_ok=True)
+            note.write_text(str(_start_time(task.process.pid)))
     try:
         yield task
     finally:
+        if note is not None:
+            with contextlib.suppress(OSError):
+                if note.read_text() == _TERMINATED and task.stopped is None:
+                    task.stopped = "terminated"  # by an abort in another process
+            with contextlib.suppress(OSError):
+                note.unlink()
+            with contextlib.suppress(OSError):
+                note.parent.rmdir()  # only when it is empty
         with _lock:
             tasks = _running.get(task.execution)
             if tasks is not None:
@@ -116,10 +147,11 @@ def registered(task: RunningTask) -> Iterator[RunningTask]:
 
 
 def terminate_execution(execution: str) -> int:
-    """Kill every task process running for ``execution``; returns how many.
+    """Kill every task process running for ``execution`` on this machine; returns how many.
 
     The API an abort uses: the processes are gone when this returns (their runners then
-    report the task as terminated).
+    report the task as terminated). Processes started by another process of this machine
+    are found through their notes.
     """
     with _lock:
         tasks = list(_running.get(execution, ()))
@@ -128,7 +160,38 @@ def terminate_execution(execution: str) -> int:
     for task in tasks:
         with contextlib.suppress(subprocess.TimeoutExpired):
             task.process.wait(5)
-    return len(tasks)
+    own = {task.process.pid for task in tasks}
+    return len(tasks) + _terminate_noted(execution, own)
+
+
+def _terminate_noted(execution: str, own: set[int]) -> int:
+    """Kill the noted task processes of ``execution`` that another process started."""
+    folder = _note_file(execution, 0)
+    if folder is None or not folder.parent.is_dir():
+        return 0
+    killed = 0
+    for note in folder.parent.iterdir():
+        try:
+            pid, started = int(note.name), float(note.read_text() or 0)
+        except (OSError, ValueError):
+            continue
+        if pid in own or _start_time(pid) != started:
+            continue  # ours (stopped above), or gone and its pid taken by another process
+        with contextlib.suppress(OSError):
+            note.write_text(_TERMINATED)  # its runner reports it terminated, not crashed
+        with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
+            os.killpg(pid, signal.SIGKILL)
+            killed += 1
+        with contextlib.suppress(psutil.Error):
+            psutil.Process(pid).wait(5)
+    return killed
+
+
+def _start_time(pid: int) -> float:
+    try:
+        return float(psutil.Process(pid).create_time())
+    except psutil.Error:
+        return -1.0
 
 
 def stop_overdue(execution: str) -> None:

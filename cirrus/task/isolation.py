@@ -224,20 +224,22 @@ class HostPool:
         host.sink = sink
         host.task = task
         running = RunningTask(host.process, execution, memory_mb=memory_mb)
-        with registered(running):
+        reply: dict[str, Any] | None = None
+        with registered(running):  # how the call ended is known once this block is left
             ready = host.wait_ready(
                 RunningTask(host.process, execution, time.monotonic() + _LOAD_SECONDS)
             )
-            if ready is None or not ready.get(READY):
-                host.close()
-                if ready is None:
-                    raise _stopped_or_crashed(task, running, host, timeout, memory_mb)
-                raise TaskError(str(ready.get("error")), str(ready.get("cause")))
-            if timeout is not None:
-                running.deadline = time.monotonic() + timeout
-            request = {"event": event, "options": dict(options), "level": sink.level}
-            reply = host.call(request, running)
+            if ready is not None and ready.get(READY):
+                if timeout is not None:
+                    running.deadline = time.monotonic() + timeout
+                request = {"event": event, "options": dict(options), "level": sink.level}
+                reply = host.call(request, running)
         host.sink = None
+        if ready is None or not ready.get(READY):
+            host.close()
+            if ready is None:
+                raise _stopped_or_crashed(task, running, host, timeout, memory_mb)
+            raise TaskError(str(ready.get("error")), str(ready.get("cause")))
         if reply is None:
             host.close()
             raise _stopped_or_crashed(task, running, host, timeout, memory_mb)

@@ -112,3 +112,20 @@ def test_a_task_past_its_lambda_memory_fails_as_lambda_says(proj: Proj) -> None:
     record = proj.records()[payload_id("hog", "hog")]
     assert record["last_error"].startswith("Runtime.ExitError: RequestId: ")
     assert "Runtime exited with error: signal: killed" in record["last_error"]
+
+
+@pytest.mark.slow
+def test_a_batch_task_past_its_batch_timeout_is_stopped_and_not_retried(
+    proj: Proj, tmp_path: Path
+) -> None:
+    # AWS Batch's shortest timeout is 60 s; an attempt stopped at it is not retried
+    add_task(proj, "long-batch", "batch:\n  vcpu: 1\n  timeout: 60\n  retry: 3\n")
+    add_workflow(proj, "long-batch", "cirrus:batch:long-batch")
+    side_effect = tmp_path / "attempts"
+    proj.write_payloads([payload(_sleeper(side_effect, 75, mark=True), workflow="long-batch")])
+    run = proj.cirrus("process", "in.ndjson", "--wait", check=False, timeout=300)
+    assert run.returncode == 1
+    record = proj.records()[payload_id("sleepy", "long-batch")]
+    assert record["last_error"].startswith("States.Timeout: Job attempt duration exceeded timeout")
+    time.sleep(16)
+    assert [line.split()[0] for line in read_lines(side_effect)] == ["start"]

@@ -7,6 +7,8 @@ kills a running one at once; a task's lines land in the log bound to the caller'
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -75,3 +77,34 @@ def test_an_abort_kills_the_running_task_process_at_once(runner: TaskRunner) -> 
     assert isinstance(failure[0], TaskError)
     assert failure[0].error == "States.Aborted"
     assert running_count("e2") == 0
+
+
+def test_an_abort_from_another_process_kills_the_task_process(
+    runner: TaskRunner, tmp_path: Path
+) -> None:
+    failure: list[BaseException] = []
+    log = ExecutionLog("c/workflow-w/one", "e3-0001")
+
+    def call() -> None:
+        with bound(log, "e3-0001"):
+            try:
+                runner.run_lambda(
+                    "misbehave", _payload(do="sleep_write", path="/dev/null", seconds=30)
+                )
+            except TaskError as err:
+                failure.append(err)
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while running_count("e3-0001") == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    code = "from cirrus.runtime.executor import terminate_tasks; print(terminate_tasks('e3-0001'))"
+    other = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert other.stdout.strip() == "1"
+    thread.join(10)
+    assert failure and isinstance(failure[0], TaskError)
+    assert failure[0].error == "States.Aborted"
