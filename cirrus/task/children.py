@@ -9,8 +9,9 @@ its execution's name. Then:
 - :func:`terminate_execution` stops every task process of an execution (an abort, or the
   end of an execution that left a timed-out task behind: nothing it does lands after its
   payload's outcome), also from another process of the machine (``cirrus abort``): each
-  running task process is noted as a file ``<temp dir>/cirrus-task-processes/<execution>/
-  <pid>`` holding its start time;
+  task process running longer than half a second is noted as a file
+  ``<temp dir>/cirrus-task-processes/<execution>/<pid>`` holding its start time (quick
+  calls skip the note: files cost milliseconds on some machines);
 - :func:`stop_overdue` stops those past their deadline before a retry starts, so that a
   task never overlaps with its own retry.
 
@@ -54,6 +55,8 @@ CHILD_ENV = "CIRRUS_TASK_CHILD"
 _PR_SET_PDEATHSIG = 1
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _TERMINATED = "terminated"
+_NOTE_AFTER = 0.5
+"""Seconds a task process runs before it is noted on disk for other processes."""
 
 
 @dataclass(eq=False)
@@ -76,6 +79,8 @@ class RunningTask:
     stopped: str | None = None
     peak_mb: float = 0.0
     _last_memory_check: float = field(default=0.0, repr=False)
+    _since: float = field(default_factory=time.monotonic, repr=False)
+    _note: Path | None = field(default=None, repr=False)
 
     def stop(self, reason: str) -> None:
         """Kill the process and its group (first reason wins)."""
@@ -88,6 +93,8 @@ class RunningTask:
         if self.stopped is not None:
             return self.stopped
         now = time.monotonic()
+        if self._note is None and now - self._since >= _NOTE_AFTER:
+            self._note = _write_note(self)
         if self.deadline is not None and now >= self.deadline:
             self.stop("timeout")
         elif self.memory_mb is not None and now - self._last_memory_check >= 0.05:
@@ -117,19 +124,30 @@ def _note_file(execution: str, pid: int) -> Path | None:
     return PIDS_ROOT / execution / str(pid)
 
 
+def _write_note(task: RunningTask) -> Path:
+    """Note a task process on disk for other processes; returns where (even if it failed)."""
+    note = _note_file(task.execution, task.process.pid)
+    if note is None:
+        return Path()
+    with contextlib.suppress(OSError):
+        note.parent.mkdir(parents=True, exist_ok=True)
+        note.write_text(str(_start_time(task.process.pid)))
+    return note
+
+
 @contextlib.contextmanager
 def registered(task: RunningTask) -> Iterator[RunningTask]:
-    """Keep ``task`` in the registry (and noted on disk) while the block runs."""
+    """Keep ``task`` in the registry while the block runs (noted on disk once it runs long).
+
+    The block calls :meth:`RunningTask.check` while it waits.
+    """
+    task._since = time.monotonic()
     with _lock:
         _running.setdefault(task.execution, set()).add(task)
-    note = _note_file(task.execution, task.process.pid)
-    if note is not None:
-        with contextlib.suppress(OSError):
-            note.parent.mkdir(parents=True, exist_ok=True)
-            note.write_text(str(_start_time(task.process.pid)))
     try:
         yield task
     finally:
+        note = task._note if task._note != Path() else None
         if note is not None:
             with contextlib.suppress(OSError):
                 if note.read_text() == _TERMINATED and task.stopped is None:
