@@ -1,11 +1,16 @@
-"""Running named tasks: in-process (lambda) or as a subprocess (batch).
+"""Running named tasks: lambda-type in a thread or a warm process, batch-type as a subprocess.
 
-A :class:`TaskRunner` is given a way to find a task class by name; which names exist, and
-which Task state means which task, is the project's business. Lambda-type tasks run in this
-process; batch-type tasks run as ``python -m cirrus run task NAME URL --output URL_OUT`` in
-their own process, with the payload passed by reference as on AWS Batch, and their own error
-name and message reported back through an error file. A failure raises
-:class:`~cirrus.errors.TaskError` carrying the task's error name and message.
+A :class:`TaskRunner` is given a way to find a task class by name, and each task's
+:class:`~cirrus.task.limits.TaskSettings`; which names exist, and which Task state means
+which task, is the project's business. Lambda-type tasks run in the calling thread, unless a
+timeout, a memory limit or an environment of their own applies: then in a warm process of
+their own (:mod:`cirrus.task.isolation`), stopped at their limits. Batch-type tasks run as
+``python -m cirrus run task NAME URL --output URL_OUT`` in their own process, with the
+payload passed by reference as on AWS Batch, their own error name and message reported back
+through an error file, and their timeout, memory and retry attempts honoured as AWS Batch
+does. A failure raises :class:`~cirrus.errors.TaskError` carrying the task's error name and
+message; what tasks write goes to the log bound to the caller's context
+(:mod:`cirrus.task.tasklog`).
 """
 
 from __future__ import annotations
