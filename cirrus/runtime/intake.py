@@ -13,6 +13,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
+from cirrus.errors import PayloadError
+from cirrus.runtime.limits import IntakeLimits, parse_payload_text
+
 __all__ = ["Document", "keep_invalid", "read_documents", "unwrap"]
 
 
@@ -24,13 +27,18 @@ class Document:
     error: str | None = None
     raw: str | None = None
     """The text that failed, kept for the invalid-payload record."""
+    where: str = ""
+    """Where in the input the payload was found (``input line 3``), for messages."""
 
 
-def _parse(text: str, where: str) -> Document | Any:
+_DEFAULT_LIMITS = IntakeLimits()
+
+
+def _parse(text: str, where: str, limits: IntakeLimits = _DEFAULT_LIMITS) -> Document | Any:
     try:
-        return json.loads(text)
-    except ValueError as err:
-        return Document(None, f"{where} is not JSON ({err})", text)
+        return parse_payload_text(text, limits, where)
+    except PayloadError as err:
+        return Document(None, str(err), text)
 
 
 def unwrap(value: Any, where: str = "input") -> Iterator[Document]:
@@ -60,7 +68,7 @@ def unwrap(value: Any, where: str = "input") -> Iterator[Document]:
     elif ("Body" in value or "body" in value) and "features" not in value:
         yield from _unwrap_text(value.get("Body", value.get("body")), f"{where}.Body")
     else:
-        yield Document(value)
+        yield Document(value, where=where)
 
 
 def _unwrap_text(text: Any, where: str) -> Iterator[Document]:
@@ -72,41 +80,80 @@ def _unwrap_text(text: Any, where: str) -> Iterator[Document]:
         yield from unwrap(_parse(text, where), where)
 
 
-def read_documents(stream: IO[str], name: str = "input") -> Iterator[Document]:
+def _next_line(lines: Iterator[str], number: int) -> tuple[str, int]:
+    """The next non-blank line and its number; ``("", number)`` at the end."""
+    for line in lines:
+        number += 1
+        if line.strip():
+            return line, number
+    return "", number
+
+
+def _is_json_line(line: str) -> bool:
+    """Whether ``line`` alone is a JSON object or array (a line of NDJSON)."""
+    text = line.strip()
+    if not text.startswith(("{", "[")):
+        return False
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def read_documents(
+    stream: IO[str], name: str = "input", limits: IntakeLimits | None = None
+) -> Iterator[Document]:
     """Read payload documents from a text stream (JSON, JSON array or NDJSON).
 
     NDJSON is read line by line, so a stream of millions of payloads needs constant
-    memory, and a bad line is reported without stopping the others.
+    memory, and a bad line is reported without stopping the others, the first line
+    included (a truncated first line, say). The input is read as one pretty-printed
+    document only when its first line is not JSON and its second is not a JSON value
+    either. A byte order mark before the first line is ignored. Each payload is parsed
+    within ``limits`` (size, depth, strict JSON).
     """
-    first = ""
-    for line in stream:
-        if line.strip():
-            first = line
-            break
+    limits = limits or _DEFAULT_LIMITS
+    lines = iter(stream)
+    first, first_number = _next_line(lines, 0)
     if not first:
         return
-    parsed = _parse(first, f"{name} line 1")
+    first = first.removeprefix("\ufeff")
+    where = f"{name} line {first_number}"
+    parsed = _parse(first, where, limits)
     if not isinstance(parsed, Document):
-        yield from unwrap(parsed, f"{name} line 1")
-        yield from _lines(stream, name, start=2)
+        yield from unwrap(parsed, where)
+        yield from _lines(lines, name, first_number + 1, limits)
         return
-    # not one JSON value per line: the whole input is a single (pretty-printed) document
-    rest = first + stream.read()
-    yield from unwrap(_parse(rest, name), name)
+    second, second_number = _next_line(lines, first_number)
+    if not second or _is_json_line(second):
+        # NDJSON whose first line is bad: report it, read on
+        yield parsed
+        if second:
+            where = f"{name} line {second_number}"
+            yield from unwrap(_parse(second, where, limits), where)
+            yield from _lines(lines, name, second_number + 1, limits)
+        return
+    # neither line is JSON alone: the whole input is one (pretty-printed) document
+    whole = first + second + "".join(lines)
+    yield from unwrap(_parse(whole, name, limits), name)
 
 
-def _lines(lines: Iterable[str], name: str, start: int) -> Iterator[Document]:
+def _lines(lines: Iterable[str], name: str, start: int, limits: IntakeLimits) -> Iterator[Document]:
     for number, line in enumerate(lines, start=start):
         if line.strip():
-            yield from unwrap(_parse(line, f"{name} line {number}"), f"{name} line {number}")
+            where = f"{name} line {number}"
+            yield from unwrap(_parse(line, where, limits), where)
 
 
 def keep_invalid(payload_root: str, reason: str | None, body: str | None) -> str:
     """Keep refused input under ``<payload root>/tmp/invalid/`` with the reason; returns the URL."""
     import uuid
 
-    from cirrus.storage import join_url, write_json
+    from cirrus.storage import join_url, write_bytes
 
     url = join_url(payload_root, "tmp", "invalid", f"{uuid.uuid4().hex}.json")
-    write_json(url, {"reason": reason, "body": body})
+    # ASCII JSON: the body may hold what UTF-8 cannot encode (an unpaired surrogate)
+    record = json.dumps({"reason": reason, "body": body})
+    write_bytes(url, record.encode(), content_type="application/json")
     return url

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from cirrus.project import find_project
 from cirrus.project.task_resolver import ProjectTaskResolver
 from cirrus.queue import Message, WorkQueue, open_queue
+from cirrus.runtime.admission import Admission
 from cirrus.runtime.claim import Claimer
 from cirrus.runtime.executor import WorkflowExecutor
 from cirrus.runtime.heartbeat import Heartbeat
@@ -90,9 +91,10 @@ class Worker:
         # every step below records its events through this one database, which announces
         # them once recorded
         self.db = self.announcer.watch(state_db or open_state_db(settings.state_db))
-        self.queue = queue or open_queue(settings.queue)
+        self.queue = queue or open_queue(settings.queue_url)
+        found = project if project is not None else find_project()
         resolver = ProjectTaskResolver.for_project(
-            project if project is not None else find_project(),
+            found,
             payload_root=settings.payload_root,
             data_root=settings.data_root,
         )
@@ -119,7 +121,12 @@ class Worker:
             owner=self.owner,
             io_pool=self._io_pool,
         )
-        self.reader = Reader(self.db, self.queue, settings.payload_root)
+        self.reader = Reader(
+            self.db,
+            self.queue,
+            settings.payload_root,
+            Admission.for_pipeline(settings, found),
+        )
         self.claimer = Claimer(self.db, self.queue, owner=self.owner, lease_seconds=lease)
         self.starter = Starter(
             self.db, self.update_state, self.payload_store, owner=self.owner, lease_seconds=lease
