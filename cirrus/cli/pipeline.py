@@ -76,6 +76,20 @@ def drain_with_progress(
     return report, counts
 
 
+def _count_dead_letters(pipeline: Pipeline, summary: dict[str, int]) -> None:
+    """Add the dead-letter store's size to a summary (when it holds any), and say so."""
+    from cirrus.runtime import dead_letter_count
+
+    letters = dead_letter_count(pipeline.queue)
+    if letters:
+        summary["dead_letters"] = letters
+        click.echo(
+            f"{letters} message(s) in the dead-letter store: see cirrus query --dead-letters, "
+            "resubmit with cirrus redrive-dlq",
+            err=True,
+        )
+
+
 @click.command()
 @click.argument("source", default="-")
 @click.option("--wait", is_flag=True, help="Process everything submitted, chains included.")
@@ -118,6 +132,7 @@ def process(
             summary[Outcome.DUPLICATE] = len(report.duplicates)
         for outcome, count in counts.items():
             summary[outcome] = summary.get(outcome, 0) + count
+        _count_dead_letters(pipeline, summary)
         echo_json(summary)
     if any(summary.get(outcome) for outcome in Outcome if outcome.is_failure):
         sys.exit(ExitCode.FAILED)
@@ -178,4 +193,6 @@ def worker(
                 counts = running.counts
             finally:
                 running.close()
-        echo_json(dict(counts))
+        summary: dict[str, int] = {str(outcome): count for outcome, count in counts.items()}
+        _count_dead_letters(pipeline, summary)
+        echo_json(summary)

@@ -146,10 +146,6 @@ class Pipeline(Closing):
                 self._admission = Admission.for_pipeline(self.settings, self.project)
             return self._admission
 
-    def dead_letter_count(self) -> int:
-        """How many messages are in the work queue's dead-letter store."""
-        return self.queue.dead_letter_count()
-
     # -- submitting ------------------------------------------------------------------------
 
     def submit_documents(

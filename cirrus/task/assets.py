@@ -130,7 +130,7 @@ def upload_assets(
     Returns:
         A copy of the item with the new hrefs.
     """
-    from cirrus.storage import copy_many, to_https_url
+    from cirrus.storage import copy_many, join_url, to_https_url
 
     template = upload_options.get("path_template", "${collection}/${id}")
     location = item_location(template, item, data_root)
@@ -142,7 +142,7 @@ def upload_assets(
     jobs: dict[bool, list[tuple[str, str]]] = {True: [], False: []}
     for key in wanted:
         asset = assets[key]
-        destination = f"{location}/{asset_file_name(asset['href'])}"
+        destination = join_url(location, asset_file_name(asset["href"]))
         is_public = public is True or (isinstance(public, list) and key in public)
         jobs[is_public].append((_as_url(asset["href"]), destination))
         href = destination
