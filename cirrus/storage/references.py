@@ -65,14 +65,15 @@ def _read_local(path: str, url: str, max_bytes: int) -> bytes:
         raise NotFound(f"no object at {url}") from None
     except OSError as err:
         raise PayloadError("$.url", f"cannot be opened ({url}: {err.strerror})") from None
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO, socket or device"
+        raise PayloadError(
+            "$.url", f"names {kind}, not a file ({url})", "point it at a stored payload"
+        )
+    os.set_blocking(descriptor, True)
     with os.fdopen(descriptor, "rb") as handle:
-        mode = os.fstat(descriptor).st_mode
-        if not stat.S_ISREG(mode):
-            kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO, socket or device"
-            raise PayloadError(
-                "$.url", f"names {kind}, not a file ({url})", "point it at a stored payload"
-            )
-        os.set_blocking(descriptor, True)
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise _too_large(url, max_bytes)
