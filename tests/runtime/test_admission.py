@@ -4,7 +4,6 @@ same answer from ``cirrus payload validate``, ``process`` and ``run-workflow``."
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -172,10 +171,11 @@ def test_payload_validate_refuses_what_process_and_run_workflow_refuse(
     assert proj.records() == {}, "a refused payload got a state record"
 
 
-def test_payload_validate_accepts_what_process_runs(proj: Proj, tmp_path: Path) -> None:
+def test_payload_validate_accepts_what_process_runs(proj: Proj) -> None:
     path = proj.root / "ok.json"
     path.write_text(json.dumps(payload(item("a"), workflow="stamp-only")))
-    assert "valid: test/workflow-stamp-only/a" in proj.cirrus("payload", "validate", "ok.json").stderr
+    validated = proj.cirrus("payload", "validate", "ok.json")
+    assert "valid: test/workflow-stamp-only/a" in validated.stderr
     assert proj.cirrus("process", "ok.json", "--wait").json()["succeeded"] == 1
 
 

@@ -38,7 +38,7 @@ def nested(depth: int) -> str:
 def test_a_payload_deeper_than_the_limit_is_refused_naming_the_setting() -> None:
     limits = IntakeLimits(max_depth=20)
     assert parse_payload_text(nested(20), limits) is not None
-    with pytest.raises(PayloadError, match="more than 20 levels deep.*max_payload_depth"):
+    with pytest.raises(PayloadError, match=r"more than 20 levels deep.*max_payload_depth"):
         parse_payload_text(nested(21), limits)
 
 
