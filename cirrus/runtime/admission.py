@@ -115,11 +115,12 @@ def _is_under(location: str, roots: Sequence[str]) -> bool:
     return False
 
 
-def template_problem(template: str, roots: Sequence[str]) -> str | None:
+def template_problem(template: str, roots: Sequence[str] | None) -> str | None:
     """Why ``template`` may not be used, or None when it writes under ``roots``.
 
     A relative template is placed under the data root by the publishing task and may not
-    climb out of it; an absolute path or URL must lie under one of ``roots``.
+    climb out of it; an absolute path or URL must lie under one of ``roots`` (any, when
+    ``roots`` is None).
     """
     from cirrus.errors import StorageError
     from cirrus.storage import check_key
@@ -140,7 +141,7 @@ def template_problem(template: str, roots: Sequence[str]) -> str | None:
             check_key(parsed.prefix)
     except StorageError as err:
         return str(err)
-    if _is_under(root or fixed, roots):
+    if roots is None or _is_under(root or fixed, roots):
         return None
     return (
         f"writes outside the data root and allowed_roots ({', '.join(roots)}): make it "
@@ -155,7 +156,9 @@ class Admission:
     Args:
         limits: the intake limits.
         workflows: the workflow names payloads may name; None accepts any (no project).
-        data_root: where relative ``path_template`` locations go (always allowed).
+        data_root: where relative ``path_template`` locations go (always allowed); None
+            leaves absolute and URL templates unchecked (on AWS, where the functions' IAM
+            roles confine what they can write).
         allowed_roots: further roots an absolute or URL ``path_template`` may use.
     """
 
@@ -169,7 +172,7 @@ class Admission:
     ) -> None:
         self.limits = limits or IntakeLimits()
         self.workflows = None if workflows is None else frozenset(workflows)
-        self.roots = tuple(r for r in (data_root, *allowed_roots) if r)
+        self.roots = None if data_root is None else (data_root, *allowed_roots)
 
     @classmethod
     def for_pipeline(cls, settings: RuntimeSettings, project: Project | None) -> Admission:

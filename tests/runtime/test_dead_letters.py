@@ -86,3 +86,19 @@ def test_a_refused_redriven_payload_is_rejected_not_lost(proj: Proj, open_pipeli
     assert proj.cirrus("redrive-dlq").json() == {"redriven": 1, "dead_letters": 0}
     summary = proj.cirrus("worker", "--until-empty", check=False).json()
     assert summary == {"rejected": 1}
+
+
+def test_poison_put_straight_into_the_queue_costs_only_itself(
+    proj: Proj, open_pipeline: Any
+) -> None:
+    """What intake refuses may still arrive by the queue (another feeder, an SQS queue)."""
+    surrogate = json.dumps(payload(item("bad\ud800"), workflow="stamp-only"))
+    deep = '{"type": "FeatureCollection", "x": ' + "[" * 980 + "]" * 980 + "}"
+    deeper = "[" * 100_000 + "]" * 100_000
+    good = [json.dumps(payload(item(f"g{n}"), workflow="stamp-only")) for n in range(3)]
+    pipeline = open_pipeline()
+    pipeline.queue.send_many([good[0], surrogate, deep, good[1], deeper, good[2]])
+    counts = pipeline.drain()
+    assert counts == {"succeeded": 3, "rejected": 3}
+    assert pipeline.queue.counts() == (0, 0)
+    assert dead_letter_count(pipeline.queue) == 0, "refused at once, not after the limit"
