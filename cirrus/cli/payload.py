@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 from cirrus.cli.common import echo_json, project_option
 from cirrus.cli.exits import reporting_errors
 
-__all__ = ["payload"]
+__all__ = ["payload", "read_text"]
 
 
 def _read(source: str) -> dict[str, object]:
@@ -54,7 +54,7 @@ def validate(source: str, project_dir: str | None) -> None:
 
     with reporting_errors():
         admission = _admission(project_dir)
-        text = _read_text(source, admission)
+        text = read_text(source, admission)
         documents = list(unwrap(admission.parse(text, source), source))
         first_error: Exception | None = None
         for document in documents:
@@ -75,7 +75,7 @@ def validate(source: str, project_dir: str | None) -> None:
             raise first_error
 
 
-def _admission(project_dir: str | None) -> Admission:
+def _admission(project_dir: str | None) -> Admission:  # the project's, or the defaults
     """The admission of the project (or of the working directory's defaults)."""
     from cirrus.cli.common import find_project_or_none
     from cirrus.project import Project
@@ -91,7 +91,7 @@ def _admission(project_dir: str | None) -> Admission:
     )
 
 
-def _read_text(source: str, admission: Admission) -> str:
+def read_text(source: str, admission: Admission) -> str:
     """The text of SOURCE: ``-`` (stdin), a URL (read within the reference limits) or a file."""
     from cirrus.errors import PayloadError
 

@@ -144,13 +144,15 @@ def process(
 def run_workflow(source: str, project_dir: str | None) -> None:
     """Run one payload now and print its output payload.
 
-    Exit status: 0 succeeded, 10 failed, invalid or aborted, 11 timed out.
+    Exit status: 0 succeeded, 10 failed, invalid or aborted, 11 timed out, 2 refused
+    before it ran (what cirrus payload validate refuses).
     """
+    from cirrus.cli.payload import read_text
     from cirrus.runtime import Outcome
-    from cirrus.task.cli import read_input
 
     with reporting_errors(), open_pipeline(project_dir) as pipeline:
-        result = pipeline.run_one(read_input(source))
+        admission = pipeline.admission
+        result = pipeline.run_one(admission.parse(read_text(source, admission), source))
         if result.outcome is Outcome.SUCCEEDED:
             echo_json(result.output)
             return
@@ -165,9 +167,8 @@ def run_workflow(source: str, project_dir: str | None) -> None:
 
                 echo_json(read_json(record.output_url))
             return
-        click.echo(
-            f"{result.outcome}: {result.payload_id or ''} {result.error or ''}".strip(), err=True
-        )
+        detail = " ".join(part for part in (result.payload_id, result.error) if part)
+        click.echo(f"{result.outcome}: {detail}", err=True)
     timed_out = result.outcome is Outcome.TIMED_OUT
     sys.exit(ExitCode.WORKFLOW_TIMED_OUT if timed_out else ExitCode.WORKFLOW_FAILED)
 

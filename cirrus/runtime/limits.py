@@ -82,6 +82,7 @@ def parse_payload_text(text: str, limits: IntakeLimits, where: str = "payload") 
         PayloadError: the text is larger than allowed, not strict JSON, or nested too deep;
             the message names ``where`` and the setting to change.
     """
+    text = text.removeprefix("\ufeff")  # a byte order mark, as some editors write
     size = len(text)
     if size > limits.max_payload_bytes // 4:  # characters are 1-4 bytes: count only if close
         size = len(text.encode("utf-8", "surrogatepass"))

@@ -287,7 +287,11 @@ class Pipeline(Closing):
         return outcome["report"], counts
 
     def run_one(self, payload: Any) -> PayloadResult:
-        """Run one payload now, with full state tracking; its chain is queued for later."""
+        """Run one payload now, with full state tracking; its chain is queued for later.
+
+        Raises:
+            PayloadError: the payload is refused (see :attr:`admission`); nothing is run.
+        """
         documents = list(unwrap(payload))
         if len(documents) != 1:
             from cirrus.errors import PayloadError
@@ -298,6 +302,8 @@ class Pipeline(Closing):
             from cirrus.errors import PayloadError
 
             raise PayloadError("$", str(document.error))
+        if not _is_reference(document.payload):  # a reference is read and admitted by the worker
+            self.admission.admit(document.payload)
         worker = Worker(self.settings, self.project, state_db=self.db, queue=self.queue)
         try:
             # the message goes into the durable queue, received by us at once: if this
