@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from cirrus.project import Project
     from cirrus.runtime.settings import RuntimeSettings
 
-__all__ = ["Admission", "check_name", "template_problem"]
+__all__ = ["Admission", "check_name", "refusal_text", "template_problem"]
 
 
 def check_name(value: str, field: str, max_bytes: int) -> None:
@@ -249,10 +249,6 @@ class Admission:
         self._check_identity(payload)
         self._check_definitions(payload)
         return payload
-
-    def payload_id(self, data: Any) -> str:
-        """The id of an admitted payload (see :meth:`admit`)."""
-        return self.admit(data).id
 
     def _check_identity(self, payload: Payload) -> None:
         max_bytes = self.limits.max_id_bytes
