@@ -127,8 +127,10 @@ def template_problem(template: str, roots: Sequence[str] | None) -> str | None:
 
     cut = template.find("${")
     fixed = template if cut < 0 else template[:cut]
-    root = fixed.rpartition("/")[0]
+    root = fixed.rpartition("/")[0]  # the folder the rendered rest goes into
     absolute = "://" in fixed or fixed.startswith("/") or (len(fixed) > 1 and fixed[1] == ":")
+    if absolute and "://" in fixed and "://" not in root:
+        root = fixed  # nothing fixed past the scheme: s3://bucket${id}, memory://
     try:
         if not absolute:
             if root:
@@ -136,12 +138,12 @@ def template_problem(template: str, roots: Sequence[str] | None) -> str | None:
             return None
         from cirrus.storage.paths import parse_root
 
-        parsed = parse_root(root or fixed)
+        parsed = parse_root(root or "/")
         if parsed.prefix:
             check_key(parsed.prefix)
     except StorageError as err:
         return str(err)
-    if roots is None or _is_under(root or fixed, roots):
+    if roots is None or _is_under(root or "/", roots):
         return None
     return (
         f"writes outside the data root and allowed_roots ({', '.join(roots)}): make it "
