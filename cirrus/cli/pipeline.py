@@ -90,6 +90,13 @@ def _count_dead_letters(pipeline: Pipeline, summary: dict[str, int]) -> None:
         )
 
 
+_MAX_RECEIVES = click.option(
+    "--max-receives",
+    type=click.IntRange(min=1),
+    help="Deliveries before a message goes to the dead letters (cirrus.yml max_receives).",
+)
+
+
 @click.command()
 @click.argument("source", default="-")
 @click.option("--wait", is_flag=True, help="Process everything submitted, chains included.")
@@ -97,9 +104,15 @@ def _count_dead_letters(pipeline: Pipeline, summary: dict[str, int]) -> None:
 @click.option(
     "--processes", type=click.IntRange(min=1), help="Worker processes, one per core (with --wait)."
 )
+@_MAX_RECEIVES
 @project_option
 def process(
-    source: str, wait: bool, workers: int | None, processes: int | None, project_dir: str | None
+    source: str,
+    wait: bool,
+    workers: int | None,
+    processes: int | None,
+    max_receives: int | None,
+    project_dir: str | None,
 ) -> None:
     """Submit the payloads in SOURCE (file or - for stdin: JSON, JSON array or NDJSON).
 
@@ -108,7 +121,7 @@ def process(
     """
     from cirrus.runtime import Outcome
 
-    with reporting_errors(), open_pipeline(project_dir) as pipeline:
+    with reporting_errors(), open_pipeline(project_dir, max_receives=max_receives) as pipeline:
         name = "stdin" if source == "-" else source
         with contextlib.ExitStack() as stack:
             stream = sys.stdin if source == "-" else stack.enter_context(open(source))
@@ -177,12 +190,17 @@ def run_workflow(source: str, project_dir: str | None) -> None:
 @click.option("--workers", type=click.IntRange(min=1), help="Payloads run at once.")
 @click.option("--until-empty", is_flag=True, help="Stop when nothing is left to do.")
 @click.option("--processes", type=click.IntRange(min=1), help="Worker processes (--until-empty).")
+@_MAX_RECEIVES
 @project_option
 def worker(
-    workers: int | None, until_empty: bool, processes: int | None, project_dir: str | None
+    workers: int | None,
+    until_empty: bool,
+    processes: int | None,
+    max_receives: int | None,
+    project_dir: str | None,
 ) -> None:
     """Process submitted payloads (forever, or --until-empty)."""
-    with reporting_errors(), open_pipeline(project_dir) as pipeline:
+    with reporting_errors(), open_pipeline(project_dir, max_receives=max_receives) as pipeline:
         if until_empty:
             _, counts = drain_with_progress(pipeline, workers, processes)
         else:

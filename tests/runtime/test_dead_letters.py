@@ -102,3 +102,11 @@ def test_poison_put_straight_into_the_queue_costs_only_itself(
     assert counts == {"succeeded": 3, "rejected": 3}
     assert pipeline.queue.counts() == (0, 0)
     assert dead_letter_count(pipeline.queue) == 0, "refused at once, not after the limit"
+
+
+def test_the_receive_limit_can_be_given_on_the_command_line(proj: Proj) -> None:
+    with Pipeline.for_project(find_project(explicit=proj.root)) as pipeline:
+        pipeline.submit([payload(item("stuck"), workflow="stamp-only")])
+        assert pipeline.queue.receive(10, visibility_seconds=0)  # one delivery never finished
+    summary = proj.cirrus("worker", "--until-empty", "--max-receives", "1", check=False).json()
+    assert summary == {"dead_letters": 1}
