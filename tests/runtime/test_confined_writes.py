@@ -94,7 +94,13 @@ def test_a_template_under_an_allowed_root_publishes_there(proj: Proj, tmp_path: 
 def test_an_item_id_made_by_a_task_cannot_leave_the_data_root(proj: Proj, tmp_path: Path) -> None:
     add_rename(proj)
     escaped = "../" * 12 + f"tmp/escaped-{uuid.uuid4().hex}"
-    data = payload(item("a"), workflow="rename", tasks={"rename": {"new_id": escaped}})
+    # the id is not in the template: it reaches the path only as the item file's name
+    data = payload(
+        item("a"),
+        workflow="rename",
+        tasks={"rename": {"new_id": escaped}},
+        upload_options={"path_template": "${collection}"},
+    )
     run = proj.cirrus("process", "-", "--wait", input=json.dumps(data), check=False)
     assert run.json()["failed"] == 1
     record = proj.records()[payload_id("a", "rename")]
