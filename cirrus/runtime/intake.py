@@ -95,6 +95,30 @@ def _unwrap_text(text: Any, where: str) -> Iterator[Document]:
         yield from unwrap(_parse(text, where), where)
 
 
+class _Oversized(str):
+    """A line longer than the payload size limit (only its start is kept)."""
+
+    __slots__ = ()
+
+
+def _bounded_lines(stream: IO[str], limit: int) -> Iterator[str]:
+    """The lines of ``stream``, none held longer than ``limit`` characters.
+
+    A longer line is read to its end in pieces and given as an :class:`_Oversized` holding
+    its first characters, so one huge line costs no more memory than the limit.
+    """
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        if len(line) <= limit or line.endswith("\n"):
+            yield line
+            continue
+        while (rest := stream.readline(1 << 20)) and not rest.endswith("\n"):
+            pass  # the rest of the oversized line
+        yield _Oversized(line[:1000])
+
+
 def _next_line(lines: Iterator[str], number: int) -> tuple[str, int]:
     """The next non-blank line and its number; ``("", number)`` at the end."""
     for line in lines:
@@ -107,7 +131,7 @@ def _next_line(lines: Iterator[str], number: int) -> tuple[str, int]:
 def _is_json_line(line: str) -> bool:
     """Whether ``line`` alone is a JSON object or array (a line of NDJSON)."""
     text = line.strip()
-    if not text.startswith(("{", "[")):
+    if isinstance(line, _Oversized) or not text.startswith(("{", "[")):
         return False
     try:
         json.loads(text)
@@ -116,49 +140,74 @@ def _is_json_line(line: str) -> bool:
     return True
 
 
+def _parse_line(line: str, where: str, limits: IntakeLimits) -> Document | Any:
+    if isinstance(line, _Oversized):
+        return Document(
+            None,
+            f"{where} is longer than max_payload_bytes ({limits.max_payload_bytes}): pass "
+            'large payloads by {"url": ...} or raise max_payload_bytes in cirrus.yml',
+            str(line),
+        )
+    return _parse(line, where, limits)
+
+
 def read_documents(
     stream: IO[str], name: str = "input", limits: IntakeLimits | None = None
 ) -> Iterator[Document]:
     """Read payload documents from a text stream (JSON, JSON array or NDJSON).
 
     NDJSON is read line by line, so a stream of millions of payloads needs constant
-    memory, and a bad line is reported without stopping the others, the first line
-    included (a truncated first line, say). The input is read as one pretty-printed
-    document only when its first line is not JSON and its second is not a JSON value
-    either. A byte order mark before the first line is ignored. Each payload is parsed
-    within ``limits`` (size, depth, strict JSON).
+    memory (no line is held past ``max_payload_bytes``), and a bad line is reported without
+    stopping the others, the first line included (a truncated first line, say). The input
+    is read as one pretty-printed document only when neither its first nor its second line
+    is JSON on its own, and then within ``max_payload_bytes`` as a whole. A byte order mark
+    before the first line is ignored. Each payload is parsed within ``limits`` (size,
+    depth, strict JSON).
     """
     limits = limits or _DEFAULT_LIMITS
-    lines = iter(stream)
+    lines = _bounded_lines(stream, limits.max_payload_bytes)
     first, first_number = _next_line(lines, 0)
     if not first:
         return
-    first = first.removeprefix("\ufeff")
+    if not isinstance(first, _Oversized):
+        first = first.removeprefix("\ufeff")
     where = f"{name} line {first_number}"
-    parsed = _parse(first, where, limits)
+    parsed = _parse_line(first, where, limits)
     if not isinstance(parsed, Document):
         yield from unwrap(parsed, where)
         yield from _lines(lines, name, first_number + 1, limits)
         return
     second, second_number = _next_line(lines, first_number)
-    if not second or _is_json_line(second):
+    oversized = isinstance(first, _Oversized) or isinstance(second, _Oversized)
+    if not second or oversized or _is_json_line(second):
         # NDJSON whose first line is bad: report it, read on
         yield parsed
         if second:
-            where = f"{name} line {second_number}"
-            yield from unwrap(_parse(second, where, limits), where)
+            yield from _lines(iter([second]), name, second_number, limits)
             yield from _lines(lines, name, second_number + 1, limits)
         return
-    # neither line is JSON alone: the whole input is one (pretty-printed) document
-    whole = first + second + "".join(lines)
-    yield from unwrap(_parse(whole, name, limits), name)
+    # neither line is JSON alone: one (pretty-printed) document, within the size limit
+    head = first + second
+    whole = head + stream.read(max(0, limits.max_payload_bytes - len(head)) + 1)
+    document = _parse(whole, name, limits)
+    if not isinstance(document, Document):
+        yield from unwrap(document, name)
+        return
+    rest = whole.splitlines(keepends=True)
+    if any(_is_json_line(line) for line in rest[2:]):
+        # not one document after all: NDJSON whose first two lines are bad
+        yield from _lines(iter(rest), name, first_number, limits)
+        more = _bounded_lines(stream, limits.max_payload_bytes)
+        yield from _lines(more, name, first_number + len(rest), limits)
+        return
+    yield document
 
 
 def _lines(lines: Iterable[str], name: str, start: int, limits: IntakeLimits) -> Iterator[Document]:
     for number, line in enumerate(lines, start=start):
         if line.strip():
             where = f"{name} line {number}"
-            yield from unwrap(_parse(line, where, limits), where)
+            yield from unwrap(_parse_line(line, where, limits), where)
 
 
 def keep_invalid(payload_root: str, reason: str | None, body: str | None) -> str:

@@ -202,3 +202,27 @@ def test_a_refused_reference_is_rejected_by_the_worker_at_once_and_the_batch_goe
     counts = pipeline.drain()
     assert counts == {"rejected": 2, "succeeded": 1}
     assert time.monotonic() - started < 30, "a refused connection was retried for minutes"
+
+
+def test_two_bad_first_lines_still_leave_the_rest_read() -> None:
+    good = _lines(20)
+    text = good[0][:30] + "\n" + good[1][:50] + "\n" + "".join(good[2:])
+    documents = list(read_documents(io.StringIO(text), "in"))
+    assert [d.error is None for d in documents] == [False, False] + [True] * 18
+    assert "in line 2" in str(documents[1].error)
+
+
+def test_a_line_longer_than_the_limit_is_never_held_whole() -> None:
+    huge = json.dumps(payload(item("huge"), note="x" * 50_000))
+    text = "".join(_lines(2)) + huge + "\n" + "".join(_lines(1))
+    documents = list(read_documents(io.StringIO(text), "in", IntakeLimits(max_payload_bytes=5000)))
+    assert [d.error is None for d in documents] == [True, True, False, True]
+    assert "in line 3 is longer than max_payload_bytes (5000)" in str(documents[2].error)
+    assert len(documents[2].raw or "") <= 1000, "the oversized line was kept whole"
+
+
+def test_an_oversized_first_line_costs_only_itself() -> None:
+    huge = json.dumps(payload(item("huge"), note="x" * 50_000))
+    text = huge + "\n" + "".join(_lines(3))
+    documents = list(read_documents(io.StringIO(text), "in", IntakeLimits(max_payload_bytes=5000)))
+    assert [d.error is None for d in documents] == [False, True, True, True]
