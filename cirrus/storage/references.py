@@ -23,16 +23,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
 from cirrus.errors import PayloadError
 from cirrus.storage.base import CHUNK_SIZE
-from cirrus.storage.http import map_http_errors
 from cirrus.storage.paths import parse_root
 from cirrus.storage.urls import read_bytes
 
@@ -81,6 +77,13 @@ def _read_local(path: str, url: str, max_bytes: int) -> bytes:
 
 
 def _read_http(url: str, max_bytes: int, timeout: float) -> bytes:
+    # imported here: importing cirrus.storage loads no HTTP library
+    import socket
+    import urllib.error
+    import urllib.request
+
+    from cirrus.storage.http import map_http_errors
+
     deadline = time.monotonic() + timeout
     request = urllib.request.Request(url)  # noqa: S310 - http(s) only, checked by the caller
     try:
