@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from cirrus.engine import ExecutionStatus
 from cirrus.errors import ConfigError, WorkflowError
-from cirrus.task.children import terminate_execution
+from cirrus.task.children import stop_own
 from cirrus.task.tasklog import ExecutionLog, bind, unbind
 
 if TYPE_CHECKING:
@@ -188,7 +188,7 @@ class WorkflowExecutor:
                 live.remove(job)
             unbind(token)
             # a task the engine gave up on (its state's timeout) stops before the outcome
-            terminate_execution(job.execution)
+            stop_own(job.execution)
         if log:
             outcome.log = log.text().encode()
         return outcome
