@@ -179,12 +179,12 @@ class WorkflowExecutor:
         )
         token = bind(log, job.execution)
         live = self._live_logs
-        if live is not None:
-            live.add(job, log)
+        if live is not None:  # watched from its first line on: most executions log nothing
+            log.on_first_line = lambda: live.add(job, log)
         try:
             outcome = self._execute(job)
         finally:
-            if live is not None:
+            if log and live is not None:
                 live.remove(job)
             unbind(token)
             # a task the engine gave up on (its state's timeout) stops before the outcome

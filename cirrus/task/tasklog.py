@@ -27,7 +27,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar, Token
 from typing import IO, Any, Protocol
 
@@ -91,6 +91,9 @@ class LogSink(Protocol):
         """Add a line already in the log's form (from a task's own process)."""
 
 
+_LOGS_LOCK = threading.Lock()
+
+
 class ExecutionLog:
     """The log of one execution, kept in memory until the execution ends.
 
@@ -113,15 +116,17 @@ class ExecutionLog:
         self.execution = execution
         self.level = level
         self.max_bytes = max_bytes
+        # one made per execution, most of which log nothing: the parts come with the lines
         self._head: list[str] = []
         self._head_bytes = 0
-        self._tail: collections.deque[str] = collections.deque()
+        self._tail: collections.deque[str] | None = None
         self._tail_bytes = 0
         self._cut_lines = 0
         self._cut_bytes = 0
-        self._lock = threading.Lock()
         self.lines_added = 0
         """How many lines came in (those cut included): tells a reader what is new."""
+        self.on_first_line: Callable[[], object] | None = None
+        """Called (once) when the first line comes in."""
 
     def __bool__(self) -> bool:
         return bool(self._head)
@@ -134,30 +139,39 @@ class ExecutionLog:
     def add_formatted(self, line: str) -> None:
         size = len(line) + 1
         half = self.max_bytes // 2
-        with self._lock:
+        with _LOGS_LOCK:  # lines are rare next to executions: one lock serves every log
             self.lines_added += 1
-            if self._head_bytes + size <= half and not self._tail:
-                self._head.append(line)
-                self._head_bytes += size
-                return
-            self._tail.append(line)
-            self._tail_bytes += size
-            while self._tail_bytes > half and self._tail:
-                dropped = self._tail.popleft()
-                self._tail_bytes -= len(dropped) + 1
-                self._cut_lines += 1
-                self._cut_bytes += len(dropped) + 1
+            first = self.lines_added == 1
+            self._keep(line, size, half)
+        if first and self.on_first_line is not None:
+            self.on_first_line()  # outside the lock: it may take others
+
+    def _keep(self, line: str, size: int, half: int) -> None:
+        """Keep a line in the head, or the tail (dropping the oldest past half the cap)."""
+        if self._head_bytes + size <= half and not self._tail:
+            self._head.append(line)
+            self._head_bytes += size
+            return
+        if self._tail is None:
+            self._tail = collections.deque()
+        self._tail.append(line)
+        self._tail_bytes += size
+        while self._tail_bytes > half and self._tail:
+            dropped = self._tail.popleft()
+            self._tail_bytes -= len(dropped) + 1
+            self._cut_lines += 1
+            self._cut_bytes += len(dropped) + 1
 
     def text(self) -> str:
         """The log as text, with a marker where lines were cut."""
-        with self._lock:
+        with _LOGS_LOCK:
             lines = list(self._head)
             if self._cut_lines:
                 lines.append(
                     f"[cirrus: {self._cut_lines} line(s), {self._cut_bytes} bytes cut here: "
                     f"an execution's log keeps its first and last {self.max_bytes // 2} bytes]"
                 )
-            lines.extend(self._tail)
+            lines.extend(self._tail or ())
         return "".join(line + "\n" for line in lines)
 
 
