@@ -13,8 +13,13 @@ import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
-from cirrus.engine.errors import EXCEED_TOLERATED_FAILURE_THRESHOLD, RUNTIME, StatesError
-from cirrus.engine.jsonata_eval import JsonataTemplate
+from cirrus.engine.errors import (
+    EXCEED_TOLERATED_FAILURE_THRESHOLD,
+    QUERY_EVALUATION_ERROR,
+    RUNTIME,
+    StatesError,
+)
+from cirrus.engine.jsonata_eval import JsonataTemplate, query_error
 from cirrus.engine.objects import read_items, write_results
 from cirrus.engine.paths import PathMissing, Template, dumps
 from cirrus.engine.states import Graph, MapState, ParallelState
@@ -130,7 +135,10 @@ def run_parallel(execution: Execution, state: ParallelState, data: Any, lane: La
     _join_time(lane, outcomes)
     for outcome in outcomes:
         if outcome.error is not None:
-            execution.event(lane, "ParallelStateFailed", None, None)
+            # The runner records ParallelStateFailed once no Retry applies, as AWS does,
+            # after the failed branch's last event.
+            lane.last_id = outcome.lane.last_id
+            outcome.error.branch_failed = True  # type: ignore[attr-defined]
             raise outcome.error
     execution.event(lane, "ParallelStateSucceeded", None, None)
     return [outcome.output for outcome in outcomes]
@@ -244,12 +252,23 @@ def _items(
     if state.item_reader is not None:
         items = read_items(execution, state, effective, lane)
     elif state.jsonata:
-        items = state.items.evaluate(bindings or {}) if state.items is not None else effective
+        if state.items is None:
+            items = effective
+            if not isinstance(items, list):
+                raise StatesError(
+                    QUERY_EVALUATION_ERROR,
+                    f"Map state input must be an array but was: {dumps(items)}",
+                )
+            return items
+        items = state.items.evaluate(bindings or {})
         if not isinstance(items, list):
-            raise StatesError(
-                "States.QueryEvaluationError",
-                f"The JSONata expression for the field 'Items' returned an unexpected result type: "
-                f"expected an array but got {_json_type(items)}",
+            source = state.items.source
+            expression = source[2:-2].strip() if isinstance(source, str) else dumps(source)
+            raise query_error(
+                f"The JSONata expression '{expression}' specified for the field 'Items' "
+                f"returned an unexpected result type. Expected 'array', but was "
+                f"'{_json_type(items)}' for value: {dumps(items)}",
+                "Items",
             )
         return items
     elif state.items_path is not None:
@@ -301,12 +320,47 @@ def _optional_number(
                 RUNTIME,
                 f"Invalid path '{missing.path}' : No results for path: $['{missing.path[2:]}']",
             ) from None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+    return _checked_number(key, value, state.dynamic_paths.get(key))
+
+
+# What each Map number must be, as AWS words it: MaxConcurrency and ToleratedFailureCount
+# are integers, ToleratedFailurePercentage a float; a string holding one is read as one.
+_INTEGER_FIELDS = frozenset({"MaxConcurrency", "ToleratedFailureCount"})
+
+
+def _checked_number(key: str, value: Any, where: str | None) -> float:
+    number = _as_number(value, integer=key in _INTEGER_FIELDS)
+    if number is None:
+        shown = value if isinstance(value, str) else dumps(value)
+        kind = "integer" if key in _INTEGER_FIELDS else "float"
+        if where is None:
+            raise StatesError(
+                RUNTIME, f'The {key} field refers to value "{shown}" which is not a valid {kind}'
+            )
         raise StatesError(
-            RUNTIME, f"Expected non-negative number for {key}, got '{dumps(value)}' instead."
+            RUNTIME,
+            f'The {key}Path field refers to value "{shown}" which is not a valid {kind}: {where}',
         )
-    if key == "ToleratedFailurePercentage" and value > 100:
-        raise StatesError(RUNTIME, "ToleratedFailurePercentage must be between 0 and 100.")
+    if key == "ToleratedFailurePercentage":
+        if not 0 <= number <= 100:
+            raise StatesError(RUNTIME, "ToleratedFailurePercentage must be between 0 and 100.")
+    elif number < 0:
+        raise StatesError(RUNTIME, f"{key} cannot be negative.")
+    return number
+
+
+def _as_number(value: Any, *, integer: bool) -> float | None:
+    """``value`` as a number (a numeric string too), or None when it is not one."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = int(text) if integer else float(text)
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if integer and isinstance(value, float) and not value.is_integer():
+        return None
     return float(value)
 
 

@@ -26,7 +26,15 @@ from typing import Any
 from cirrus.engine import transitions
 from cirrus.engine.clocks import Clock, SystemClock
 from cirrus.engine.definition import StateMachine
-from cirrus.engine.errors import DECORATED_ERRORS, TIMEOUT, StatesError, TaskFailure
+from cirrus.engine.errors import (
+    DECORATED_ERRORS,
+    QUERY_EVALUATION_ERROR,
+    RUNTIME,
+    TIMEOUT,
+    StatesError,
+    TaskFailure,
+)
+from cirrus.engine.limits import data_limit_exceeded, result_too_large
 from cirrus.engine.objects import ObjectIO
 from cirrus.engine.results import (
     EventRecord,
@@ -142,6 +150,16 @@ class Lane:
         return bindings
 
 
+MAX_HISTORY_EVENTS = 25_000
+"""AWS's limit on the events of one execution's history."""
+
+_STOP_EVENTS = {
+    ExecutionStatus.TIMED_OUT: ("ExecutionTimedOut", "executionTimedOutEventDetails"),
+    ExecutionStatus.ABORTED: ("ExecutionAborted", "executionAbortedEventDetails"),
+    ExecutionStatus.FAILED: ("ExecutionFailed", "executionFailedEventDetails"),
+}
+_FINAL_EVENTS = frozenset(kind for kind, _ in _STOP_EVENTS.values()) | {"ExecutionSucceeded"}
+
 _ENTERED = {
     kind: f"{kind}StateEntered"
     for kind in ("Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")
@@ -160,6 +178,8 @@ class Execution:
         clock: where time comes from; the real clock by default.
         object_io: object storage for Map ItemReader/ResultWriter.
         seed: seeds retry jitter and nothing else, for reproducible runs.
+        max_history_events: the execution fails, as on AWS, when its history would hold
+            more events (25,000); None for no limit.
     """
 
     def __init__(
@@ -172,6 +192,7 @@ class Execution:
         clock: Clock | None = None,
         object_io: ObjectIO | None = None,
         seed: int | None = None,
+        max_history_events: int | None = MAX_HISTORY_EVENTS,
     ) -> None:
         if time_scale < 0:
             raise ValueError("time_scale must be >= 0")
@@ -187,6 +208,7 @@ class Execution:
         self.transitions = 0
         self.status = ExecutionStatus.RUNNING
         self._ids = itertools.count(1)
+        self._history_limit = max_history_events or float("inf")
         self._aborted = False
         self._abort_event: threading.Event | None = None
         self._abort_error: tuple[str | None, str | None] = (None, None)
@@ -278,16 +300,7 @@ class Execution:
         except _Stop as stop:
             self.status = stop.status
             error, cause = stop.error, stop.cause
-            kind = (
-                "ExecutionTimedOut"
-                if stop.status is ExecutionStatus.TIMED_OUT
-                else "ExecutionAborted"
-            )
-            key = (
-                "executionTimedOutEventDetails"
-                if kind == "ExecutionTimedOut"
-                else "executionAbortedEventDetails"
-            )
+            kind, key = _STOP_EVENTS[stop.status]
             self.event(lane, kind, key, _error_details(error, cause))
         return ExecutionResult(
             status=self.status,
@@ -312,6 +325,14 @@ class Execution:
     def event(self, lane: Lane, kind: str, key: str | None, details: dict[str, Any] | None) -> int:
         """Record a history event on ``lane``; returns its id."""
         event_id = next(self._ids)
+        if event_id >= self._history_limit and kind not in _FINAL_EVENTS:
+            # AWS ends the execution with its failure as the last allowed event.
+            self._ids = itertools.count(event_id)
+            raise _Stop(
+                ExecutionStatus.FAILED,
+                RUNTIME,
+                f"The execution reached the maximum number of history events ({event_id}).",
+            )
         # A tuple costs less to make than a dict; ExecutionResult.events makes the dicts.
         self.records.append(
             (event_id, lane.last_id, self.clock.now() + lane.offset, kind, key, details)
@@ -363,6 +384,8 @@ class Execution:
                         f"(entered at the event id #{entered}). {err.cause}"
                     )
                     err.decorated = True  # type: ignore[attr-defined]
+                    if err.error == QUERY_EVALUATION_ERROR:
+                        self._evaluation_failed(lane, state, err)
                 if state.retriers:
                     index = find_retrier(state.retriers, err.error)
                     if index is not None:
@@ -375,6 +398,9 @@ class Execution:
                             lane.retry_count += 1
                             self.sleep(lane, delay)
                             continue
+                if kind == "Parallel" and getattr(err, "branch_failed", False):
+                    # AWS records the Parallel's failure once, when it is not retried.
+                    self.event(lane, "ParallelStateFailed", None, None)
                 catcher = find_catcher(state.catchers, err.error) if state.catchers else None
                 if catcher is None:
                     raise
@@ -391,6 +417,14 @@ class Execution:
                 {"name": state.name, "output": output},
             )
         return output, next_name
+
+    def _evaluation_failed(self, lane: Lane, state: State, err: StatesError) -> None:
+        details: dict[str, Any] = {"cause": err.cause, "error": err.error}
+        location = getattr(err, "location", None)
+        if location is not None:
+            details["location"] = location
+        details["state"] = state.name
+        self.event(lane, "EvaluationFailed", "evaluationFailedEventDetails", details)
 
     def sleep(self, lane: Lane, seconds: float) -> None:
         """Wait ``seconds`` of execution time (``seconds * time_scale`` on the clock)."""
@@ -442,6 +476,17 @@ class Execution:
                 {**base, **_error_details(err.error, err.cause)},
             )
             raise StatesError(err.error, err.cause) from None
+        if result_too_large(result):
+            # AWS names the task by its resource: the function ARN, or the service.
+            name = state.resource if handler.lambda_events else resource_type
+            error = data_limit_exceeded(name)
+            self.event(
+                lane,
+                f"{prefix}Failed",
+                f"{key}FailedEventDetails",
+                {**base, **_error_details(error.error, error.cause)},
+            )
+            raise error
         self.event(
             lane, f"{prefix}Succeeded", f"{key}SucceededEventDetails", {**base, "output": result}
         )
@@ -559,6 +604,7 @@ def run_execution(
     clock: Clock | None = None,
     object_io: ObjectIO | None = None,
     seed: int | None = None,
+    max_history_events: int | None = MAX_HISTORY_EVENTS,
 ) -> ExecutionResult:
     """Run ``machine`` on ``input`` to the end. See :class:`Execution` for the options."""
     execution = Execution(
@@ -569,5 +615,6 @@ def run_execution(
         clock=clock,
         object_io=object_io,
         seed=seed,
+        max_history_events=max_history_events,
     )
     return execution.run()

@@ -12,6 +12,7 @@ from typing import Any
 from cirrus.engine.choice import Predicate, compile_rule, parse_timestamp
 from cirrus.engine.integrations import bind_task
 from cirrus.engine.jsonata_eval import JsonataTemplate, compile_jsonata, is_expression
+from cirrus.engine.limits import result_too_large
 from cirrus.engine.paths import (
     Template,
     compile_path,
@@ -63,7 +64,12 @@ class StateBuilders:
         self, name: str, raw: dict[str, Any], jsonata: bool, language: str, path: Path
     ) -> State:
         return PassState(
-            name, "Pass", jsonata, result=raw.get("Result"), has_result="Result" in raw
+            name,
+            "Pass",
+            jsonata,
+            result=raw.get("Result"),
+            has_result="Result" in raw,
+            result_too_large="Result" in raw and result_too_large(raw["Result"]),
         )
 
     def build_task(
@@ -288,6 +294,7 @@ class StateBuilders:
                 state.dynamic[key] = compile_path(
                     raw[f"{key}Path"], field=f"{key}Path", definite=True
                 )
+                state.dynamic_paths[key] = raw[f"{key}Path"]
                 continue
             if key not in raw:
                 continue

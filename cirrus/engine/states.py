@@ -88,6 +88,7 @@ class PassState(State):
 
     result: Any = None
     has_result: bool = False
+    result_too_large: bool = False
 
 
 @dataclass(eq=False, slots=True)
@@ -182,6 +183,7 @@ class MapState(State):
         tolerated_count: ``ToleratedFailureCount``, or None.
         tolerated_percentage: ``ToleratedFailurePercentage``, or None.
         dynamic: ``...Path`` (or JSONata) forms of the three numbers above, by field.
+        dynamic_paths: the ``...Path`` texts as written, by field, for messages.
     """
 
     processor: Graph | None = None
@@ -196,6 +198,7 @@ class MapState(State):
     tolerated_count: float | None = None
     tolerated_percentage: float | None = None
     dynamic: dict[str, Getter | JsonataTemplate] = field(default_factory=dict)
+    dynamic_paths: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(eq=False, slots=True)

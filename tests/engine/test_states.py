@@ -137,7 +137,7 @@ def test_wait_errors() -> None:
     result = run(single({"Type": "Wait", "TimestampPath": "$.t"}), {"t": "soon"})
     assert result.cause is not None and result.cause.endswith(
         "The TimestampPath parameter does not reference a valid ISO-8601 extended offset "
-        'date-time format string: $.t == "soon"'
+        "date-time format string: $.t == soon"
     )
 
 

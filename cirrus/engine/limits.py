@@ -1,0 +1,38 @@
+"""AWS's size limit on what a state returns: 256 KiB of JSON, else ``States.DataLimitExceeded``.
+
+>>> result_too_large({"a": 1})
+False
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cirrus.engine.errors import DATA_LIMIT_EXCEEDED, StatesError
+
+__all__ = ["MAX_RESULT_BYTES", "data_limit_exceeded", "result_too_large"]
+
+MAX_RESULT_BYTES = 256 * 1024
+"""The most UTF-8 bytes of JSON a state may return (AWS's payload quota)."""
+
+
+def result_too_large(value: Any) -> bool:
+    """Whether ``value`` as compact JSON is larger than :data:`MAX_RESULT_BYTES`."""
+    if value is None or isinstance(value, bool | int | float):
+        return False
+    if isinstance(value, str) and len(value) * 4 < MAX_RESULT_BYTES:
+        return False  # even four bytes a character stays under the limit
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if len(text) * 4 < MAX_RESULT_BYTES:
+        return False
+    return len(text.encode("utf-8")) > MAX_RESULT_BYTES
+
+
+def data_limit_exceeded(name: str) -> StatesError:
+    """The error AWS gives when the state or task ``name`` returned too much."""
+    return StatesError(
+        DATA_LIMIT_EXCEEDED,
+        f"The state/task '{name}' returned a result with a size exceeding the maximum number "
+        "of bytes service limit.",
+    )
