@@ -26,13 +26,50 @@ def statemachine() -> None:
     """Run and validate Amazon States Language definitions locally."""
 
 
-def _load(definition: Path) -> Any:
-    from cirrus.engine import StateMachine
+def _resolver() -> Any:
     from cirrus.project import find_project
     from cirrus.project.task_resolver import ProjectTaskResolver
 
-    resolver = ProjectTaskResolver.for_project(find_project())
-    return StateMachine.from_file(definition, resolver=resolver)
+    return ProjectTaskResolver.for_project(find_project())
+
+
+def _load(definition: Path) -> Any:
+    from cirrus.engine import StateMachine
+
+    return StateMachine.from_file(definition, resolver=_resolver())
+
+
+def _load_for_state(definition: Path, state: str | None) -> tuple[Any, str]:
+    """The machine holding the state to test, and its name: a whole definition with
+    ``--state``, or a lone state (a mapping with ``Type``) wrapped into a machine."""
+    from cirrus.engine import StateMachine, load_document, single_state_machine
+
+    try:
+        text = definition.read_text(encoding="utf-8")
+    except OSError as err:
+        raise DefinitionError(f"cannot read definition {definition}: {err.strerror}") from err
+    document = load_document(text)
+    if isinstance(document, dict) and "Type" in document and "States" not in document:
+        state = state or "State"
+        document = single_state_machine(document, state)
+    elif state is None:
+        states = document.get("States") if isinstance(document, dict) else None
+        if not isinstance(states, dict) or len(states) != 1:
+            raise DefinitionError(
+                f"{definition} holds several states: name the one to test with --state NAME"
+            )
+        state = next(iter(states))
+    machine = StateMachine.from_dict(document, resolver=_resolver(), name=definition.stem)
+    assert state is not None
+    return machine, state
+
+
+def _read_json(source: Any, what: str) -> Any:
+    try:
+        return json.load(source)
+    except ValueError as err:
+        click.echo(f"the {what} is not valid JSON: {err}", err=True)
+        sys.exit(ExitCode.INVALID)
 
 
 @statemachine.command()
@@ -111,3 +148,62 @@ def validate(definition: Path) -> None:
         sys.exit(exit_code(err))
     count = len(machine.graph.states)
     click.echo(f"{definition}: valid ({count} top-level states)", err=True)
+
+
+@statemachine.command("test-state")
+@click.argument("definition", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--state", "state_name", help="The state to test (a top-level state name).")
+@click.option(
+    "--input",
+    "input_file",
+    required=True,
+    type=click.File("r", encoding="utf-8"),
+    help="JSON file with the state's input, or - for stdin.",
+)
+@click.option(
+    "--variables",
+    "variables_file",
+    type=click.File("r", encoding="utf-8"),
+    help="JSON file with an object of the variables in scope.",
+)
+@click.option(
+    "--inspection-level",
+    type=click.Choice(["INFO", "DEBUG", "TRACE"]),
+    default="INFO",
+    show_default=True,
+    help="DEBUG and TRACE add the data after each step (inspectionData).",
+)
+def test_state(
+    definition: Path,
+    state_name: str | None,
+    input_file: Any,
+    variables_file: Any,
+    inspection_level: str,
+) -> None:
+    """Run one state of DEFINITION once, as AWS's TestState does.
+
+    DEFINITION is a whole state machine (pick the state with --state) or a single state.
+    Prints {"output", "nextState", "status", "error", "cause", "inspectionData"} as JSON;
+    exits 0 when the status is SUCCEEDED or CAUGHT_ERROR, 1 when FAILED or RETRIABLE.
+    """
+    from cirrus.engine import inspect_state
+
+    try:
+        machine, name = _load_for_state(definition, state_name)
+    except DefinitionError as err:
+        click.echo(str(err), err=True)
+        sys.exit(exit_code(err))
+    state_input = _read_json(input_file, "input")
+    variables = _read_json(variables_file, "variables file") if variables_file else None
+    if variables is not None and not isinstance(variables, dict):
+        click.echo("the variables file must hold a JSON object of names to values", err=True)
+        sys.exit(ExitCode.INVALID)
+    try:
+        result = inspect_state(
+            machine, name, state_input, variables=variables, inspection_level=inspection_level
+        )
+    except DefinitionError as err:
+        click.echo(str(err), err=True)
+        sys.exit(exit_code(err))
+    click.echo(json.dumps(result.to_dict()))
+    sys.exit(ExitCode.OK if result.status in ("SUCCEEDED", "CAUGHT_ERROR") else ExitCode.FAILED)

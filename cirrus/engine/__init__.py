@@ -22,6 +22,12 @@ from __future__ import annotations
 from cirrus.engine.clocks import Clock, ManualClock, SystemClock
 from cirrus.engine.definition import StateMachine, load_document
 from cirrus.engine.errors import StatesError, TaskFailure
+from cirrus.engine.inspect_state import (
+    INSPECTION_LEVELS,
+    StateTestResult,
+    inspect_state,
+    single_state_machine,
+)
 from cirrus.engine.integrations import BatchJobFailed, task_target
 from cirrus.engine.objects import MemoryObjectIO, ObjectIO
 from cirrus.engine.results import ExecutionResult, ExecutionStatus
@@ -42,6 +48,7 @@ from cirrus.engine.tasks import (
 
 __all__ = [
     "FUNCTION_ARN",
+    "INSPECTION_LEVELS",
     "BatchJobFailed",
     "Catcher",
     "Clock",
@@ -57,6 +64,7 @@ __all__ = [
     "ResourceError",
     "Retrier",
     "StateMachine",
+    "StateTestResult",
     "StatesError",
     "StorageObjectIO",
     "SystemClock",
@@ -67,10 +75,12 @@ __all__ = [
     "TaskTarget",
     "backoff_delay",
     "backoff_sequence",
+    "inspect_state",
     "jitter_bounds",
     "load_document",
     "parse_bucket_roots",
     "run_execution",
+    "single_state_machine",
     "storage_object_io",
     "task_target",
 ]

@@ -142,7 +142,7 @@ def step_task(
             if isinstance(state.parameters, JsonataTemplate)
             else data
         )
-        timeout = _task_timeout(state, data, lane, bindings)
+        timeout = task_timeout(state, data, lane, bindings)
         result = execution.run_task(state, payload, timeout, lane)
         output, assigned = finish_jsonata(state, data, lane, result, result=result)
         return output, state.next, assigned
@@ -152,7 +152,7 @@ def step_task(
         if isinstance(state.parameters, Template)
         else effective
     )
-    timeout = _task_timeout(state, data, lane, None)
+    timeout = task_timeout(state, data, lane, None)
     result = execution.run_task(state, payload, timeout, lane)
     return _finish_jsonpath(state, data, result, lane)
 
@@ -168,7 +168,7 @@ def _finish_jsonpath(
     return output, state.next, assigned
 
 
-def _task_timeout(
+def task_timeout(
     state: TaskState, data: Any, lane: Lane, bindings: dict[str, Any] | None
 ) -> float | None:
     if state.timeout_path is None:
