@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from cirrus.cli.common import project_option
 from cirrus.cli.exits import ExitCode, exit_code
 from cirrus.errors import ConfigError, DefinitionError
 
@@ -24,6 +25,21 @@ from cirrus.errors import ConfigError, DefinitionError
 @click.group()
 def statemachine() -> None:
     """Run and validate Amazon States Language definitions locally."""
+
+
+def _state_db(project_dir: str | None = None) -> str:
+    """The state database URL of the project (or the working directory's defaults)."""
+    from cirrus.project import Project, find_project
+
+    project = find_project(explicit=project_dir) or Project.embedded(Path.cwd())
+    return project.config.state_db
+
+
+def _tokens(project_dir: str | None = None) -> Any:
+    """Where task tokens wait: the SQLite state database's file, shared by processes."""
+    from cirrus.state.task_tokens import open_task_tokens
+
+    return open_task_tokens(_state_db(project_dir))
 
 
 def _resolver() -> Any:
@@ -127,7 +143,13 @@ def run(
     except ValueError as err:
         click.echo(f"the input is not valid JSON: {err}", err=True)
         sys.exit(ExitCode.INVALID)
-    result = run_execution(machine, execution_input, time_scale=time_scale, object_io=object_io)
+    result = run_execution(
+        machine,
+        execution_input,
+        time_scale=time_scale,
+        object_io=object_io,
+        tokens=_tokens(),
+    )
     if history_file is not None:
         history_file.write_text(json.dumps(result.history(), indent=2) + "\n", encoding="utf-8")
     if result.succeeded:
@@ -207,3 +229,77 @@ def test_state(
         sys.exit(exit_code(err))
     click.echo(json.dumps(result.to_dict()))
     sys.exit(ExitCode.OK if result.status in ("SUCCEEDED", "CAUGHT_ERROR") else ExitCode.FAILED)
+
+
+def _answer(send: Any) -> None:
+    """Send an answer to a task token; a token nothing waits on exits 1."""
+    from cirrus.errors import TaskTokenError
+
+    try:
+        send()
+    except TaskTokenError as err:
+        click.echo(f"{err.error}: {err}", err=True)
+        sys.exit(ExitCode.FAILED)
+
+
+def _token_store(project_dir: str | None) -> Any:
+    tokens = _tokens(project_dir)
+    if tokens is None:
+        click.echo(
+            "the state database is not a SQLite file, so no other process can answer its "
+            "task tokens: set state_db in cirrus.yml (or CIRRUS_STATE_DB) to a .db file",
+            err=True,
+        )
+        sys.exit(ExitCode.INVALID)
+    return tokens
+
+
+@statemachine.command("send-task-success")
+@click.argument("token")
+@click.option(
+    "--output",
+    "output_text",
+    default="{}",
+    show_default=True,
+    help="The task's result: JSON text, @FILE for a file, or - for stdin.",
+)
+@project_option
+def send_task_success(token: str, output_text: str, project_dir: str | None) -> None:
+    """Complete the Task state waiting on TOKEN with --output as its result."""
+    if output_text == "-":
+        output_text = sys.stdin.read()
+    elif output_text.startswith("@"):
+        try:
+            output_text = Path(output_text[1:]).read_text(encoding="utf-8")
+        except OSError as err:
+            click.echo(f"cannot read {output_text[1:]}: {err.strerror}", err=True)
+            sys.exit(ExitCode.INVALID)
+    try:
+        output = json.loads(output_text)
+    except ValueError as err:
+        click.echo(f"--output is not valid JSON: {err}", err=True)
+        sys.exit(ExitCode.INVALID)
+    tokens = _token_store(project_dir)
+    _answer(lambda: tokens.send_success(token, output))
+
+
+@statemachine.command("send-task-failure")
+@click.argument("token")
+@click.option("--error", help="The error name (what Retry and Catch match).")
+@click.option("--cause", help="A description of the failure.")
+@project_option
+def send_task_failure(
+    token: str, error: str | None, cause: str | None, project_dir: str | None
+) -> None:
+    """Fail the Task state waiting on TOKEN with --error and --cause."""
+    tokens = _token_store(project_dir)
+    _answer(lambda: tokens.send_failure(token, error, cause))
+
+
+@statemachine.command("send-task-heartbeat")
+@click.argument("token")
+@project_option
+def send_task_heartbeat(token: str, project_dir: str | None) -> None:
+    """Tell the Task state waiting on TOKEN that work goes on (resets HeartbeatSeconds)."""
+    tokens = _token_store(project_dir)
+    _answer(lambda: tokens.send_heartbeat(token))

@@ -19,6 +19,16 @@ job definition runs comes from the :class:`TaskResolver` it is given (see
 
 from __future__ import annotations
 
+from cirrus.engine.callbacks import (
+    LOCAL_TOKENS,
+    MemoryTaskTokens,
+    TaskTokenError,
+    TaskTokens,
+    TokenState,
+    send_task_failure,
+    send_task_heartbeat,
+    send_task_success,
+)
 from cirrus.engine.clocks import Clock, ManualClock, SystemClock
 from cirrus.engine.definition import StateMachine, load_document
 from cirrus.engine.errors import StatesError, TaskFailure
@@ -49,6 +59,7 @@ from cirrus.engine.tasks import (
 __all__ = [
     "FUNCTION_ARN",
     "INSPECTION_LEVELS",
+    "LOCAL_TOKENS",
     "BatchJobFailed",
     "Catcher",
     "Clock",
@@ -58,6 +69,7 @@ __all__ = [
     "Invoke",
     "ManualClock",
     "MemoryObjectIO",
+    "MemoryTaskTokens",
     "NoTasks",
     "ObjectIO",
     "PythonFunctions",
@@ -73,6 +85,9 @@ __all__ = [
     "TaskHandler",
     "TaskResolver",
     "TaskTarget",
+    "TaskTokenError",
+    "TaskTokens",
+    "TokenState",
     "backoff_delay",
     "backoff_sequence",
     "inspect_state",
@@ -80,6 +95,9 @@ __all__ = [
     "load_document",
     "parse_bucket_roots",
     "run_execution",
+    "send_task_failure",
+    "send_task_heartbeat",
+    "send_task_success",
     "single_state_machine",
     "storage_object_io",
     "task_target",

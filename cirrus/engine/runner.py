@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import secrets
 import threading
 import time
 import uuid
@@ -24,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cirrus.engine import transitions
+from cirrus.engine.callbacks import FAILED, LOCAL_TOKENS, SUCCEEDED, TaskTokens
 from cirrus.engine.clocks import Clock, SystemClock
 from cirrus.engine.definition import StateMachine
 from cirrus.engine.errors import (
@@ -99,9 +101,12 @@ class Lane:
         "last_id",
         "map_item",
         "offset",
+        "resume",
         "retry_count",
         "scope",
+        "state_input",
         "state_name",
+        "task_token",
     )
 
     def __init__(self, execution: Execution, scope: Scope, offset: float, last_id: int) -> None:
@@ -113,6 +118,9 @@ class Lane:
         self.state_name = ""
         self.entered_time = 0.0
         self.retry_count = 0
+        self.task_token: str | None = None
+        self.state_input: Any = None  # a waiting Task state's input, for a snapshot
+        self.resume: dict[str, Any] | None = None  # the snapshot a resumed lane continues
 
     def now(self) -> float:
         """The lane's time on the execution timeline."""
@@ -133,7 +141,7 @@ class Lane:
                 "RetryCount": self.retry_count,
             },
             "StateMachine": execution.context_machine,
-            "Task": {"Token": execution.task_token},
+            "Task": {"Token": self.task_token},
         }
         if self.map_item is not None:
             context["Map"] = {"Item": self.map_item}
@@ -180,6 +188,10 @@ class Execution:
         seed: seeds retry jitter and nothing else, for reproducible runs.
         max_history_events: the execution fails, as on AWS, when its history would hold
             more events (25,000); None for no limit.
+        tokens: where ``.waitForTaskToken`` states wait for their answers (the in-process
+            :data:`~cirrus.engine.callbacks.LOCAL_TOKENS` by default).
+        on_wait: called with a snapshot (plain JSON) when a top-level Task state starts
+            waiting for its token; :meth:`resume` continues from it in another process.
     """
 
     def __init__(
@@ -193,6 +205,8 @@ class Execution:
         object_io: ObjectIO | None = None,
         seed: int | None = None,
         max_history_events: int | None = MAX_HISTORY_EVENTS,
+        tokens: TaskTokens | None = None,
+        on_wait: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         if time_scale < 0:
             raise ValueError("time_scale must be >= 0")
@@ -209,6 +223,9 @@ class Execution:
         self.status = ExecutionStatus.RUNNING
         self._ids = itertools.count(1)
         self._history_limit = max_history_events or float("inf")
+        self.tokens: TaskTokens = tokens or LOCAL_TOKENS
+        self.on_wait = on_wait
+        self._resume: dict[str, Any] | None = None
         self._aborted = False
         self._abort_event: threading.Event | None = None
         self._abort_error: tuple[str | None, str | None] = (None, None)
@@ -225,7 +242,6 @@ class Execution:
         self.role_arn = f"arn:aws:iam::{account}:role/cirrus-local"
         self._context_execution: dict[str, Any] | None = None
         self.context_machine = {"Id": machine_arn, "Name": machine.name}
-        self.task_token: str | None = None
 
     # Random numbers, the abort event and the context object are made on first use: most
     # executions never retry with jitter, sleep or read ``$$``, and making them costs
@@ -270,23 +286,29 @@ class Execution:
         self.abort_event.set()
 
     def run(self) -> ExecutionResult:
-        """Run to the end and return the result."""
-        lane = Lane(self, Scope(), 0.0, 0)
-        self.event(
-            lane,
-            "ExecutionStarted",
-            "executionStartedEventDetails",
-            {
-                "input": self.input,
-                "roleArn": self.role_arn,
-                "stateMachineArn": self.machine_arn,
-            },
-        )
+        """Run to the end (from the snapshot, when resumed) and return the result."""
+        if self._resume is not None:
+            lane = self._resumed_lane(self._resume)
+        else:
+            lane = Lane(self, Scope(), 0.0, 0)
+            self.event(
+                lane,
+                "ExecutionStarted",
+                "executionStartedEventDetails",
+                {
+                    "input": self.input,
+                    "roleArn": self.role_arn,
+                    "stateMachineArn": self.machine_arn,
+                },
+            )
         output: Any = None
         error: str | None = None
         cause: str | None = None
         try:
-            output = self.run_graph(self.machine.graph, self.input, lane)
+            if self._resume is not None:
+                output = self._continue(lane, self._resume)
+            else:
+                output = self.run_graph(self.machine.graph, self.input, lane)
             self.status = ExecutionStatus.SUCCEEDED
             self.event(
                 lane, "ExecutionSucceeded", "executionSucceededEventDetails", {"output": output}
@@ -361,16 +383,29 @@ class Execution:
             data, name = run_state(states[name], data, lane)
         return data
 
-    def run_state(self, state: State, data: Any, lane: Lane) -> tuple[Any, str | None]:
-        """Enter one state, run it with its Retry and Catch, and exit it."""
+    def run_state(
+        self, state: State, data: Any, lane: Lane, resume: dict[str, Any] | None = None
+    ) -> tuple[Any, str | None]:
+        """Enter one state, run it with its Retry and Catch, and exit it.
+
+        With ``resume`` (a snapshot), the state was entered before the snapshot and waits
+        for its task token again.
+        """
         kind = state.type
-        entered = self.event(
-            lane, _ENTERED[kind], "stateEnteredEventDetails", {"name": state.name, "input": data}
-        )
-        self.transitions += 1
-        lane.state_name = state.name
-        lane.entered_time = lane.now()
-        lane.retry_count = 0
+        if resume is None:
+            entered = self.event(
+                lane,
+                _ENTERED[kind],
+                "stateEnteredEventDetails",
+                {"name": state.name, "input": data},
+            )
+            self.transitions += 1
+            lane.state_name = state.name
+            lane.entered_time = lane.now()
+            lane.retry_count = 0
+        else:
+            entered = resume["entered_id"]
+            lane.resume = resume
         step = transitions.STEPS[kind]
         attempts: list[int] | None = None
         while True:
@@ -438,11 +473,23 @@ class Execution:
         lane.offset += seconds - real
         self.check(lane)
 
-    def run_task(self, state: TaskState, payload: Any, timeout: float | None, lane: Lane) -> Any:
-        """Run a Task state's handler with its timeout, recording the task events."""
+    def run_task(
+        self,
+        state: TaskState,
+        payload: Any,
+        timeout: float | None,
+        lane: Lane,
+        heartbeat: float | None = None,
+    ) -> Any:
+        """Run a Task state's handler with its timeout, recording the task events.
+
+        A ``.waitForTaskToken`` state then waits for the answer to its token.
+        """
         handler = state.handler
         assert handler is not None
         resource_type, resource = handler.resource_type, handler.resource
+        if handler.callback:
+            return self._run_callback_task(state, payload, timeout, heartbeat, lane)
         if handler.lambda_events:
             prefix, key = "LambdaFunction", "lambdaFunction"
             scheduled: dict[str, Any] = {"resource": state.resource, "input": payload}
@@ -491,6 +538,190 @@ class Execution:
             lane, f"{prefix}Succeeded", f"{key}SucceededEventDetails", {**base, "output": result}
         )
         return result
+
+    # ------------------------------------------------------------------ task tokens
+
+    def prepare_token(self, lane: Lane, data: Any) -> None:
+        """Give ``lane`` the task token of the Task state it is about to run."""
+        lane.state_input = data
+        if lane.resume is not None:
+            lane.task_token = lane.resume["token"]
+        else:
+            lane.task_token = secrets.token_hex(32)  # hex: never read as a CLI option
+
+    def _run_callback_task(
+        self,
+        state: TaskState,
+        payload: Any,
+        timeout: float | None,
+        heartbeat: float | None,
+        lane: Lane,
+    ) -> Any:
+        handler = state.handler
+        assert handler is not None
+        base = {"resourceType": handler.resource_type, "resource": handler.resource}
+        token = lane.task_token
+        if token is None:  # a definition without Parameters still gets a token
+            self.prepare_token(lane, payload)
+            token = lane.task_token
+        assert token is not None
+        resume, lane.resume = lane.resume, None
+        if resume is not None:
+            started = float(resume["task_started"])
+        else:
+            started = time.time()
+            scheduled: dict[str, Any] = {**base, "region": "us-east-1", "parameters": payload}
+            if timeout is not None:
+                scheduled["timeoutInSeconds"] = int(timeout)
+            if heartbeat is not None:
+                scheduled["heartbeatInSeconds"] = int(heartbeat)
+            self.event(lane, "TaskScheduled", "taskScheduledEventDetails", scheduled)
+            self.event(lane, "TaskStarted", "taskStartedEventDetails", base)
+            self.tokens.open(token, execution=self.execution_arn, state=state.name)
+            try:
+                submitted = self._invoke(handler.invoke, _copy_json(payload), timeout, lane)
+            except _TaskTimedOut:
+                self.tokens.close(token)
+                self.event(
+                    lane, "TaskTimedOut", "taskTimedOutEventDetails", {**base, "error": TIMEOUT}
+                )
+                raise StatesError(TIMEOUT, None) from None
+            except (TaskError, StatesError) as err:
+                self.tokens.close(token)
+                details = {**base, **_error_details(err.error, err.cause)}
+                self.event(lane, "TaskFailed", "taskFailedEventDetails", details)
+                raise StatesError(err.error, err.cause) from None
+            self.event(
+                lane, "TaskSubmitted", "taskSubmittedEventDetails", {**base, "output": submitted}
+            )
+            if self.on_wait is not None and lane.scope.parent is None:
+                self.on_wait(self.snapshot(lane, state, token, started))
+        try:
+            result = self._wait_for_token(lane, token, started, timeout, heartbeat)
+        except _TaskTimedOut:
+            # AWS reports a missed heartbeat as it reports a timeout: States.Timeout.
+            self.event(lane, "TaskTimedOut", "taskTimedOutEventDetails", {**base, "error": TIMEOUT})
+            raise StatesError(TIMEOUT, None) from None
+        except StatesError as err:
+            details = {**base, **_error_details(err.error, err.cause)}
+            self.event(lane, "TaskFailed", "taskFailedEventDetails", details)
+            raise
+        if result_too_large(result):
+            error = data_limit_exceeded(handler.resource_type)
+            details = {**base, **_error_details(error.error, error.cause)}
+            self.event(lane, "TaskFailed", "taskFailedEventDetails", details)
+            raise error
+        self.event(lane, "TaskSucceeded", "taskSucceededEventDetails", {**base, "output": result})
+        return result
+
+    def _wait_for_token(
+        self,
+        lane: Lane,
+        token: str,
+        started: float,
+        timeout: float | None,
+        heartbeat: float | None,
+    ) -> Any:
+        """Wait (in real time) until ``token`` is answered, times out or misses a heartbeat."""
+        tokens = self.tokens
+        last_beat = started
+        try:
+            while True:
+                answer = tokens.read(token)
+                if answer is None:
+                    raise StatesError(TIMEOUT, "the task token is no longer known")
+                if answer.status == SUCCEEDED:
+                    return answer.output
+                if answer.status == FAILED:
+                    raise StatesError(answer.error, answer.cause)  # type: ignore[arg-type]
+                if answer.heartbeat is not None:
+                    last_beat = max(last_beat, answer.heartbeat)
+                now = time.time()
+                left = _TOKEN_POLL
+                if timeout is not None:
+                    left = min(left, started + timeout - now)
+                if heartbeat is not None:
+                    left = min(left, last_beat + heartbeat - now)
+                if left <= 0:
+                    raise _TaskTimedOut
+                self.check(lane)
+                self.abort_event.wait(left)
+                self.check(lane)
+        finally:
+            tokens.close(token)
+
+    def snapshot(self, lane: Lane, state: State, token: str, task_started: float) -> dict[str, Any]:
+        """Everything :meth:`resume` needs to go on waiting at ``state`` (plain JSON)."""
+        return {
+            "version": 1,
+            "machine": self.machine.name,
+            "name": self.name,
+            "input": self.input,
+            "start_time": self.start_time,
+            "state": state.name,
+            "state_input": lane.state_input,
+            "entered_id": self._entered_id(lane, state),
+            "entered_time": lane.entered_time,
+            "retry_count": lane.retry_count,
+            "variables": dict(lane.scope.vars),
+            "token": token,
+            "task_started": task_started,
+            "offset": lane.offset,
+            "last_id": lane.last_id,
+            "records": [list(record) for record in self.records],
+            "transitions": self.transitions,
+        }
+
+    def _entered_id(self, lane: Lane, state: State) -> int:
+        entered = _ENTERED[state.type]
+        for record in reversed(self.records):
+            if record[3] == entered and record[5] and record[5].get("name") == state.name:
+                return int(record[0])
+        return lane.last_id
+
+    @classmethod
+    def resume(
+        cls,
+        machine: StateMachine,
+        snapshot: dict[str, Any],
+        **options: Any,
+    ) -> Execution:
+        """An execution that goes on from ``snapshot`` (see ``on_wait``); call :meth:`run`.
+
+        The Task state it stopped at waits for the same token again, without running its
+        resource a second time; its history and variables are as they were.
+
+        Args:
+            machine: the same definition the snapshot was taken from.
+            snapshot: what ``on_wait`` was given.
+            options: as for the constructor (``tokens``, ``on_wait``, ``time_scale``, ...).
+        """
+        execution = cls(machine, snapshot["input"], name=snapshot["name"], **options)
+        execution.start_time = float(snapshot["start_time"])
+        if machine.timeout_seconds:
+            execution.deadline = execution.start_time + machine.timeout_seconds
+        execution.records = [tuple(record) for record in snapshot["records"]]
+        execution._ids = itertools.count(len(execution.records) + 1)
+        execution.transitions = int(snapshot["transitions"])
+        execution._resume = snapshot
+        return execution
+
+    def _resumed_lane(self, snapshot: dict[str, Any]) -> Lane:
+        lane = Lane(self, Scope(), float(snapshot["offset"]), int(snapshot["last_id"]))
+        lane.scope.vars.update(snapshot["variables"])
+        lane.state_name = snapshot["state"]
+        lane.entered_time = float(snapshot["entered_time"])
+        lane.retry_count = int(snapshot["retry_count"])
+        return lane
+
+    def _continue(self, lane: Lane, snapshot: dict[str, Any]) -> Any:
+        graph = self.machine.graph
+        state = graph.states[snapshot["state"]]
+        data, name = self.run_state(state, snapshot["state_input"], lane, resume=snapshot)
+        while name is not None:
+            self.check(lane)
+            data, name = self.run_state(graph.states[name], data, lane)
+        return data
 
     def _invoke(
         self,
@@ -544,6 +775,7 @@ class Execution:
 
 
 _ABORT_EVENT_LOCK = threading.Lock()
+_TOKEN_POLL = 0.05  # seconds between looks at a waiting task token
 
 
 class _TaskTimedOut(Exception):
@@ -605,6 +837,8 @@ def run_execution(
     object_io: ObjectIO | None = None,
     seed: int | None = None,
     max_history_events: int | None = MAX_HISTORY_EVENTS,
+    tokens: TaskTokens | None = None,
+    on_wait: Callable[[dict[str, Any]], None] | None = None,
 ) -> ExecutionResult:
     """Run ``machine`` on ``input`` to the end. See :class:`Execution` for the options."""
     execution = Execution(
@@ -616,5 +850,7 @@ def run_execution(
         object_io=object_io,
         seed=seed,
         max_history_events=max_history_events,
+        tokens=tokens,
+        on_wait=on_wait,
     )
     return execution.run()

@@ -98,14 +98,18 @@ class StateBuilders:
                 raw["TimeoutSecondsPath"], field="TimeoutSecondsPath", definite=True
             )
         heartbeat = raw.get("HeartbeatSeconds")
-        if heartbeat is not None and not (jsonata and is_expression(heartbeat)):
+        if jsonata and is_expression(heartbeat):
+            state.heartbeat_path = compile_jsonata(heartbeat, field="HeartbeatSeconds")
+        elif heartbeat is not None:
             if not is_int(heartbeat) or heartbeat <= 0:
                 raise ValueError("HeartbeatSeconds must be a positive integer")
             if state.timeout is not None and heartbeat >= state.timeout:
                 raise ValueError("HeartbeatSeconds must be smaller than TimeoutSeconds")
             state.heartbeat = float(heartbeat)
         if "HeartbeatSecondsPath" in raw:
-            compile_path(raw["HeartbeatSecondsPath"], field="HeartbeatSecondsPath", definite=True)
+            state.heartbeat_path = compile_path(
+                raw["HeartbeatSecondsPath"], field="HeartbeatSecondsPath", definite=True
+            )
         return state
 
     def build_choice(

@@ -100,7 +100,9 @@ class TaskState(State):
         handler: what runs it, resolved when the machine loads.
         timeout: ``TimeoutSeconds`` (constant) or None.
         timeout_path: ``TimeoutSecondsPath`` getter, or a JSONata template.
-        heartbeat: ``HeartbeatSeconds``, or None (accepted; local tasks send none).
+        heartbeat: ``HeartbeatSeconds``, or None. Enforced while a ``.waitForTaskToken``
+            state waits (heartbeats come with its token); other tasks send none.
+        heartbeat_path: ``HeartbeatSecondsPath`` getter, or a JSONata template.
     """
 
     resource: Any = ""
@@ -108,6 +110,7 @@ class TaskState(State):
     timeout: float | None = None
     timeout_path: Getter | JsonataTemplate | None = None
     heartbeat: float | None = None
+    heartbeat_path: Getter | JsonataTemplate | None = None
 
 
 @dataclass(eq=False, slots=True)

@@ -132,7 +132,12 @@ def step_pass(
 def step_task(
     execution: Execution, state: TaskState, data: Any, lane: Lane
 ) -> tuple[Any, str | None, dict[str, Any] | None]:
-    if state.default_data_flow and state.timeout_path is None:
+    handler = state.handler
+    callback = handler is not None and handler.callback
+    if callback:
+        # The token must be in $$.Task.Token before Parameters/Arguments are evaluated.
+        execution.prepare_token(lane, data)
+    if state.default_data_flow and state.timeout_path is None and state.heartbeat_path is None:
         # The input is the task's payload and its result the state output.
         return execution.run_task(state, data, state.timeout, lane), state.next, None
     if state.jsonata:
@@ -143,7 +148,8 @@ def step_task(
             else data
         )
         timeout = task_timeout(state, data, lane, bindings)
-        result = execution.run_task(state, payload, timeout, lane)
+        heartbeat = task_heartbeat(state, data, lane, bindings) if callback else None
+        result = execution.run_task(state, payload, timeout, lane, heartbeat)
         output, assigned = finish_jsonata(state, data, lane, result, result=result)
         return output, state.next, assigned
     effective = effective_input(state, data, lane)
@@ -153,7 +159,8 @@ def step_task(
         else effective
     )
     timeout = task_timeout(state, data, lane, None)
-    result = execution.run_task(state, payload, timeout, lane)
+    heartbeat = task_heartbeat(state, data, lane, None) if callback else None
+    result = execution.run_task(state, payload, timeout, lane, heartbeat)
     return _finish_jsonpath(state, data, result, lane)
 
 
@@ -187,6 +194,30 @@ def task_timeout(
         raise StatesError(
             RUNTIME,
             f"The TimeoutSecondsPath parameter must reference a positive integer: {dumps(value)}",
+        )
+    return float(value)
+
+
+def task_heartbeat(
+    state: TaskState, data: Any, lane: Lane, bindings: dict[str, Any] | None
+) -> float | None:
+    """The state's HeartbeatSeconds (from HeartbeatSecondsPath or JSONata when dynamic)."""
+    if state.heartbeat_path is None:
+        return state.heartbeat
+    if isinstance(state.heartbeat_path, JsonataTemplate):
+        value = state.heartbeat_path.evaluate(bindings or {})
+    else:
+        try:
+            value = state.heartbeat_path(data, lane)
+        except PathMissing as missing:
+            raise StatesError(
+                RUNTIME,
+                f"Invalid path '{missing.path}' : No results for path: $['{missing.path[2:]}']",
+            ) from None
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise StatesError(
+            RUNTIME,
+            f"The HeartbeatSecondsPath parameter must reference a positive integer: {dumps(value)}",
         )
     return float(value)
 
