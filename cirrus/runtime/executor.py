@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from cirrus.engine import TaskResolver
     from cirrus.project import Project
     from cirrus.runtime.jobs import Job
+    from cirrus.runtime.waiting import WaitingExecutions
 
 __all__ = ["ExecutionOutcome", "WorkflowExecutor", "escaped_length"]
 
@@ -53,7 +54,10 @@ class WorkflowExecutor:
         keep_history: str = "failed",
         payload_root: str = "",
         url_payload_threshold: int | None = None,
+        waiting: WaitingExecutions | None = None,
     ) -> None:
+        self.waiting = waiting
+        """Where executions waiting for a task token keep their snapshots (None: nowhere)."""
         self.project = project
         self.resolver = resolver
         self.time_scale = time_scale
@@ -109,9 +113,18 @@ class WorkflowExecutor:
             self.keep_history == "failed" and status is not ExecutionStatus.SUCCEEDED
         )
 
-    def run(self, workflow: str, payload: Any, execution: str) -> ExecutionOutcome:
-        """Run a workflow on a payload to its end."""
-        from cirrus.engine import run_execution
+    def run(
+        self,
+        workflow: str,
+        payload: Any,
+        execution: str,
+        *,
+        payload_id: str | None = None,
+        snapshot: dict[str, Any] | None = None,
+    ) -> ExecutionOutcome:
+        """Run a workflow on a payload to its end (from ``snapshot``, to resume one that
+        waited for a task token)."""
+        from cirrus.engine import Execution
 
         try:
             machine = self.machine(workflow)
@@ -123,13 +136,19 @@ class WorkflowExecutor:
             from cirrus.engine import storage_object_io
 
             self._object_io = storage_object_io()
-        result = run_execution(
-            machine,
-            payload,
-            name=execution,
-            time_scale=self.time_scale,
-            object_io=self._object_io,
-        )
+        options: dict[str, Any] = {"time_scale": self.time_scale, "object_io": self._object_io}
+        if self.waiting is not None and self.waiting.store is not None:
+            options["tokens"] = self.waiting.store
+            options["on_wait"] = self.waiting.on_wait(payload_id or execution, execution)
+        if snapshot is not None:
+            runner = Execution.resume(machine, snapshot, **options)
+        else:
+            runner = Execution(machine, payload, name=execution, **options)
+        try:
+            result = runner.run()
+        finally:
+            if self.waiting is not None:
+                self.waiting.ended(execution)
         return ExecutionOutcome(
             status=result.status,
             output=result.output,
@@ -140,6 +159,20 @@ class WorkflowExecutor:
 
     def execute(self, job: Job) -> ExecutionOutcome:
         """Run a job's workflow on its input (by reference when oversized); never raises."""
+        if job.snapshot is not None:  # it waited for a task token when its worker died
+            try:
+                return self.run(
+                    job.payload.workflow,
+                    job.input,
+                    job.execution,
+                    payload_id=job.payload_id,
+                    snapshot=job.snapshot,
+                )
+            except Exception as err:  # an engine bug must not take the worker down
+                logger.exception("resuming %s of %s crashed", job.execution, job.payload_id)
+                return ExecutionOutcome(
+                    ExecutionStatus.FAILED, error=type(err).__name__, cause=str(err)
+                )
         data = job.input  # as stored when the execution started
         execution_input: Any = data
         text = job.input_text
@@ -151,7 +184,9 @@ class WorkflowExecutor:
             write_bytes(url, text.encode(), content_type="application/json")
             execution_input = {"url": url}
         try:
-            return self.run(job.payload.workflow, execution_input, job.execution)
+            return self.run(
+                job.payload.workflow, execution_input, job.execution, payload_id=job.payload_id
+            )
         except Exception as err:  # an engine bug must not take the worker down
             logger.exception("execution %s of %s crashed", job.execution, job.payload_id)
             return ExecutionOutcome(

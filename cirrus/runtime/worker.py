@@ -42,6 +42,7 @@ from cirrus.runtime.publish import Announcer
 from cirrus.runtime.read import Reader
 from cirrus.runtime.start import Starter
 from cirrus.runtime.update_state import UpdateState
+from cirrus.runtime.waiting import WaitingExecutions
 from cirrus.runtime.waves import run_in_waves
 from cirrus.state import StateDB, open_state_db
 
@@ -96,6 +97,8 @@ class Worker:
             payload_root=settings.payload_root,
             data_root=settings.data_root,
         )
+        # executions waiting for a task token survive this worker (resumed by the next)
+        self.waiting = WaitingExecutions(settings.state_db)
         self.executor = WorkflowExecutor(
             project,
             resolver,
@@ -103,6 +106,7 @@ class Worker:
             keep_history=settings.keep_history,
             payload_root=settings.payload_root,
             url_payload_threshold=settings.url_payload_threshold,
+            waiting=self.waiting,
         )
         self.owner = new_owner()
         self.on_result = on_result
@@ -122,7 +126,12 @@ class Worker:
         self.reader = Reader(self.db, self.queue, settings.payload_root)
         self.claimer = Claimer(self.db, self.queue, owner=self.owner, lease_seconds=lease)
         self.starter = Starter(
-            self.db, self.update_state, self.payload_store, owner=self.owner, lease_seconds=lease
+            self.db,
+            self.update_state,
+            self.payload_store,
+            owner=self.owner,
+            lease_seconds=lease,
+            waiting=self.waiting,
         )
 
     # -- the loop --------------------------------------------------------------------------
