@@ -47,7 +47,7 @@ from cirrus.engine.results import (
 )
 from cirrus.engine.retry import backoff_delay, find_catcher, find_retrier
 from cirrus.engine.states import Graph, State, TaskState
-from cirrus.errors import TaskError
+from cirrus.errors import DefinitionError, TaskError
 
 __all__ = ["Execution", "Lane", "Scope", "run_execution"]
 
@@ -226,6 +226,8 @@ class Execution:
         self.tokens: TaskTokens = tokens or LOCAL_TOKENS
         self.on_wait = on_wait
         self._resume: dict[str, Any] | None = None
+        self._failed_at: tuple[str, Any, Lane] | None = None
+        self.redrive_count = 0
         self._aborted = False
         self._abort_event: threading.Event | None = None
         self._abort_error: tuple[str | None, str | None] = (None, None)
@@ -273,7 +275,7 @@ class Execution:
                 "Name": self.name,
                 "RoleArn": self.role_arn,
                 "StartTime": iso_time(self.start_time),
-                "RedriveCount": 0,
+                "RedriveCount": self.redrive_count,
             }
         return self._context_execution
 
@@ -289,6 +291,13 @@ class Execution:
         """Run to the end (from the snapshot, when resumed) and return the result."""
         if self._resume is not None:
             lane = self._resumed_lane(self._resume)
+            if self._resume.get("redrive"):
+                self.event(
+                    lane,
+                    "ExecutionRedriven",
+                    "executionRedrivenEventDetails",
+                    {"redriveCount": self.redrive_count},
+                )
         else:
             lane = Lane(self, Scope(), 0.0, 0)
             self.event(
@@ -305,7 +314,9 @@ class Execution:
         error: str | None = None
         cause: str | None = None
         try:
-            if self._resume is not None:
+            if self._resume is not None and self._resume.get("redrive"):
+                output = self._redrive_graph(lane, self._resume)
+            elif self._resume is not None:
                 output = self._continue(lane, self._resume)
             else:
                 output = self.run_graph(self.machine.graph, self.input, lane)
@@ -335,6 +346,7 @@ class Execution:
             start_time=self.start_time,
             stop_time=lane.now(),
             transitions=self.transitions,
+            redrive_point=self._redrive_point(),
         )
 
     # ------------------------------------------------------------------ history
@@ -378,9 +390,14 @@ class Execution:
         name: str | None = graph.start_at
         check = self.check
         run_state = self.run_state
-        while name is not None:
-            check(lane)
-            data, name = run_state(states[name], data, lane)
+        try:
+            while name is not None:
+                check(lane)
+                data, name = run_state(states[name], data, lane)
+        except (StatesError, _Stop):
+            if graph is self.machine.graph and name is not None:
+                self._failed_at = (name, data, lane)  # where a redrive starts again
+            raise
         return data
 
     def run_state(
@@ -714,13 +731,84 @@ class Execution:
         lane.retry_count = int(snapshot["retry_count"])
         return lane
 
+    # ------------------------------------------------------------------ redrive
+
+    def _redrive_point(self) -> dict[str, Any] | None:
+        if self.status is ExecutionStatus.SUCCEEDED or self._failed_at is None:
+            return None
+        name, data, lane = self._failed_at
+        return {
+            "version": 1,
+            "redrive": True,
+            "machine": self.machine.name,
+            "name": self.name,
+            "input": self.input,
+            "start_time": self.start_time,
+            "state": name,
+            "state_input": data,
+            "variables": dict(lane.scope.vars),
+            "offset": lane.offset,
+            "last_id": self.records[-1][0] if self.records else 0,
+            "records": [list(record) for record in self.records],
+            "transitions": self.transitions,
+            "redrive_count": self.redrive_count,
+            "entered_time": lane.entered_time,
+            "retry_count": 0,
+        }
+
+    @classmethod
+    def redrive(
+        cls, machine: StateMachine, redrive_point: dict[str, Any], **options: Any
+    ) -> Execution:
+        """The execution ``redrive_point`` came from (see
+        :attr:`ExecutionResult.redrive_point`), to run again from the state that failed,
+        as AWS's ``RedriveExecution`` does; call :meth:`run`.
+
+        The states that succeeded before are not run again: the failed state gets the
+        input it had, with the variables as they were. The history goes on after the
+        failure with ``ExecutionRedriven``; ``$$.Execution.RedriveCount`` counts up.
+
+        Raises:
+            DefinitionError: the point names no top-level state of ``machine``.
+        """
+        if redrive_point.get("state") not in machine.graph.states:
+            raise DefinitionError(
+                f"cannot redrive: the state machine has no state {redrive_point.get('state')!r}"
+            )
+        execution = cls.resume(machine, redrive_point, **options)
+        execution.redrive_count = int(redrive_point.get("redrive_count", 0)) + 1
+        if machine.timeout_seconds:  # a redriven execution gets its time again
+            execution.deadline = execution.clock.now() + machine.timeout_seconds
+        return execution
+
+    def _redrive_graph(self, lane: Lane, point: dict[str, Any]) -> Any:
+        graph = self.machine.graph
+        states = graph.states
+        name: str | None = point["state"]
+        data = point["state_input"]
+        try:
+            while name is not None:
+                self.check(lane)
+                data, name = self.run_state(states[name], data, lane)
+        except (StatesError, _Stop):
+            if name is not None:
+                self._failed_at = (name, data, lane)
+            raise
+        return data
+
     def _continue(self, lane: Lane, snapshot: dict[str, Any]) -> Any:
         graph = self.machine.graph
-        state = graph.states[snapshot["state"]]
-        data, name = self.run_state(state, snapshot["state_input"], lane, resume=snapshot)
-        while name is not None:
-            self.check(lane)
-            data, name = self.run_state(graph.states[name], data, lane)
+        name: str | None = snapshot["state"]
+        data = snapshot["state_input"]
+        try:
+            data, name = self.run_state(graph.states[snapshot["state"]], data, lane, snapshot)
+            while name is not None:
+                self.check(lane)
+                data, name = self.run_state(graph.states[name], data, lane)
+        except (StatesError, _Stop):
+            if name is not None:
+                self._failed_at = (name, data, lane)
+            raise
         return data
 
     def _invoke(
