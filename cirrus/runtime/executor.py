@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from cirrus.engine import TaskResolver
     from cirrus.project import Project
     from cirrus.runtime.jobs import Job
-    from cirrus.runtime.waiting import WaitingExecutions
+    from cirrus.runtime.snapshots import ExecutionSnapshots
 
 __all__ = ["ExecutionOutcome", "WorkflowExecutor", "escaped_length"]
 
@@ -54,9 +54,9 @@ class WorkflowExecutor:
         keep_history: str = "failed",
         payload_root: str = "",
         url_payload_threshold: int | None = None,
-        waiting: WaitingExecutions | None = None,
+        snapshots: ExecutionSnapshots | None = None,
     ) -> None:
-        self.waiting = waiting
+        self.snapshots = snapshots
         """Where executions waiting for a task token keep their snapshots (None: nowhere)."""
         self.project = project
         self.resolver = resolver
@@ -122,8 +122,8 @@ class WorkflowExecutor:
         payload_id: str | None = None,
         snapshot: dict[str, Any] | None = None,
     ) -> ExecutionOutcome:
-        """Run a workflow on a payload to its end (from ``snapshot``, to resume one that
-        waited for a task token)."""
+        """Run a workflow on a payload to its end (from ``snapshot``: to resume one that
+        waited for a task token, or to redrive a failed one)."""
         from cirrus.engine import Execution
 
         try:
@@ -137,18 +137,18 @@ class WorkflowExecutor:
 
             self._object_io = storage_object_io()
         options: dict[str, Any] = {"time_scale": self.time_scale, "object_io": self._object_io}
-        if self.waiting is not None and self.waiting.store is not None:
-            options["tokens"] = self.waiting.store
-            options["on_wait"] = self.waiting.on_wait(payload_id or execution, execution)
-        if snapshot is not None:
+        if self.snapshots is not None and self.snapshots.store is not None:
+            options["tokens"] = self.snapshots.store
+            options["on_wait"] = self.snapshots.on_wait(payload_id or execution, execution)
+        if snapshot is not None and snapshot.get("redrive"):
+            runner = Execution.redrive(machine, snapshot, **options)
+        elif snapshot is not None:
             runner = Execution.resume(machine, snapshot, **options)
         else:
             runner = Execution(machine, payload, name=execution, **options)
-        try:
-            result = runner.run()
-        finally:
-            if self.waiting is not None:
-                self.waiting.ended(execution)
+        result = runner.run()
+        if self.snapshots is not None:
+            self.snapshots.ended(execution, payload_id or execution, result.redrive_point)
         return ExecutionOutcome(
             status=result.status,
             output=result.output,
@@ -159,7 +159,7 @@ class WorkflowExecutor:
 
     def execute(self, job: Job) -> ExecutionOutcome:
         """Run a job's workflow on its input (by reference when oversized); never raises."""
-        if job.snapshot is not None:  # it waited for a task token when its worker died
+        if job.snapshot is not None:  # it waits for a task token again, or is redriven
             try:
                 return self.run(
                     job.payload.workflow,

@@ -18,8 +18,8 @@ from cirrus.runtime.jobs import Batch, Job, execution_key, execution_name
 from cirrus.state import EventType, NewEvent, StateRecord
 
 if TYPE_CHECKING:
+    from cirrus.runtime.snapshots import ExecutionSnapshots
     from cirrus.runtime.update_state import UpdateState
-    from cirrus.runtime.waiting import WaitingExecutions
     from cirrus.state import StateDB
     from cirrus.storage import ObjectStore
 
@@ -45,9 +45,9 @@ class Starter:
         *,
         owner: str,
         lease_seconds: float,
-        waiting: WaitingExecutions | None = None,
+        snapshots: ExecutionSnapshots | None = None,
     ) -> None:
-        self.waiting = waiting
+        self.snapshots = snapshots
         """Executions that waited for a task token: a resumed claim goes on with them."""
         self.db = db
         self.update_state = update_state
@@ -87,9 +87,10 @@ class Starter:
                 job.outcome = self._adopt(job)
                 adopted.append(job)
                 continue
-            snapshot = self._waiting(job, previous)
+            snapshot = self._waiting(job, previous) or self._redrive(previous)
             if snapshot is not None:
-                # its execution waited for a task token: it goes on waiting, not again
+                # its execution waited for a task token: it goes on waiting, not again; or
+                # `cirrus redrive` asked to run it again from the state that failed
                 job.execution, job.snapshot = previous[-1], snapshot
                 job.input_url = self.update_state.url(
                     execution_key(job.payload_id, job.execution, "input.json")
@@ -148,9 +149,14 @@ class Starter:
         return started
 
     def _waiting(self, job: Job, previous: tuple[str, ...]) -> dict[str, Any] | None:
-        if self.waiting is None or not job.resumed or not previous:
+        if self.snapshots is None or not job.resumed or not previous:
             return None
-        return self.waiting.resumable(previous[-1])
+        return self.snapshots.resumable(previous[-1])
+
+    def _redrive(self, previous: tuple[str, ...]) -> dict[str, Any] | None:
+        if self.snapshots is None or not previous:
+            return None
+        return self.snapshots.redrive(previous[-1])
 
     def _unrecorded_output(self, record: StateRecord, execution: str) -> bool:
         """Whether ``execution`` wrote its output but its success was never recorded.

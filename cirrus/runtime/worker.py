@@ -40,9 +40,9 @@ from cirrus.runtime.outcomes import Outcome, PayloadResult
 from cirrus.runtime.owners import is_dead_local_owner, new_owner
 from cirrus.runtime.publish import Announcer
 from cirrus.runtime.read import Reader
+from cirrus.runtime.snapshots import ExecutionSnapshots
 from cirrus.runtime.start import Starter
 from cirrus.runtime.update_state import UpdateState
-from cirrus.runtime.waiting import WaitingExecutions
 from cirrus.runtime.waves import run_in_waves
 from cirrus.state import StateDB, open_state_db
 
@@ -98,7 +98,7 @@ class Worker:
             data_root=settings.data_root,
         )
         # executions waiting for a task token survive this worker (resumed by the next)
-        self.waiting = WaitingExecutions(settings.state_db)
+        self.snapshots = ExecutionSnapshots(settings.state_db)
         self.executor = WorkflowExecutor(
             project,
             resolver,
@@ -106,7 +106,7 @@ class Worker:
             keep_history=settings.keep_history,
             payload_root=settings.payload_root,
             url_payload_threshold=settings.url_payload_threshold,
-            waiting=self.waiting,
+            snapshots=self.snapshots,
         )
         self.owner = new_owner()
         self.on_result = on_result
@@ -131,7 +131,7 @@ class Worker:
             self.payload_store,
             owner=self.owner,
             lease_seconds=lease,
-            waiting=self.waiting,
+            snapshots=self.snapshots,
         )
 
     # -- the loop --------------------------------------------------------------------------

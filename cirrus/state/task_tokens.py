@@ -1,4 +1,4 @@
-"""Task tokens and waiting executions, kept in the SQLite state database file.
+"""Task tokens, waiting executions and redrive points, kept in the SQLite state database file.
 
 A ``.waitForTaskToken`` Task state waits on a token; another process answers it
 (``cirrus statemachine send-task-success TOKEN``). Both meet in two tables of the state
@@ -9,6 +9,8 @@ database's file, beside the state records::
 
 ``waiting_executions`` keeps the engine's snapshot of each execution that waits at a
 top-level Task state, so a worker that restarts resumes it (it does not run it again).
+``redrive_points`` keeps where each failed execution would start again, and whether
+``cirrus redrive`` asked for it.
 The class follows the engine's ``TaskTokens`` protocol without importing the engine.
 """
 
@@ -43,6 +45,14 @@ _SCHEMA = (
         snapshot TEXT NOT NULL,
         saved REAL NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS redrive_points (
+        execution TEXT PRIMARY KEY,
+        payload_id TEXT NOT NULL,
+        point TEXT NOT NULL,
+        requested INTEGER NOT NULL DEFAULT 0,
+        saved REAL NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS redrive_points_payload ON redrive_points (payload_id)",
 )
 
 
@@ -167,6 +177,41 @@ class SQLiteTaskTokens:
         """Forget the snapshot of ``execution`` (it ended)."""
         with self.file.transaction() as conn:
             conn.execute("DELETE FROM waiting_executions WHERE execution = ?", (execution,))
+
+    # -- redrive points -------------------------------------------------------------------
+
+    def save_redrive_point(self, execution: str, payload_id: str, point: Any) -> None:
+        """Keep where a failed execution would start again (replaces an older point)."""
+        with self.file.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO redrive_points (execution, payload_id, point, requested, "
+                "saved) VALUES (?, ?, ?, 0, ?)",
+                (execution, payload_id, json.dumps(point), time.time()),
+            )
+
+    def redrive_point(self, execution: str) -> tuple[Any, bool] | None:
+        """The point kept for ``execution`` and whether a redrive was asked for, or None."""
+        row = (
+            self.file.connection()
+            .execute(
+                "SELECT point, requested FROM redrive_points WHERE execution = ?", (execution,)
+            )
+            .fetchone()
+        )
+        return None if row is None else (json.loads(row[0]), bool(row[1]))
+
+    def request_redrive(self, execution: str) -> bool:
+        """Ask for ``execution`` to be redriven; False when no point is kept for it."""
+        with self.file.transaction() as conn:
+            changed = conn.execute(
+                "UPDATE redrive_points SET requested = 1 WHERE execution = ?", (execution,)
+            ).rowcount
+        return changed > 0
+
+    def drop_redrive_point(self, execution: str) -> None:
+        """Forget the point of ``execution`` (it succeeded after all)."""
+        with self.file.transaction() as conn:
+            conn.execute("DELETE FROM redrive_points WHERE execution = ?", (execution,))
 
     def close_file(self) -> None:
         """Close the file's connections."""
