@@ -340,6 +340,117 @@ for array, size, chunks in [
         ),
     )
 
+# --------------------------------------------------------------------------- JSON intrinsics
+for text, parsed in [
+    ("", None),
+    (" ", None),
+    ("null", None),
+    ("-0", 0),
+    ("1", 1),
+    ("1.1", 1.1),
+    ("true", True),
+    ('"HelloWorld"', "HelloWorld"),
+    ('[1, 2, "HelloWorld"]', [1, 2, "HelloWorld"]),
+    ('{"Arg1": 1, "Arg2": []}', {"Arg1": 1, "Arg2": []}),
+]:
+    add(
+        f"stringtojson-{text!r}",
+        Case(
+            pins="intrinsic_functions/test_json_manipulation::test_string_to_json",
+            definition=intrinsic("States.StringToJson($.text)"),
+            input={"text": text},
+            output=one(parsed),
+        ),
+    )
+for value, text in [
+    (None, "null"),
+    (0, "0"),
+    (1, "1"),
+    (1.1, "1.1"),
+    (True, "true"),
+    ("HelloWorld", '"HelloWorld"'),
+    ([1, 2, "HelloWorld"], '[1,2,"HelloWorld"]'),
+    ({"Arg1": 1, "Arg2": []}, '{"Arg1":1,"Arg2":[]}'),
+]:
+    add(
+        f"jsontostring-{text}",
+        Case(
+            pins="intrinsic_functions/test_json_manipulation::test_json_to_string",
+            definition=intrinsic("States.JsonToString($.value)"),
+            input={"value": value},
+            output=one(text),
+        ),
+    )
+add(
+    "jsonmerge-shallow",
+    Case(
+        pins="intrinsic_functions/test_json_manipulation::test_json_merge",
+        definition=intrinsic("States.JsonMerge($.left, $.right, false)"),
+        input={
+            "left": {"a": {"a1": 1, "a2": 2}, "b": 2, "d": 3},
+            "right": {"a": {"a3": 1, "a4": 2}, "c": 3, "d": 4},
+        },
+        output=one({"a": {"a3": 1, "a4": 2}, "b": 2, "c": 3, "d": 4}),
+    ),
+)
+add(
+    "arraygetitem",
+    Case(
+        pins="intrinsic_functions/test_array::test_array_get_item",
+        definition=intrinsic("States.ArrayGetItem($.list, $.at)"),
+        input={"list": [1, 2, 3, 4, 5, 6, 7, 8, 9], "at": 5},
+        output=one(6),
+    ),
+)
+add(
+    "arraylength",
+    Case(
+        pins="intrinsic_functions/test_array::test_array_length",
+        definition=intrinsic("States.ArrayLength($.list)"),
+        input={"list": [1, 2, 3, 4, 5, 6, 7, 8, 9]},
+        output=one(9),
+    ),
+)
+
+# --------------------------------------------------------------------------- JSONPath
+# A wildcard or slice that selects nothing gives an empty array, not an error.
+for path in [
+    "$[*]",
+    "$.items[*]",
+    "$.items[1:]",
+    "$.items[:1]",
+    "$.item.items[*]",
+    "$.items[*].itemValue",
+    "$.item.items[1:5].itemValue",
+]:
+    add(
+        f"jsonpath-nothing-selected-{path}",
+        Case(
+            pins="base/test_base::test_json_path_array_wildcard_or_slice_with_no_input",
+            definition=intrinsic(path),
+            input={},
+            output=one([]),
+        ),
+    )
+add(
+    "pass-result-keeps-dollar-keys",
+    Case(
+        pins="base/test_base::test_state_pass_result_jsonpaths (Result is never evaluated)",
+        definition={
+            "StartAt": "Literal",
+            "States": {
+                "Literal": {
+                    "Type": "Pass",
+                    "Result": {"unsupported1.$": "$.jsonpath", "unsupported2.$": "$$"},
+                    "End": True,
+                }
+            },
+        },
+        input={},
+        output={"unsupported1.$": "$.jsonpath", "unsupported2.$": "$$"},
+    ),
+)
+
 # --------------------------------------------------------------------------- variables
 UNDEFINED = (
     "The JSONata expression '$doesNotExist' specified for the field '{}' "
