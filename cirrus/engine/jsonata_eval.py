@@ -16,7 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from cirrus.engine.errors import QUERY_EVALUATION_ERROR, StatesError
-from cirrus.engine.jsonata_functions import AWS_FUNCTIONS, FunctionError, from_jsonata, to_jsonata
+from cirrus.engine.jsonata_functions import (
+    AWS_FUNCTIONS,
+    FunctionError,
+    bindings_to_jsonata,
+    from_jsonata,
+)
 from cirrus.engine.paths import PathSyntaxError
 
 __all__ = ["JsonataTemplate", "compile_jsonata", "is_expression"]
@@ -143,7 +148,7 @@ class JsonataTemplate:
         """
         if self.build is None:
             return self.source
-        return self.build(to_jsonata(bindings))
+        return self.build(bindings_to_jsonata(bindings))
 
 
 def compile_jsonata(value: Any, *, field: str) -> JsonataTemplate:

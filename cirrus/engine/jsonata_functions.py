@@ -12,11 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["AWS_FUNCTIONS", "FunctionError", "from_jsonata", "to_jsonata"]
+__all__ = ["AWS_FUNCTIONS", "FunctionError", "bindings_to_jsonata", "from_jsonata", "to_jsonata"]
 
 
 def _null() -> Any:
@@ -40,6 +41,50 @@ def to_jsonata(value: Any, null: Any = None) -> Any:
     if isinstance(value, list):
         return [to_jsonata(item, null) for item in value]
     return value
+
+
+_RECENT = threading.local()
+_RECENT_SIZE = 8
+
+
+def _converted(value: Any) -> Any:
+    """``to_jsonata(value)``, remembered for the last few large values of this thread.
+
+    Every item of a Map with a JSONata ``ItemSelector`` reads the same ``$states.input``;
+    converting it once per item would make the Map quadratic. The engine never changes a
+    value once made, so one seen again (same object, kept alive here) converts the same.
+    """
+    if not isinstance(value, dict | list) or not value:
+        return to_jsonata(value)
+    recent: dict[int, tuple[Any, Any]] | None = getattr(_RECENT, "values", None)
+    if recent is None:
+        recent = _RECENT.values = {}
+    found = recent.pop(id(value), None)
+    if found is not None and found[0] is value:
+        recent[id(value)] = found  # most recently used last
+        return found[1]
+    converted = to_jsonata(value)
+    if len(recent) >= _RECENT_SIZE:
+        recent.pop(next(iter(recent)))
+    recent[id(value)] = (value, converted)
+    return converted
+
+
+def bindings_to_jsonata(bindings: Mapping[str, Any]) -> dict[str, Any]:
+    """JSONata bindings (variables and ``states``) in the ``jsonata`` package's form."""
+    out: dict[str, Any] = {}
+    for name, value in bindings.items():
+        if name == "states" and isinstance(value, dict):
+            # $states and its context are made afresh for each state (and Map item);
+            # what they hold (the input, $$.Execution) is the same objects again
+            states = {key: _converted(item) for key, item in value.items() if key != "context"}
+            context = value.get("context")
+            if isinstance(context, dict):
+                states["context"] = {key: _converted(item) for key, item in context.items()}
+            out[name] = states
+        else:
+            out[name] = _converted(value)
+    return out
 
 
 def from_jsonata(value: Any, null: Any = None) -> Any:
