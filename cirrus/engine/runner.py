@@ -310,6 +310,7 @@ class Execution:
                     "stateMachineArn": self.machine_arn,
                 },
             )
+            lane.last_id = 0  # AWS: the first state entered follows no event
         output: Any = None
         error: str | None = None
         cause: str | None = None

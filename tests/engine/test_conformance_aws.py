@@ -1025,6 +1025,18 @@ def test_parallel_retry_history() -> None:
     assert result.error == "FailureType" and result.cause == "Cause description"
 
 
+def test_first_state_entered_follows_no_event() -> None:
+    # Every recorded AWS history (702 of them in the snapshots) has previousEventId 0 on
+    # the first state's entered event, e.g. scenarios/test_base_scenarios::test_parallel_state.
+    result = run(Case(pins="history", definition=intrinsic("$.a"), input={"a": 1}))
+    assert [(e["id"], e["previousEventId"]) for e in result.events] == [
+        (1, 0),
+        (2, 0),
+        (3, 2),
+        (4, 3),
+    ]
+
+
 def test_evaluation_failed_event() -> None:
     # assign/test_assign_reference_variables::test_undefined_reference: AWS records an
     # EvaluationFailed event naming the field (location) and the state.

@@ -29,7 +29,8 @@ def test_pass_chain_history() -> None:
         "ExecutionSucceeded",
     ]
     history = result.history()
-    assert [e["previousEventId"] for e in history] == [0, 1, 2, 3, 4, 5]
+    # as AWS records it: the first state entered follows no event
+    assert [e["previousEventId"] for e in history] == [0, 0, 2, 3, 4, 5]
     assert history[1]["stateEnteredEventDetails"] == {
         "name": "A",
         "input": '{"in":true}',
