@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import threading
+import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
@@ -50,12 +51,13 @@ def _json_type(value: Any) -> str:
 class _Outcome:
     """Result of running one branch or iteration on its own lane."""
 
-    __slots__ = ("error", "lane", "output")
+    __slots__ = ("cursor", "error", "lane", "output")
 
     def __init__(self, lane: Lane) -> None:
         self.lane = lane
         self.output: Any = None
         self.error: StatesError | None = None
+        self.cursor: int | None = None  # the iteration's last state event
 
 
 def _run_lanes(
@@ -138,10 +140,18 @@ def run_parallel(execution: Execution, state: ParallelState, data: Any, lane: La
             # The runner records ParallelStateFailed once no Retry applies, as AWS does,
             # after the failed branch's last event.
             lane.last_id = outcome.lane.last_id
-            outcome.error.branch_failed = True  # type: ignore[attr-defined]
             raise outcome.error
-    execution.event(lane, "ParallelStateSucceeded", None, None)
+    lane.last_id = max((outcome.lane.last_id for outcome in outcomes), default=lane.last_id)
+    _succeeded(execution, lane, "ParallelStateSucceeded")
     return [outcome.output for outcome in outcomes]
+
+
+def _succeeded(execution: Execution, lane: Lane, kind: str) -> None:
+    """Record ``kind`` (Map/ParallelStateSucceeded) as AWS does: the state's exit event
+    follows what this event follows, not this event."""
+    before = lane.last_id
+    execution.event(lane, kind, None, None)
+    lane.last_id = before
 
 
 # --------------------------------------------------------------------------- Map
@@ -154,20 +164,29 @@ def run_map(execution: Execution, state: MapState, effective: Any, raw: Any, lan
     max_concurrency = int(
         _number(state, "MaxConcurrency", state.max_concurrency, effective, lane, bindings)
     )
+    inputs = _batched(state, items, effective, lane)
+    execution.event(lane, "MapStateStarted", "mapStateStartedEventDetails", {"length": len(inputs)})
+    # AWS reads the tolerated failures once the Map started (MaxConcurrency before)
     tolerated_count = _optional_number(
         state, "ToleratedFailureCount", state.tolerated_count, effective, lane, bindings
     )
     tolerated_percentage = _optional_number(
         state, "ToleratedFailurePercentage", state.tolerated_percentage, effective, lane, bindings
     )
-    inputs = _batched(state, items, effective, lane)
-    execution.event(lane, "MapStateStarted", "mapStateStartedEventDetails", {"length": len(inputs)})
     processor = state.processor
     assert processor is not None
+    if state.distributed:
+        execution.event(
+            lane,
+            "MapRunStarted",
+            "mapRunStartedEventDetails",
+            {"mapRunArn": f"{_map_run_prefix(execution)}/{state.name}:{uuid.uuid4()}"},
+        )
     jobs = []
     for index, item in enumerate(inputs):
         child_input = _select(state, index, item, effective, lane, bindings)
-        jobs.append((processor, child_input, lane.child()))
+        child = lane.child_execution() if state.distributed else lane.child()
+        jobs.append((processor, child_input, child))
     if _inline(execution, processor) or max_concurrency == 1:
         workers = 1
     else:
@@ -176,6 +195,10 @@ def run_map(execution: Execution, state: MapState, effective: Any, raw: Any, lan
     total = len(jobs)
     failures = [0]
     lock = threading.Lock()
+    # AWS chains the iterations of a Map run one after another: each starts after the
+    # last state event of the one before, and the state goes on after the last iteration.
+    cursor = [lane.last_id]
+    last_end = [lane.last_id]
 
     def exceeded() -> bool:
         if not tolerant:
@@ -189,6 +212,10 @@ def run_map(execution: Execution, state: MapState, effective: Any, raw: Any, lan
         )
 
     def on_start(index: int, child: Lane) -> None:
+        if state.distributed:
+            return  # a child execution: its events are in its own history
+        if workers == 1:
+            child.last_id = cursor[0]
         execution.event(
             child,
             "MapIterationStarted",
@@ -197,28 +224,52 @@ def run_map(execution: Execution, state: MapState, effective: Any, raw: Any, lan
         )
 
     def on_end(index: int, child: Lane, outcome: _Outcome) -> None:
+        if outcome.error is not None:
+            with lock:
+                failures[0] += 1
+        if state.distributed:
+            return
         details = {"name": state.name, "index": index}
+        with lock:
+            cursor[0] = child.last_id
+        outcome.cursor = child.last_id
         if outcome.error is None:
             execution.event(
                 child, "MapIterationSucceeded", "mapIterationSucceededEventDetails", details
             )
         else:
-            with lock:
-                failures[0] += 1
             execution.event(child, "MapIterationFailed", "mapIterationFailedEventDetails", details)
+        with lock:
+            last_end[0] = max(last_end[0], child.last_id)
 
     outcomes = _run_lanes(execution, jobs, workers, on_start, on_end, lambda outcome: exceeded())
     _join_time(lane, outcomes)
     if exceeded():
-        execution.event(lane, "MapStateFailed", None, None)
+        failed = next(o for o in outcomes if o.error is not None)
+        if state.distributed:
+            error = _map_run_error(failed, tolerant)
+            details = _error_output(error)
+            execution.event(
+                lane,
+                "MapRunFailed",
+                "mapRunFailedEventDetails",
+                {key.lower(): value for key, value in details.items()},
+            )
+            raise error
+        # The runner records MapStateFailed once no Retry applies, after the last state
+        # event of the iteration that failed.
+        lane.last_id = failed.cursor if failed.cursor is not None else lane.last_id
         if not tolerant:
-            first = next(o.error for o in outcomes if o.error is not None)
-            assert first is not None
-            raise first
+            assert failed.error is not None
+            raise failed.error
         raise StatesError(
             EXCEED_TOLERATED_FAILURE_THRESHOLD,
             "The specified tolerated failure threshold was exceeded",
         )
+    if state.distributed:
+        execution.event(lane, "MapRunSucceeded", None, None)
+    else:
+        lane.last_id = last_end[0]
     results = [
         outcome.output if outcome.error is None else _error_output(outcome.error)
         for outcome in outcomes
@@ -229,10 +280,23 @@ def run_map(execution: Execution, state: MapState, effective: Any, raw: Any, lan
             for (_, child_input, _), outcome in zip(jobs, outcomes, strict=False)
         ]
         output = write_results(execution, state, runs, effective, lane)
-        execution.event(lane, "MapStateSucceeded", None, None)
+        _succeeded(execution, lane, "MapStateSucceeded")
         return output
-    execution.event(lane, "MapStateSucceeded", None, None)
+    _succeeded(execution, lane, "MapStateSucceeded")
     return results
+
+
+def _map_run_prefix(execution: Execution) -> str:
+    return execution.machine_arn.replace(":stateMachine:", ":mapRun:", 1)
+
+
+def _map_run_error(failed: _Outcome, tolerant: bool) -> StatesError:
+    if tolerant or failed.error is None:
+        return StatesError(
+            EXCEED_TOLERATED_FAILURE_THRESHOLD,
+            "The specified tolerated failure threshold was exceeded",
+        )
+    return failed.error
 
 
 def _error_output(error: StatesError) -> dict[str, Any]:

@@ -53,11 +53,18 @@ __all__ = ["Execution", "Lane", "Scope", "run_execution"]
 
 
 class _Stop(Exception):
-    def __init__(self, status: ExecutionStatus, error: str | None, cause: str | None) -> None:
+    def __init__(
+        self,
+        status: ExecutionStatus,
+        error: str | None,
+        cause: str | None,
+        final_id: int | None = None,
+    ) -> None:
         super().__init__(status)
         self.status = status
         self.error = error
         self.cause = cause
+        self.final_id = final_id  # the id the last event takes (the history is full)
 
 
 class Scope:
@@ -98,12 +105,14 @@ class Lane:
     __slots__ = (
         "entered_time",
         "execution",
+        "ids",
         "last_id",
         "map_item",
         "offset",
         "resume",
         "retry_count",
         "scope",
+        "sink",
         "state_input",
         "state_name",
         "task_token",
@@ -111,6 +120,10 @@ class Lane:
 
     def __init__(self, execution: Execution, scope: Scope, offset: float, last_id: int) -> None:
         self.execution = execution
+        # where this lane's history events go, numbered by `ids`: the execution's own, or
+        # the history of a distributed Map's child execution
+        self.sink = execution.records
+        self.ids = execution._ids
         self.scope = scope
         self.offset = offset
         self.last_id = last_id
@@ -127,8 +140,16 @@ class Lane:
         return self.execution.clock.now() + self.offset
 
     def child(self) -> Lane:
-        """A lane for a branch or iteration: new variable scope, same time."""
-        return Lane(self.execution, Scope(self.scope), self.offset, self.last_id)
+        """A lane for a branch or iteration: new variable scope, same time, same history."""
+        lane = Lane(self.execution, Scope(self.scope), self.offset, self.last_id)
+        lane.sink, lane.ids = self.sink, self.ids
+        return lane
+
+    def child_execution(self) -> Lane:
+        """A lane for a distributed Map's child execution: a history of its own."""
+        lane = Lane(self.execution, Scope(self.scope), self.offset, 0)
+        lane.sink, lane.ids = [], itertools.count(1)
+        return lane
 
     def context(self) -> dict[str, Any]:
         """The context object ``$$``."""
@@ -167,6 +188,8 @@ _STOP_EVENTS = {
     ExecutionStatus.FAILED: ("ExecutionFailed", "executionFailedEventDetails"),
 }
 _FINAL_EVENTS = frozenset(kind for kind, _ in _STOP_EVENTS.values()) | {"ExecutionSucceeded"}
+
+_FAN_OUT = {"Map": "MapStateFailed", "Parallel": "ParallelStateFailed"}
 
 _ENTERED = {
     kind: f"{kind}StateEntered"
@@ -335,7 +358,7 @@ class Execution:
             self.status = stop.status
             error, cause = stop.error, stop.cause
             kind, key = _STOP_EVENTS[stop.status]
-            self.event(lane, kind, key, _error_details(error, cause))
+            self.event(lane, kind, key, _error_details(error, cause), stop.final_id)
         return ExecutionResult(
             status=self.status,
             output=output if self.status is ExecutionStatus.SUCCEEDED else None,
@@ -357,19 +380,27 @@ class Execution:
         """The history events so far, as :attr:`ExecutionResult.events` gives them."""
         return [event_dict(record) for record in self.records]
 
-    def event(self, lane: Lane, kind: str, key: str | None, details: dict[str, Any] | None) -> int:
+    def event(
+        self,
+        lane: Lane,
+        kind: str,
+        key: str | None,
+        details: dict[str, Any] | None,
+        event_id: int | None = None,
+    ) -> int:
         """Record a history event on ``lane``; returns its id."""
-        event_id = next(self._ids)
-        if event_id >= self._history_limit and kind not in _FINAL_EVENTS:
-            # AWS ends the execution with its failure as the last allowed event.
-            self._ids = itertools.count(event_id)
-            raise _Stop(
-                ExecutionStatus.FAILED,
-                RUNTIME,
-                f"The execution reached the maximum number of history events ({event_id}).",
-            )
+        if event_id is None:
+            event_id = next(lane.ids)
+            if event_id >= self._history_limit and kind not in _FINAL_EVENTS:
+                # AWS ends the execution with its failure as the last allowed event.
+                raise _Stop(
+                    ExecutionStatus.FAILED,
+                    RUNTIME,
+                    f"The execution reached the maximum number of history events ({event_id}).",
+                    event_id,
+                )
         # A tuple costs less to make than a dict; ExecutionResult.events makes the dicts.
-        self.records.append(
+        lane.sink.append(
             (event_id, lane.last_id, self.clock.now() + lane.offset, kind, key, details)
         )
         lane.last_id = event_id
@@ -410,6 +441,7 @@ class Execution:
         for its task token again.
         """
         kind = state.type
+        before = lane.last_id  # what the entered event follows (and EvaluationFailed, on AWS)
         if resume is None:
             entered = self.event(
                 lane,
@@ -438,7 +470,7 @@ class Execution:
                     )
                     err.decorated = True  # type: ignore[attr-defined]
                     if err.error == QUERY_EVALUATION_ERROR:
-                        self._evaluation_failed(lane, state, err)
+                        self._evaluation_failed(lane, state, err, before)
                 if state.retriers:
                     index = find_retrier(state.retriers, err.error)
                     if index is not None:
@@ -451,9 +483,10 @@ class Execution:
                             lane.retry_count += 1
                             self.sleep(lane, delay)
                             continue
-                if kind == "Parallel" and getattr(err, "branch_failed", False):
-                    # AWS records the Parallel's failure once, when it is not retried.
-                    self.event(lane, "ParallelStateFailed", None, None)
+                if kind in _FAN_OUT and err.error != RUNTIME:
+                    # AWS records a Map's or Parallel's failure once, when not retried;
+                    # a States.Runtime error ends the execution without it.
+                    self.event(lane, _FAN_OUT[kind], None, None)
                 catcher = find_catcher(state.catchers, err.error) if state.catchers else None
                 if catcher is None:
                     raise
@@ -471,7 +504,8 @@ class Execution:
             )
         return output, next_name
 
-    def _evaluation_failed(self, lane: Lane, state: State, err: StatesError) -> None:
+    def _evaluation_failed(self, lane: Lane, state: State, err: StatesError, before: int) -> None:
+        lane.last_id = before  # AWS: it follows what the state's entered event followed
         details: dict[str, Any] = {"cause": err.cause, "error": err.error}
         location = getattr(err, "location", None)
         if location is not None:

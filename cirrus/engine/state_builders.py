@@ -242,7 +242,9 @@ class StateBuilders:
         processor = self.graph(
             graph_spec, language_of(graph_spec, language), f"State '{name}'.{key}", (*path, key)
         )
-        state = MapState(name, "Map", jsonata, processor=processor)
+        state = MapState(
+            name, "Map", jsonata, processor=processor, distributed=mode == "DISTRIBUTED"
+        )
         if "ItemsPath" in raw:
             state.items_text = raw["ItemsPath"]
             if raw["ItemsPath"] != "$":

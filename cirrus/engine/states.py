@@ -187,6 +187,8 @@ class MapState(State):
         tolerated_percentage: ``ToleratedFailurePercentage``, or None.
         dynamic: ``...Path`` (or JSONata) forms of the three numbers above, by field.
         dynamic_paths: the ``...Path`` texts as written, by field, for messages.
+        distributed: ``ProcessorConfig.Mode`` is ``DISTRIBUTED``: each item runs as a child
+            execution with a history of its own (``MapRunStarted`` in this one).
     """
 
     processor: Graph | None = None
@@ -202,6 +204,7 @@ class MapState(State):
     tolerated_percentage: float | None = None
     dynamic: dict[str, Getter | JsonataTemplate] = field(default_factory=dict)
     dynamic_paths: dict[str, str] = field(default_factory=dict)
+    distributed: bool = False
 
 
 @dataclass(eq=False, slots=True)

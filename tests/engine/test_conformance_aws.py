@@ -1025,6 +1025,114 @@ def test_parallel_retry_history() -> None:
     assert result.error == "FailureType" and result.cause == "Cause description"
 
 
+def shape(result: ExecutionResult) -> list[tuple[int, int, str]]:
+    return [(e["id"], e["previousEventId"], e["type"]) for e in result.events]
+
+
+def each_item(processor_state: dict[str, Any], **map_fields: Any) -> dict[str, Any]:
+    return {
+        "StartAt": "Prepare",
+        "States": {
+            "Prepare": {"Type": "Pass", "Result": {"list": [1, 2]}, "Next": "Each"},
+            "Each": {
+                "Type": "Map",
+                "ItemsPath": "$.list",
+                "ItemProcessor": {"StartAt": "Item", "States": {"Item": processor_state}},
+                "End": True,
+                **map_fields,
+            },
+        },
+    }
+
+
+def test_inline_map_history_chains_its_iterations() -> None:
+    # scenarios/test_base_scenarios::test_map_state: each iteration starts after the last
+    # state event of the one before; the Map's exit follows the last iteration's end.
+    result = run(Case(pins="test_map_state", definition=each_item({"Type": "Pass", "End": True})))
+    assert shape(result) == [
+        (1, 0, "ExecutionStarted"),
+        (2, 0, "PassStateEntered"),
+        (3, 2, "PassStateExited"),
+        (4, 3, "MapStateEntered"),
+        (5, 4, "MapStateStarted"),
+        (6, 5, "MapIterationStarted"),
+        (7, 6, "PassStateEntered"),
+        (8, 7, "PassStateExited"),
+        (9, 8, "MapIterationSucceeded"),
+        (10, 8, "MapIterationStarted"),
+        (11, 10, "PassStateEntered"),
+        (12, 11, "PassStateExited"),
+        (13, 12, "MapIterationSucceeded"),
+        (14, 13, "MapStateSucceeded"),
+        (15, 13, "MapStateExited"),
+        (16, 15, "ExecutionSucceeded"),
+    ]
+
+
+def test_map_retry_history() -> None:
+    # scenarios/test_base_scenarios::test_map_state_retry: each attempt starts the Map
+    # again after the failed state; MapStateFailed once, after the last attempt.
+    fail = {"Type": "Fail", "Error": "ItemError", "Cause": "bad item"}
+    definition = each_item(fail, Retry=[{"ErrorEquals": ["ItemError"], "MaxAttempts": 1}])
+    definition["States"]["Prepare"]["Result"] = {"list": [1]}
+    result = run(Case(pins="test_map_state_retry", definition=definition))
+    assert shape(result) == [
+        (1, 0, "ExecutionStarted"),
+        (2, 0, "PassStateEntered"),
+        (3, 2, "PassStateExited"),
+        (4, 3, "MapStateEntered"),
+        (5, 4, "MapStateStarted"),
+        (6, 5, "MapIterationStarted"),
+        (7, 6, "FailStateEntered"),
+        (8, 7, "MapIterationFailed"),
+        (9, 7, "MapStateStarted"),
+        (10, 9, "MapIterationStarted"),
+        (11, 10, "FailStateEntered"),
+        (12, 11, "MapIterationFailed"),
+        (13, 11, "MapStateFailed"),
+        (14, 13, "ExecutionFailed"),
+    ]
+    assert (result.error, result.cause) == ("ItemError", "bad item")
+
+
+def test_distributed_map_history_has_a_map_run() -> None:
+    # scenarios/test_base_scenarios::test_map_state_legacy_config_distributed: the child
+    # executions' events are not in the parent's history, a Map Run is.
+    definition = each_item({"Type": "Pass", "End": True})
+    processor = definition["States"]["Each"]["ItemProcessor"]
+    processor["ProcessorConfig"] = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+    result = run(Case(pins="test_map_state_legacy_config_distributed", definition=definition))
+    assert result.output == [1, 2]
+    assert shape(result)[3:] == [
+        (4, 3, "MapStateEntered"),
+        (5, 4, "MapStateStarted"),
+        (6, 5, "MapRunStarted"),
+        (7, 6, "MapRunSucceeded"),
+        (8, 7, "MapStateSucceeded"),
+        (9, 7, "MapStateExited"),
+        (10, 9, "ExecutionSucceeded"),
+    ]
+    started = result.events[5]["mapRunStartedEventDetails"]["mapRunArn"]
+    assert started.startswith("arn:aws:states:us-east-1:123456789012:mapRun:StateMachine/Each:")
+
+
+def test_map_runtime_error_records_no_map_failure() -> None:
+    # scenarios/test_base_scenarios::test_max_concurrency_path[NoNumber]: a States.Runtime
+    # error ends the execution straight away; test_map_state_tolerated_failure_count_path
+    # [NoNumber]: the tolerated failures are read after MapStateStarted.
+    for field_name, started in [("MaxConcurrency", False), ("ToleratedFailureCount", True)]:
+        result = run(
+            Case(
+                pins="test_max_concurrency_path",
+                definition=numbers_map(field_name, "$.n"),
+                input={"things": ["x"], "n": "NoNumber"},
+            )
+        )
+        kinds = [kind for _, _, kind in shape(result)]
+        assert "MapStateFailed" not in kinds
+        assert ("MapStateStarted" in kinds) is started
+
+
 def test_first_state_entered_follows_no_event() -> None:
     # Every recorded AWS history (702 of them in the snapshots) has previousEventId 0 on
     # the first state's entered event, e.g. scenarios/test_base_scenarios::test_parallel_state.
@@ -1047,6 +1155,13 @@ def test_evaluation_failed_event() -> None:
     )
     failed = [event for event in result.events if event["type"] == "EvaluationFailed"]
     assert len(failed) == 1
+    # it follows what the state's entered event followed; the failure follows it
+    assert shape(result) == [
+        (1, 0, "ExecutionStarted"),
+        (2, 0, "PassStateEntered"),
+        (3, 0, "EvaluationFailed"),
+        (4, 3, "ExecutionFailed"),
+    ]
     details = failed[0]["evaluationFailedEventDetails"]
     assert details["location"] == "Output/result" and details["state"] == "Broken"
     assert details["error"] == "States.QueryEvaluationError"
