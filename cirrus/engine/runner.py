@@ -15,7 +15,6 @@ them instant) while the execution's own timeline, used for history timestamps,
 from __future__ import annotations
 
 import itertools
-import json
 import random
 import secrets
 import threading
@@ -24,8 +23,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from cirrus.engine import transitions
-from cirrus.engine.callbacks import FAILED, LOCAL_TOKENS, SUCCEEDED, TaskTokens
+from cirrus.engine import continuation, transitions
+from cirrus.engine.callback_tasks import run_callback_task
+from cirrus.engine.callbacks import LOCAL_TOKENS, TaskTokens
 from cirrus.engine.clocks import Clock, SystemClock
 from cirrus.engine.definition import StateMachine
 from cirrus.engine.errors import (
@@ -47,6 +47,9 @@ from cirrus.engine.results import (
 )
 from cirrus.engine.retry import backoff_delay, find_catcher, find_retrier
 from cirrus.engine.states import Graph, State, TaskState
+from cirrus.engine.task_io import TaskTimedOut as _TaskTimedOut
+from cirrus.engine.task_io import copy_json as _copy_json
+from cirrus.engine.task_io import error_details as _error_details
 from cirrus.errors import DefinitionError, TaskError
 
 __all__ = ["Execution", "Lane", "Scope", "run_execution"]
@@ -249,7 +252,8 @@ class Execution:
         self.tokens: TaskTokens = tokens or LOCAL_TOKENS
         self.on_wait = on_wait
         self._resume: dict[str, Any] | None = None
-        self._failed_at: tuple[str, Any, Lane] | None = None
+        self.failed_at: tuple[str, Any, Lane] | None = None
+        """The top-level state that failed, its input and lane (for a redrive point)."""
         self.redrive_count = 0
         self._aborted = False
         self._abort_event: threading.Event | None = None
@@ -313,7 +317,7 @@ class Execution:
     def run(self) -> ExecutionResult:
         """Run to the end (from the snapshot, when resumed) and return the result."""
         if self._resume is not None:
-            lane = self._resumed_lane(self._resume)
+            lane = continuation.restored_lane(self, self._resume)
             if self._resume.get("redrive"):
                 self.event(
                     lane,
@@ -338,10 +342,8 @@ class Execution:
         error: str | None = None
         cause: str | None = None
         try:
-            if self._resume is not None and self._resume.get("redrive"):
-                output = self._redrive_graph(lane, self._resume)
-            elif self._resume is not None:
-                output = self._continue(lane, self._resume)
+            if self._resume is not None:
+                output = self._go_on(lane, self._resume)
             else:
                 output = self.run_graph(self.machine.graph, self.input, lane)
             self.status = ExecutionStatus.SUCCEEDED
@@ -370,7 +372,7 @@ class Execution:
             start_time=self.start_time,
             stop_time=lane.now(),
             transitions=self.transitions,
-            redrive_point=self._redrive_point(),
+            redrive_point=continuation.redrive_point(self),
         )
 
     # ------------------------------------------------------------------ history
@@ -428,7 +430,7 @@ class Execution:
                 data, name = run_state(states[name], data, lane)
         except (StatesError, _Stop):
             if graph is self.machine.graph and name is not None:
-                self._failed_at = (name, data, lane)  # where a redrive starts again
+                self.failed_at = (name, data, lane)  # where a redrive starts again
             raise
         return data
 
@@ -541,7 +543,7 @@ class Execution:
         assert handler is not None
         resource_type, resource = handler.resource_type, handler.resource
         if handler.callback:
-            return self._run_callback_task(state, payload, timeout, heartbeat, lane)
+            return run_callback_task(self, state, payload, timeout, heartbeat, lane)
         if handler.lambda_events:
             prefix, key = "LambdaFunction", "lambdaFunction"
             scheduled: dict[str, Any] = {"resource": state.resource, "input": payload}
@@ -561,7 +563,7 @@ class Execution:
             self.event(lane, "TaskScheduled", "taskScheduledEventDetails", scheduled)
             self.event(lane, "TaskStarted", "taskStartedEventDetails", base)
         try:
-            result = self._invoke(handler.invoke, _copy_json(payload), timeout, lane)
+            result = self.invoke(handler.invoke, _copy_json(payload), timeout, lane)
         except _TaskTimedOut:
             self.event(
                 lane, f"{prefix}TimedOut", f"{key}TimedOutEventDetails", {**base, "error": TIMEOUT}
@@ -601,144 +603,12 @@ class Execution:
         else:
             lane.task_token = secrets.token_hex(32)  # hex: never read as a CLI option
 
-    def _run_callback_task(
-        self,
-        state: TaskState,
-        payload: Any,
-        timeout: float | None,
-        heartbeat: float | None,
-        lane: Lane,
-    ) -> Any:
-        handler = state.handler
-        assert handler is not None
-        base = {"resourceType": handler.resource_type, "resource": handler.resource}
-        token = lane.task_token
-        if token is None:  # a definition without Parameters still gets a token
-            self.prepare_token(lane, payload)
-            token = lane.task_token
-        assert token is not None
-        resume, lane.resume = lane.resume, None
-        if resume is not None:
-            started = float(resume["task_started"])
-        else:
-            started = time.time()
-            scheduled: dict[str, Any] = {**base, "region": "us-east-1", "parameters": payload}
-            if timeout is not None:
-                scheduled["timeoutInSeconds"] = int(timeout)
-            if heartbeat is not None:
-                scheduled["heartbeatInSeconds"] = int(heartbeat)
-            self.event(lane, "TaskScheduled", "taskScheduledEventDetails", scheduled)
-            self.event(lane, "TaskStarted", "taskStartedEventDetails", base)
-            self.tokens.open(token, execution=self.execution_arn, state=state.name)
-            try:
-                submitted = self._invoke(handler.invoke, _copy_json(payload), timeout, lane)
-            except _TaskTimedOut:
-                self.tokens.close(token)
-                self.event(
-                    lane, "TaskTimedOut", "taskTimedOutEventDetails", {**base, "error": TIMEOUT}
-                )
-                raise StatesError(TIMEOUT, None) from None
-            except (TaskError, StatesError) as err:
-                self.tokens.close(token)
-                details = {**base, **_error_details(err.error, err.cause)}
-                self.event(lane, "TaskFailed", "taskFailedEventDetails", details)
-                raise StatesError(err.error, err.cause) from None
-            self.event(
-                lane, "TaskSubmitted", "taskSubmittedEventDetails", {**base, "output": submitted}
-            )
-            if self.on_wait is not None and lane.scope.parent is None:
-                self.on_wait(self.snapshot(lane, state, token, started))
-        try:
-            result = self._wait_for_token(lane, token, started, timeout, heartbeat)
-        except _TaskTimedOut:
-            # AWS reports a missed heartbeat as it reports a timeout: States.Timeout.
-            self.event(lane, "TaskTimedOut", "taskTimedOutEventDetails", {**base, "error": TIMEOUT})
-            raise StatesError(TIMEOUT, None) from None
-        except StatesError as err:
-            details = {**base, **_error_details(err.error, err.cause)}
-            self.event(lane, "TaskFailed", "taskFailedEventDetails", details)
-            raise
-        if result_too_large(result):
-            error = data_limit_exceeded(handler.resource_type)
-            details = {**base, **_error_details(error.error, error.cause)}
-            self.event(lane, "TaskFailed", "taskFailedEventDetails", details)
-            raise error
-        self.event(lane, "TaskSucceeded", "taskSucceededEventDetails", {**base, "output": result})
-        return result
-
-    def _wait_for_token(
-        self,
-        lane: Lane,
-        token: str,
-        started: float,
-        timeout: float | None,
-        heartbeat: float | None,
-    ) -> Any:
-        """Wait (in real time) until ``token`` is answered, times out or misses a heartbeat."""
-        tokens = self.tokens
-        last_beat = started
-        try:
-            while True:
-                answer = tokens.read(token)
-                if answer is None:
-                    raise StatesError(TIMEOUT, "the task token is no longer known")
-                if answer.status == SUCCEEDED:
-                    return answer.output
-                if answer.status == FAILED:
-                    raise StatesError(answer.error, answer.cause)  # type: ignore[arg-type]
-                if answer.heartbeat is not None:
-                    last_beat = max(last_beat, answer.heartbeat)
-                now = time.time()
-                left = _TOKEN_POLL
-                if timeout is not None:
-                    left = min(left, started + timeout - now)
-                if heartbeat is not None:
-                    left = min(left, last_beat + heartbeat - now)
-                if left <= 0:
-                    raise _TaskTimedOut
-                self.check(lane)
-                self.abort_event.wait(left)
-                self.check(lane)
-        finally:
-            tokens.close(token)
-
-    def snapshot(self, lane: Lane, state: State, token: str, task_started: float) -> dict[str, Any]:
-        """Everything :meth:`resume` needs to go on waiting at ``state`` (plain JSON)."""
-        return {
-            "version": 1,
-            "machine": self.machine.name,
-            "name": self.name,
-            "input": self.input,
-            "start_time": self.start_time,
-            "state": state.name,
-            "state_input": lane.state_input,
-            "entered_id": self._entered_id(lane, state),
-            "entered_time": lane.entered_time,
-            "retry_count": lane.retry_count,
-            "variables": dict(lane.scope.vars),
-            "token": token,
-            "task_started": task_started,
-            "offset": lane.offset,
-            "last_id": lane.last_id,
-            "records": [list(record) for record in self.records],
-            "transitions": self.transitions,
-        }
-
-    def _entered_id(self, lane: Lane, state: State) -> int:
-        entered = _ENTERED[state.type]
-        for record in reversed(self.records):
-            if record[3] == entered and record[5] and record[5].get("name") == state.name:
-                return int(record[0])
-        return lane.last_id
+    # ------------------------------------------------------------------ going on elsewhere
 
     @classmethod
-    def resume(
-        cls,
-        machine: StateMachine,
-        snapshot: dict[str, Any],
-        **options: Any,
-    ) -> Execution:
-        """An execution that goes on from ``snapshot`` (see ``on_wait``); call :meth:`run`.
+    def resume(cls, machine: StateMachine, snapshot: dict[str, Any], **options: Any) -> Execution:
+        """An execution that goes on from a waiting ``snapshot`` (see ``on_wait``); call
+        :meth:`run`.
 
         The Task state it stopped at waits for the same token again, without running its
         resource a second time; its history and variables are as they were.
@@ -749,47 +619,9 @@ class Execution:
             options: as for the constructor (``tokens``, ``on_wait``, ``time_scale``, ...).
         """
         execution = cls(machine, snapshot["input"], name=snapshot["name"], **options)
-        execution.start_time = float(snapshot["start_time"])
-        if machine.timeout_seconds:
-            execution.deadline = execution.start_time + machine.timeout_seconds
-        execution.records = [tuple(record) for record in snapshot["records"]]
-        execution._ids = itertools.count(len(execution.records) + 1)
-        execution.transitions = int(snapshot["transitions"])
+        continuation.restore(execution, snapshot)
         execution._resume = snapshot
         return execution
-
-    def _resumed_lane(self, snapshot: dict[str, Any]) -> Lane:
-        lane = Lane(self, Scope(), float(snapshot["offset"]), int(snapshot["last_id"]))
-        lane.scope.vars.update(snapshot["variables"])
-        lane.state_name = snapshot["state"]
-        lane.entered_time = float(snapshot["entered_time"])
-        lane.retry_count = int(snapshot["retry_count"])
-        return lane
-
-    # ------------------------------------------------------------------ redrive
-
-    def _redrive_point(self) -> dict[str, Any] | None:
-        if self.status is ExecutionStatus.SUCCEEDED or self._failed_at is None:
-            return None
-        name, data, lane = self._failed_at
-        return {
-            "version": 1,
-            "redrive": True,
-            "machine": self.machine.name,
-            "name": self.name,
-            "input": self.input,
-            "start_time": self.start_time,
-            "state": name,
-            "state_input": data,
-            "variables": dict(lane.scope.vars),
-            "offset": lane.offset,
-            "last_id": self.records[-1][0] if self.records else 0,
-            "records": [list(record) for record in self.records],
-            "transitions": self.transitions,
-            "redrive_count": self.redrive_count,
-            "entered_time": lane.entered_time,
-            "retry_count": 0,
-        }
 
     @classmethod
     def redrive(
@@ -811,49 +643,36 @@ class Execution:
                 f"cannot redrive: the state machine has no state {redrive_point.get('state')!r}"
             )
         execution = cls.resume(machine, redrive_point, **options)
-        execution.redrive_count = int(redrive_point.get("redrive_count", 0)) + 1
+        execution.redrive_count += 1
         if machine.timeout_seconds:  # a redriven execution gets its time again
             execution.deadline = execution.clock.now() + machine.timeout_seconds
         return execution
 
-    def _redrive_graph(self, lane: Lane, point: dict[str, Any]) -> Any:
-        graph = self.machine.graph
-        states = graph.states
-        name: str | None = point["state"]
-        data = point["state_input"]
-        try:
-            while name is not None:
-                self.check(lane)
-                data, name = self.run_state(states[name], data, lane)
-        except (StatesError, _Stop):
-            if name is not None:
-                self._failed_at = (name, data, lane)
-            raise
-        return data
-
-    def _continue(self, lane: Lane, snapshot: dict[str, Any]) -> Any:
-        graph = self.machine.graph
+    def _go_on(self, lane: Lane, snapshot: dict[str, Any]) -> Any:
+        """Run from the snapshot's state to the end (waiting again, or redriven)."""
+        states = self.machine.graph.states
         name: str | None = snapshot["state"]
         data = snapshot["state_input"]
+        resume = None if snapshot.get("redrive") else snapshot
         try:
-            data, name = self.run_state(graph.states[snapshot["state"]], data, lane, snapshot)
             while name is not None:
                 self.check(lane)
-                data, name = self.run_state(graph.states[name], data, lane)
+                data, name = self.run_state(states[name], data, lane, resume)
+                resume = None
         except (StatesError, _Stop):
             if name is not None:
-                self._failed_at = (name, data, lane)
+                self.failed_at = (name, data, lane)
             raise
         return data
 
-    def _invoke(
+    def invoke(
         self,
         invoke: Callable[[Any, float | None], Any],
         payload: Any,
         timeout: float | None,
         lane: Lane,
     ) -> Any:
-        """Call ``invoke``; with a timeout, in a worker thread that is abandoned at the deadline.
+        """Call a task's ``invoke``; with a timeout, in a worker thread abandoned at the deadline.
 
         Without a timeout (the ASL default) and without an execution deadline the task runs
         inline: a thread per task would cost more than a small task itself.
@@ -898,56 +717,6 @@ class Execution:
 
 
 _ABORT_EVENT_LOCK = threading.Lock()
-_TOKEN_POLL = 0.05  # seconds between looks at a waiting task token
-
-
-class _TaskTimedOut(Exception):
-    pass
-
-
-def _copy_json(value: Any) -> Any:
-    """A private copy of a JSON value for a task, which may change what it is given.
-
-    The copy is what a JSON round trip gives. Plain values (dicts with ``str`` keys, lists,
-    and exactly ``str``/``int``/``float``/``bool``/``None``) are copied directly, which is
-    several times faster; anything else (tuples, other keys, subclasses, cycles) takes
-    the round trip itself, so it converts or fails just as the round trip does.
-    """
-    if isinstance(value, dict | list):
-        try:
-            return _copy_plain(value)
-        except (_NotPlain, RecursionError):
-            return json.loads(json.dumps(value))
-    return value
-
-
-class _NotPlain(Exception):
-    pass
-
-
-_PLAIN_SCALARS: frozenset[type] = frozenset((str, int, float, bool, type(None)))
-
-
-def _copy_plain(value: Any, scalars: frozenset[type] = _PLAIN_SCALARS) -> Any:
-    kind = type(value)
-    if kind is dict:
-        copied = {k: v if type(v) in scalars else _copy_plain(v) for k, v in value.items()}
-        for key in copied:
-            if type(key) is not str:
-                raise _NotPlain
-        return copied
-    if kind is list:
-        return [v if type(v) in scalars else _copy_plain(v) for v in value]
-    raise _NotPlain
-
-
-def _error_details(error: str | None, cause: str | None) -> dict[str, Any]:
-    details: dict[str, Any] = {}
-    if error is not None:
-        details["error"] = error
-    if cause is not None:
-        details["cause"] = cause
-    return details
 
 
 def run_execution(
