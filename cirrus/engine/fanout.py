@@ -51,13 +51,22 @@ def _json_type(value: Any) -> str:
 class _Outcome:
     """Result of running one branch or iteration on its own lane."""
 
-    __slots__ = ("cursor", "error", "lane", "output")
+    __slots__ = ("cursor", "error", "failed_type", "lane", "late", "output", "started")
 
     def __init__(self, lane: Lane) -> None:
         self.lane = lane
         self.output: Any = None
         self.error: StatesError | None = None
         self.cursor: int | None = None  # the iteration's last state event
+        self.started = False
+        self.late = False  # it ended after a sibling failed the Map or Parallel
+        self.failed_type: str | None = None  # the type of the state it stopped in
+
+
+# States whose failure leaves them open, so AWS records them aborted when the Map or
+# Parallel around them fails (a Fail state ends where it is; a Map or Parallel inside
+# records its own failure).
+_ABORTABLE = frozenset({"Task", "Pass", "Wait", "Choice", "Succeed"})
 
 
 def _run_lanes(
@@ -68,18 +77,41 @@ def _run_lanes(
     on_end: Any,
     stop_on_failure: Any,
 ) -> list[_Outcome]:
-    """Run each (graph, input, lane); in-line when ``workers`` is 1, else on threads."""
+    """Run each (graph, input, lane); in-line when ``workers`` is 1, else on threads.
+
+    On threads, the first failure that stops the lot cancels the lanes still running: each
+    ends (:class:`~cirrus.engine.runner.LaneAborted`) at its next state or wait.
+    """
+    from cirrus.engine.runner import Cancel, LaneAborted
+
     outcomes = [_Outcome(lane) for _, _, lane in jobs]
+    cancel: Cancel | None = None
+    if workers > 1 and len(jobs) > 1:
+        cancel = Cancel(jobs[0][2].cancel)
+        for _, _, lane in jobs:
+            lane.cancel = cancel
 
     def run_one(index: int) -> None:
         graph, data, lane = jobs[index]
         outcome = outcomes[index]
+        if cancel is not None and cancel.is_set():
+            return  # the lot failed before this one began: it never starts
+        outcome.started = True
         on_start(index, lane)
         try:
             outcome.output = execution.run_graph(graph, data, lane)
         except StatesError as err:
             outcome.error = err
+            outcome.failed_type = _type_of(graph, lane)
+        except LaneAborted as aborted:
+            if cancel is None or (cancel.parent is not None and cancel.parent.is_set()):
+                raise  # an enclosing Map or Parallel failed: this one stops too
+            outcome.late = True
+            outcome.failed_type = aborted.state_type
+            return
         on_end(index, lane, outcome)
+        if cancel is not None and outcome.error is not None and stop_on_failure(outcome):
+            cancel.set()
 
     if workers <= 1 or len(jobs) <= 1:
         for index in range(len(jobs)):
@@ -110,6 +142,38 @@ def _run_lanes(
     return outcomes
 
 
+def _type_of(graph: Graph, lane: Lane) -> str | None:
+    state = graph.states.get(lane.state_name)
+    return state.type if state is not None else None
+
+
+def _abort_events(
+    execution: Execution, lane: Lane, failed: _Outcome, outcomes: list[_Outcome], map_name: str
+) -> None:
+    """What AWS records when a Map or Parallel fails: the failed lane's open state and every
+    lane cut short, aborted, each after the failed lane's last state event."""
+    cursor = failed.cursor if failed.cursor is not None else failed.lane.last_id
+
+    def record(kind: str, key: str | None = None, details: Any = None) -> None:
+        lane.last_id = cursor
+        execution.event(lane, kind, key, details)
+
+    if failed.failed_type in _ABORTABLE:
+        record(f"{failed.failed_type}StateAborted")
+    for index, outcome in enumerate(outcomes):
+        if outcome is failed or not outcome.late or not outcome.started:
+            continue
+        if map_name:
+            record(
+                "MapIterationAborted",
+                "mapIterationAbortedEventDetails",
+                {"name": map_name, "index": index},
+            )
+        if outcome.failed_type in _ABORTABLE:
+            record(f"{outcome.failed_type}StateAborted")
+    lane.last_id = cursor
+
+
 def _inline(execution: Execution, graph: Graph) -> bool:
     """Whether a graph's lanes can run one after another without changing anything."""
     return graph.pure and (not graph.waits or execution.time_scale == 0)
@@ -126,21 +190,33 @@ def run_parallel(execution: Execution, state: ParallelState, data: Any, lane: La
     execution.event(lane, "ParallelStateStarted", None, None)
     jobs = [(branch, data, lane.child()) for branch in state.branches]
     pure = all(_inline(execution, branch) for branch in state.branches)
+    first: list[_Outcome] = []
+    lock = threading.Lock()
+
+    def on_end(index: int, child: Lane, outcome: _Outcome) -> None:
+        with lock:
+            if first:
+                outcome.late = True  # a sibling failed first: this one counts as cut short
+            elif outcome.error is not None:
+                first.append(outcome)
+
     outcomes = _run_lanes(
         execution,
         jobs,
         1 if pure else len(jobs),
         lambda index, child: None,
-        lambda index, child, outcome: None,
+        on_end,
         lambda outcome: True,
     )
     _join_time(lane, outcomes)
-    for outcome in outcomes:
-        if outcome.error is not None:
-            # The runner records ParallelStateFailed once no Retry applies, as AWS does,
-            # after the failed branch's last event.
-            lane.last_id = outcome.lane.last_id
-            raise outcome.error
+    failed = first[0] if first else next((o for o in outcomes if o.error is not None), None)
+    if failed is not None:
+        # The runner records ParallelStateFailed once no Retry applies, as AWS does,
+        # after the failed branch's last event.
+        failed.cursor = failed.lane.last_id
+        _abort_events(execution, lane, failed, outcomes, "")
+        assert failed.error is not None
+        raise failed.error
     lane.last_id = max((outcome.lane.last_id for outcome in outcomes), default=lane.last_id)
     _succeeded(execution, lane, "ParallelStateSucceeded")
     return [outcome.output for outcome in outcomes]
@@ -199,6 +275,7 @@ def run_map(execution: Execution, state: MapState, effective: Any, raw: Any, lan
     # last state event of the one before, and the state goes on after the last iteration.
     cursor = [lane.last_id]
     last_end = [lane.last_id]
+    failing: list[_Outcome] = []  # the iteration whose failure failed the Map
 
     def exceeded() -> bool:
         if not tolerant:
@@ -224,9 +301,14 @@ def run_map(execution: Execution, state: MapState, effective: Any, raw: Any, lan
         )
 
     def on_end(index: int, child: Lane, outcome: _Outcome) -> None:
-        if outcome.error is not None:
-            with lock:
+        with lock:
+            if failing:
+                outcome.late = True  # the Map failed meanwhile: this one was cut short
+                return
+            if outcome.error is not None:
                 failures[0] += 1
+                if exceeded():
+                    failing.append(outcome)
         if state.distributed:
             return
         details = {"name": state.name, "index": index}
@@ -245,7 +327,7 @@ def run_map(execution: Execution, state: MapState, effective: Any, raw: Any, lan
     outcomes = _run_lanes(execution, jobs, workers, on_start, on_end, lambda outcome: exceeded())
     _join_time(lane, outcomes)
     if exceeded():
-        failed = next(o for o in outcomes if o.error is not None)
+        failed = failing[0] if failing else next(o for o in outcomes if o.error is not None)
         if state.distributed:
             error = _map_run_error(failed, tolerant)
             details = _error_output(error)
@@ -258,7 +340,7 @@ def run_map(execution: Execution, state: MapState, effective: Any, raw: Any, lan
             raise error
         # The runner records MapStateFailed once no Retry applies, after the last state
         # event of the iteration that failed.
-        lane.last_id = failed.cursor if failed.cursor is not None else lane.last_id
+        _abort_events(execution, lane, failed, outcomes, state.name)
         if not tolerant:
             assert failed.error is not None
             raise failed.error

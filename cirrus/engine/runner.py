@@ -52,7 +52,7 @@ from cirrus.engine.task_io import copy_json as _copy_json
 from cirrus.engine.task_io import error_details as _error_details
 from cirrus.errors import DefinitionError, TaskError
 
-__all__ = ["Execution", "Lane", "Scope", "run_execution"]
+__all__ = ["Cancel", "Execution", "Lane", "LaneAborted", "Scope", "run_execution"]
 
 
 class _Stop(Exception):
@@ -68,6 +68,40 @@ class _Stop(Exception):
         self.error = error
         self.cause = cause
         self.final_id = final_id  # the id the last event takes (the history is full)
+
+
+class LaneAborted(Exception):
+    """A branch or iteration stops because a sibling failed its Map or Parallel.
+
+    Attributes:
+        state_type: the type of the state it stopped in, None between states.
+    """
+
+    state_type: str | None = None
+
+
+class Cancel:
+    """Set when the lanes of a Map or Parallel should stop (a sibling failed it); a lane
+    also stops when an enclosing Map or Parallel is cancelled."""
+
+    __slots__ = ("event", "parent")
+
+    def __init__(self, parent: Cancel | None = None) -> None:
+        self.event = threading.Event()
+        self.parent = parent
+
+    def set(self) -> None:
+        """Stop the lanes."""
+        self.event.set()
+
+    def is_set(self) -> bool:
+        """Whether these lanes, or enclosing ones, were stopped."""
+        cancel: Cancel | None = self
+        while cancel is not None:
+            if cancel.event.is_set():
+                return True
+            cancel = cancel.parent
+        return False
 
 
 class Scope:
@@ -106,6 +140,7 @@ class Lane:
     """
 
     __slots__ = (
+        "cancel",
         "entered_time",
         "execution",
         "ids",
@@ -127,6 +162,7 @@ class Lane:
         # the history of a distributed Map's child execution
         self.sink = execution.records
         self.ids = execution._ids
+        self.cancel: Cancel | None = None  # set by a Map or Parallel whose lanes must stop
         self.scope = scope
         self.offset = offset
         self.last_id = last_id
@@ -145,13 +181,13 @@ class Lane:
     def child(self) -> Lane:
         """A lane for a branch or iteration: new variable scope, same time, same history."""
         lane = Lane(self.execution, Scope(self.scope), self.offset, self.last_id)
-        lane.sink, lane.ids = self.sink, self.ids
+        lane.sink, lane.ids, lane.cancel = self.sink, self.ids, self.cancel
         return lane
 
     def child_execution(self) -> Lane:
         """A lane for a distributed Map's child execution: a history of its own."""
         lane = Lane(self.execution, Scope(self.scope), self.offset, 0)
-        lane.sink, lane.ids = [], itertools.count(1)
+        lane.sink, lane.ids, lane.cancel = [], itertools.count(1), self.cancel
         return lane
 
     def context(self) -> dict[str, Any]:
@@ -411,7 +447,11 @@ class Execution:
     # ------------------------------------------------------------------ driving
 
     def check(self, lane: Lane) -> None:
-        """End the execution if it was aborted or ran out of time."""
+        """End the execution if it was aborted or ran out of time; end the lane if its Map or
+        Parallel failed elsewhere."""
+        cancel = lane.cancel
+        if cancel is not None and cancel.is_set():
+            raise LaneAborted
         if self._aborted:
             error, cause = self._abort_error
             raise _Stop(ExecutionStatus.ABORTED, error or "ExecutionAborted", cause)
@@ -495,6 +535,9 @@ class Execution:
                 output, assigned = transitions.apply_catch(state, catcher, data, err, lane)
                 next_name = catcher.next
                 break
+            except LaneAborted as aborted:
+                aborted.state_type = kind  # the state was open when its lane stopped
+                raise
         if assigned:
             lane.scope.vars.update(assigned)
         if kind != "Fail":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1114,6 +1115,115 @@ def test_distributed_map_history_has_a_map_run() -> None:
     ]
     started = result.events[5]["mapRunStartedEventDetails"]["mapRunArn"]
     assert started.startswith("arn:aws:states:us-east-1:123456789012:mapRun:StateMachine/Each:")
+
+
+def test_failed_map_aborts_the_iterations_still_running() -> None:
+    # timeouts/test_timeouts::test_service_lambda_map_timeout: when one iteration fails the
+    # Map, the others are cut short: after its MapIterationFailed, TaskStateAborted for the
+    # failed task and, for each other iteration, MapIterationAborted and TaskStateAborted,
+    # all following the failed iteration's last event; then MapStateFailed.
+    def work(event: Any) -> Any:
+        if event == 0:
+            time.sleep(0.5)  # the others are all running by then
+            raise ValueError("item 0 is broken")
+        time.sleep(3)
+        return event
+
+    definition = {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "ItemsPath": "$.list",
+                "ItemProcessor": {
+                    "StartAt": "Work",
+                    "States": {
+                        "Work": {
+                            "Type": "Task",
+                            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:work",
+                            "TimeoutSeconds": 60,
+                            "End": True,
+                        }
+                    },
+                },
+                "End": True,
+            }
+        },
+    }
+    began = time.monotonic()
+    result = run(
+        Case(
+            pins="test_service_lambda_map_timeout",
+            definition=definition,
+            input={"list": [0, 1, 2, 3]},
+            tasks={"work": work},
+        )
+    )
+    assert time.monotonic() - began < 2.8  # the others were not waited for
+    assert (result.error, result.cause) == ("ValueError", "item 0 is broken")
+    events = shape(result)
+    failed_at = next(i for i, (_, _, kind) in enumerate(events) if kind == "MapIterationFailed")
+    cursor = events[failed_at][1]
+    tail = events[failed_at + 1 :]
+    assert [kind for _, _, kind in tail] == [
+        "TaskStateAborted",
+        "MapIterationAborted",
+        "TaskStateAborted",
+        "MapIterationAborted",
+        "TaskStateAborted",
+        "MapIterationAborted",
+        "TaskStateAborted",
+        "MapStateFailed",
+        "ExecutionFailed",
+    ]
+    assert {prev for _, prev, _ in tail[:-1]} == {cursor}
+
+
+def test_failed_parallel_aborts_the_other_branches() -> None:
+    # states_variables/test_error_output::test_parallel_catch_error (TaskStateAborted for the
+    # failed branch's task) and the Map's rule above: the branch still running is cut short.
+    def slow(event: Any) -> Any:
+        time.sleep(3)
+        return event
+
+    def broken(event: Any) -> Any:
+        time.sleep(0.3)
+        raise ValueError("broken branch")
+
+    def branch(function: str) -> dict[str, Any]:
+        task = {
+            "Type": "Task",
+            "Resource": f"arn:aws:lambda:us-east-1:123456789012:function:{function}",
+            "TimeoutSeconds": 60,
+            "End": True,
+        }
+        return {"StartAt": function, "States": {function: task}}
+
+    definition = {
+        "StartAt": "Both",
+        "States": {
+            "Both": {
+                "Type": "Parallel",
+                "Branches": [branch("slow"), branch("broken")],
+                "End": True,
+            }
+        },
+    }
+    began = time.monotonic()
+    result = run(
+        Case(pins="parallel abort", definition=definition, tasks={"slow": slow, "broken": broken})
+    )
+    assert time.monotonic() - began < 2.8
+    assert (result.error, result.cause) == ("ValueError", "broken branch")
+    events = shape(result)
+    failed = next(event for event in events if event[2] == "LambdaFunctionFailed")
+    assert [kind for _, _, kind in events[-4:]] == [
+        "TaskStateAborted",
+        "TaskStateAborted",
+        "ParallelStateFailed",
+        "ExecutionFailed",
+    ]
+    assert {prev for _, prev, _ in events[-4:-1]} == {failed[0]}
 
 
 def test_map_runtime_error_records_no_map_failure() -> None:
