@@ -51,13 +51,14 @@ def _json_type(value: Any) -> str:
 class _Outcome:
     """Result of running one branch or iteration on its own lane."""
 
-    __slots__ = ("cursor", "error", "failed_type", "lane", "late", "output", "started")
+    __slots__ = ("cursor", "end_id", "error", "failed_type", "lane", "late", "output", "started")
 
     def __init__(self, lane: Lane) -> None:
         self.lane = lane
         self.output: Any = None
         self.error: StatesError | None = None
         self.cursor: int | None = None  # the iteration's last state event
+        self.end_id = 0  # its MapIteration{Succeeded,Failed} event
         self.started = False
         self.late = False  # it ended after a sibling failed the Map or Parallel
         self.failed_type: str | None = None  # the type of the state it stopped in
@@ -274,7 +275,6 @@ def run_map(execution: Execution, state: MapState, effective: Any, raw: Any, lan
     # AWS chains the iterations of a Map run one after another: each starts after the
     # last state event of the one before, and the state goes on after the last iteration.
     cursor = [lane.last_id]
-    last_end = [lane.last_id]
     failing: list[_Outcome] = []  # the iteration whose failure failed the Map
 
     def exceeded() -> bool:
@@ -300,29 +300,37 @@ def run_map(execution: Execution, state: MapState, effective: Any, raw: Any, lan
             {"name": state.name, "index": index},
         )
 
+    threaded = workers > 1
+
+    def count_failure(outcome: _Outcome) -> bool:
+        """Count a failure; whether the Map failed before (this lane was cut short)."""
+        if failing:
+            outcome.late = True
+            return True
+        if outcome.error is not None:
+            failures[0] += 1
+            if exceeded():
+                failing.append(outcome)
+        return False
+
     def on_end(index: int, child: Lane, outcome: _Outcome) -> None:
-        with lock:
-            if failing:
-                outcome.late = True  # the Map failed meanwhile: this one was cut short
-                return
-            if outcome.error is not None:
-                failures[0] += 1
-                if exceeded():
-                    failing.append(outcome)
+        if threaded:
+            with lock:
+                if count_failure(outcome):
+                    return
+        elif count_failure(outcome):
+            return
         if state.distributed:
             return
         details = {"name": state.name, "index": index}
-        with lock:
-            cursor[0] = child.last_id
-        outcome.cursor = child.last_id
+        outcome.cursor = cursor[0] = child.last_id  # cursor: for the next one, in-line
         if outcome.error is None:
             execution.event(
                 child, "MapIterationSucceeded", "mapIterationSucceededEventDetails", details
             )
         else:
             execution.event(child, "MapIterationFailed", "mapIterationFailedEventDetails", details)
-        with lock:
-            last_end[0] = max(last_end[0], child.last_id)
+        outcome.end_id = child.last_id
 
     outcomes = _run_lanes(execution, jobs, workers, on_start, on_end, lambda outcome: exceeded())
     _join_time(lane, outcomes)
@@ -351,7 +359,7 @@ def run_map(execution: Execution, state: MapState, effective: Any, raw: Any, lan
     if state.distributed:
         execution.event(lane, "MapRunSucceeded", None, None)
     else:
-        lane.last_id = last_end[0]
+        lane.last_id = max((o.end_id for o in outcomes), default=lane.last_id)
     results = [
         outcome.output if outcome.error is None else _error_output(outcome.error)
         for outcome in outcomes
