@@ -148,7 +148,8 @@ def run(
         execution_input,
         time_scale=time_scale,
         object_io=object_io,
-        tokens=_tokens(),
+        # only a machine that waits for task tokens needs the store another process answers
+        tokens=_tokens() if machine.uses_task_tokens() else None,
     )
     if history_file is not None:
         history_file.write_text(json.dumps(result.history(), indent=2) + "\n", encoding="utf-8")
@@ -222,7 +223,12 @@ def test_state(
         sys.exit(ExitCode.INVALID)
     try:
         result = inspect_state(
-            machine, name, state_input, variables=variables, inspection_level=inspection_level
+            machine,
+            name,
+            state_input,
+            variables=variables,
+            inspection_level=inspection_level,
+            tokens=_tokens() if machine.uses_task_tokens() else None,
         )
     except DefinitionError as err:
         click.echo(str(err), err=True)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cirrus.engine import transitions
+from cirrus.engine.callbacks import TaskTokens
 from cirrus.engine.definition import StateMachine
 from cirrus.engine.errors import StatesError
 from cirrus.engine.jsonata_eval import JsonataTemplate
@@ -103,6 +104,7 @@ def inspect_state(
     inspection_level: str = "INFO",
     time_scale: float = 0.0,
     object_io: ObjectIO | None = None,
+    tokens: TaskTokens | None = None,
 ) -> StateTestResult:
     """Run ``state_name`` of ``machine`` once on ``input``.
 
@@ -114,6 +116,7 @@ def inspect_state(
         inspection_level: ``INFO``, ``DEBUG`` or ``TRACE``.
         time_scale: multiplies a Wait state's sleep (0, the default, skips it).
         object_io: object storage for a Map's ItemReader/ResultWriter.
+        tokens: where a ``.waitForTaskToken`` state waits for its answer.
 
     Raises:
         DefinitionError: no top-level state has that name, or the level is unknown.
@@ -127,7 +130,7 @@ def inspect_state(
         known = ", ".join(machine.graph.states)
         raise DefinitionError(f"no state named {state_name!r}; the states are: {known}")
     data = {} if input is None else input
-    execution = Execution(machine, data, time_scale=time_scale, object_io=object_io)
+    execution = Execution(machine, data, time_scale=time_scale, object_io=object_io, tokens=tokens)
     lane = Lane(execution, Scope(), 0.0, 0)
     lane.scope.vars.update(variables or {})
     lane.state_name = state.name
@@ -167,6 +170,8 @@ def _flow(
     if not isinstance(state, PassState | TaskState):
         seen["afterInputPath"] = transitions.effective_input(state, data, lane)
         return transitions.STEPS[state.type](execution, state, data, lane)
+    if isinstance(state, TaskState) and state.handler is not None and state.handler.callback:
+        execution.prepare_token(lane, data)  # $$.Task.Token, before Parameters
     effective = transitions.effective_input(state, data, lane)
     seen["afterInputPath"] = effective
     if isinstance(state, PassState):
@@ -184,7 +189,12 @@ def _flow(
             payload = state.parameters.evaluate(effective, lane)
             seen["afterParameters"] = payload
         timeout = transitions.task_timeout(state, data, lane, None)
-        result = execution.run_task(state, payload, timeout, lane)
+        heartbeat = (
+            transitions.task_heartbeat(state, data, lane, None)
+            if state.handler is not None and state.handler.callback
+            else None
+        )
+        result = execution.run_task(state, payload, timeout, lane, heartbeat)
         seen["result"] = result
         if state.result_selector is not None:
             result = state.result_selector.evaluate(result, lane)
@@ -200,6 +210,8 @@ def _jsonata_flow(
 ) -> tuple[Any, str | None, dict[str, Any] | None]:
     if not isinstance(state, TaskState):
         return transitions.STEPS[state.type](execution, state, data, lane)
+    if state.handler is not None and state.handler.callback:
+        execution.prepare_token(lane, data)
     bindings = lane.bindings(transitions.jsonata_states(data, lane))
     payload = (
         state.parameters.evaluate(bindings)

@@ -21,6 +21,7 @@ from cirrus.engine import (
     MemoryTaskTokens,
     PythonFunctions,
     StateMachine,
+    inspect_state,
     send_task_failure,
     send_task_heartbeat,
     send_task_success,
@@ -272,3 +273,35 @@ def test_send_task_failure_and_heartbeat_commands(tmp_path: Path, monkeypatch: A
     assert (result.error, result.cause) == ("Rejected", "by a human")
     bad = runner.invoke(statemachine, ["send-task-success", "tok", "--output", "{nope"])
     assert bad.exit_code == 2 and "--output is not valid JSON" in bad.stderr
+
+
+def test_test_state_of_a_token_task_waits_for_the_answer() -> None:
+    asker = Asker()
+    machine = StateMachine.from_dict(definition(), resolver=PythonFunctions({"ask": asker}))
+    box: dict[str, Any] = {}
+    thread = threading.Thread(
+        target=lambda: box.update(
+            result=inspect_state(machine, "Ask", {"item": "x"}, inspection_level="DEBUG")
+        ),
+        daemon=True,
+    )
+    thread.start()
+    assert asker.handed.wait(5)
+    send_task_success(asker.tokens[0], "yes")
+    thread.join(10)
+    result = box["result"]
+    assert result.status == "SUCCEEDED" and result.next_state == "Record"
+    assert result.output == {"item": "x", "answer": "yes"}
+    assert result.inspection["afterParameters"]["Payload"]["token"] == asker.tokens[0]
+
+
+def test_run_without_token_tasks_leaves_no_state_database(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CIRRUS_STATE_DB", raising=False)
+    monkeypatch.delenv("CIRRUS_PROJECT", raising=False)
+    machine = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    (tmp_path / "m.json").write_text(json.dumps(machine))
+    (tmp_path / "in.json").write_text("{}")
+    result = CliRunner().invoke(statemachine, ["run", "m.json", "--input", "in.json"])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / ".cirrus").exists()
