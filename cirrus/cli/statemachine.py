@@ -1,4 +1,8 @@
-"""``cirrus statemachine``: run or validate an ASL definition locally.
+"""``cirrus statemachine``: run, validate or test an ASL definition locally; answer task tokens.
+
+``test-state`` runs one state as AWS's TestState does; ``send-task-success``,
+``send-task-failure`` and ``send-task-heartbeat`` answer a ``.waitForTaskToken`` state
+waiting in any process of the project (through its SQLite state database).
 
 Map ``ItemReader``/``ResultWriter`` buckets are S3 buckets unless ``--bucket NAME=ROOT``
 maps them to another storage root, e.g. ``--bucket my-bucket=./data``.
@@ -24,7 +28,7 @@ from cirrus.errors import ConfigError, DefinitionError
 
 @click.group()
 def statemachine() -> None:
-    """Run and validate Amazon States Language definitions locally."""
+    """Run, validate and test Amazon States Language definitions locally; answer task tokens."""
 
 
 def _state_db(project_dir: str | None = None) -> str:
