@@ -108,6 +108,7 @@ def create_task(
 
     A task gets definition.yml, README.md, src/task/task.py and test-payload.json; a batch
     task also gets Dockerfile, Dockerfile.lambda, Dockerfile.batch and requirements.txt.
+    A workflow test-NAME that runs the task alone is made with it, for the test payload.
     """
     from cirrus.project import create_component
 
@@ -122,9 +123,17 @@ def create_task(
     if not chosen:
         raise click.UsageError("a task needs a type: --type lambda, --type batch, or both")
     project = _project(project_dir)
+    test_workflow = project.folder("workflow") / f"test-{name}"
+    made_test_workflow = not test_workflow.exists()
     with reporting_errors():
         component = create_component(project, "task", name, description, sorted(chosen))
     _report_created(component, project)
+    if made_test_workflow and test_workflow.exists():
+        click.echo(
+            f"created workflow test-{name} in {test_workflow.relative_to(project.root)}/, "
+            f"which runs it: cirrus run-workflow tasks/{name}/test-payload.json",
+            err=True,
+        )
 
 
 def _simple_create(kind: str) -> click.Command:
