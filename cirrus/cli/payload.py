@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from cirrus.cli.common import echo_json
+from cirrus.cli.common import check_input_file, echo_json
 from cirrus.cli.exits import reporting_errors
 
 __all__ = ["payload"]
@@ -18,6 +18,7 @@ def _read(source: str) -> dict[str, object]:
     from cirrus.storage import load_payload
     from cirrus.task.cli import read_input
 
+    check_input_file(source)
     return load_payload(read_input(source))
 
 
@@ -63,6 +64,7 @@ def template(source: str, variables: tuple[tuple[str, str], ...]) -> None:
     from cirrus.templating import render_payload_template
 
     with reporting_errors():
+        check_input_file(source)
         text = sys.stdin.read() if source == "-" else Path(source).read_text()
         rendered = render_payload_template(text, dict(variables))
         try:

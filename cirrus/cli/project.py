@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cirrus.cli.common import project_option
+from cirrus.cli.common import NOT_A_PROJECT, project_option
 from cirrus.cli.exits import ExitCode, reporting_errors
 from cirrus.task.kinds import TaskKind
 
@@ -34,11 +34,7 @@ def _project(project_dir: str | None, *, required: bool = True) -> Project:
     if project is not None:
         return project
     if required:
-        click.echo(
-            "error: not inside a cirrus project (no cirrus.yml here or above): "
-            "run `cirrus init`, or pass --project DIR",
-            err=True,
-        )
+        click.echo(f"error: {NOT_A_PROJECT}: run `cirrus init` to make one", err=True)
         sys.exit(ExitCode.FAILED)
     return Project.embedded(Path.cwd())
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from cirrus.cli.common import InputFile
 from cirrus.cli.exits import ExitCode, exit_code
 from cirrus.errors import ConfigError, DefinitionError
 
@@ -36,12 +37,12 @@ def _load(definition: Path) -> Any:
 
 
 @statemachine.command()
-@click.argument("definition", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("definition", type=InputFile(path_type=Path))
 @click.option(
     "--input",
     "input_file",
     required=True,
-    type=click.File("r", encoding="utf-8"),
+    type=InputFile(),
     help="JSON file with the execution input, or - for stdin.",
 )
 @click.option(
@@ -67,7 +68,7 @@ def _load(definition: Path) -> Any:
 )
 def run(
     definition: Path,
-    input_file: Any,
+    input_file: str,
     history_file: Path | None,
     time_scale: float,
     buckets: tuple[str, ...],
@@ -86,7 +87,8 @@ def run(
         click.echo(str(err), err=True)
         sys.exit(exit_code(err))
     try:
-        execution_input = json.load(input_file)
+        text = sys.stdin.read() if input_file == "-" else Path(input_file).read_text("utf-8")
+        execution_input = json.loads(text)
     except ValueError as err:
         click.echo(f"the input is not valid JSON: {err}", err=True)
         sys.exit(ExitCode.INVALID)
@@ -101,7 +103,7 @@ def run(
 
 
 @statemachine.command()
-@click.argument("definition", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("definition", type=InputFile(path_type=Path))
 def validate(definition: Path) -> None:
     """Check DEFINITION statically: transitions, paths, intrinsics, resources."""
     try:
