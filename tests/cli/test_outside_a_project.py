@@ -69,7 +69,5 @@ def test_a_missing_input_file_is_one_line(
     (tmp_path / "cirrus.yml").write_text("name: p\n")
     result = cirrus_cmd(*args, cwd=tmp_path)
     assert result.returncode == 2
-    assert (
-        result.stderr.strip()
-        == f"error: no such file: {args[-1] if args[-1] != '-' else 'nofile.yml'}"
-    )
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: no such file: nofile."), result.stderr
