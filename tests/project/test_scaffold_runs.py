@@ -112,3 +112,24 @@ def test_invalid_input_in_a_created_workflow_is_invalid_not_failed(tmp_path: Pat
     ]
     assert record["last_error"].startswith("InvalidInput")
     assert "no red band" in record["last_error"]
+
+
+def test_statemachine_run_publishes_only_when_asked(tmp_path: Path) -> None:
+    root = new_project(tmp_path)
+    ok("create", "task", "t", "d", cwd=root)
+    ok("create", "workflow", "w", "publishes", cwd=root)
+    payload = json.loads((root / "tasks/t/test-payload.json").read_text())
+    payload["process"][0]["workflow"] = "w"
+    (root / "input.json").write_text(json.dumps(payload))
+    published = root / ".cirrus/data/example/t-example/t-example.json"
+    args = ("statemachine", "run", "workflows/w/definition.yml", "--input", "input.json")
+
+    trial = ok(*args, cwd=root)
+    assert "not publishing" in trial.stderr
+    assert "--publish" in trial.stderr
+    assert json.loads(trial.stdout)["features"] == payload["features"]
+    assert not published.exists()
+
+    real = ok(*args, "--publish", cwd=root)
+    assert "not publishing" not in real.stderr
+    assert json.loads(published.read_text())["id"] == "t-example"
