@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cirrus.cli.common import NOT_A_PROJECT, project_option
+from cirrus.cli.common import NOT_A_PROJECT, echo_json, project_option
 from cirrus.cli.exits import ExitCode, reporting_errors
 from cirrus.task.kinds import TaskKind
 
@@ -177,13 +177,17 @@ def _types_text(component: Component) -> str:
 
 def _list_command(kind: str) -> click.Command:
     @click.command(f"{kind}s", help=f"List every {kind}, built-in and in the project.")
+    @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
     @project_option
-    def command(project_dir: str | None) -> None:
+    def command(as_json: bool, project_dir: str | None) -> None:
         from rich.table import Table
 
         project = _project(project_dir, required=False)
         with reporting_errors():
             components = project.components(kind)
+        if as_json:
+            echo_json([_listing(component) for component in components.values()])
+            return
         table = Table(title=f"{kind}s", title_justify="left")
         table.add_column("name", no_wrap=True, style="bold")
         table.add_column("built-in", no_wrap=True)
@@ -206,6 +210,22 @@ def _list_command(kind: str) -> click.Command:
     return command
 
 
+def _listing(component: Component) -> dict[str, object]:
+    """One component as ``show <kind>s --json`` lists it."""
+    listing: dict[str, object] = {
+        "name": component.name,
+        "kind": component.kind,
+        "builtin": component.builtin,
+        "overrides_builtin": component.overrides_builtin,
+        "enabled": component.enabled,
+        "description": component.description,
+        "path": str(component.path) if component.path else None,
+    }
+    if component.kind == "task":
+        listing["types"] = [t for t in ("lambda", "batch") if t in component.types]
+    return listing
+
+
 def _one_command(kind: str) -> click.Command:
     @click.command(kind, help=f"Show one {kind}: its README (default) or its definition.")
     @click.argument("name")
@@ -226,9 +246,14 @@ def _one_command(kind: str) -> click.Command:
 
 
 def _show_readme(text: str) -> None:
+    """Rendered on a terminal; the Markdown itself when piped or redirected."""
     from rich.markdown import Markdown
 
-    _console().print(Markdown(text))
+    console = _console()
+    if not console.is_terminal:
+        click.echo(text.rstrip("\n"))
+        return
+    console.print(Markdown(text))
 
 
 def _show_definition(component: Component) -> None:
