@@ -156,9 +156,11 @@ class _ShowGroup(click.Group):
     """``show tasks`` lists; ``show task NAME [readme|definition]`` shows one component."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [*PLURALS, *KIND_CHOICES]
+        return [*PLURALS, *KIND_CHOICES, "guide"]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name == "guide":
+            return _guide
         if cmd_name in PLURALS:
             return _list_command(PLURALS[cmd_name])
         if cmd_name in KIND_CHOICES:
@@ -168,7 +170,15 @@ class _ShowGroup(click.Group):
 
 @click.group(cls=_ShowGroup)
 def show() -> None:
-    """Show components: `show tasks`, `show task NAME readme|definition`."""
+    """Show components: `show tasks`, `show task NAME readme|definition`; `show guide`."""
+
+
+@click.command("guide")
+def _guide() -> None:
+    """Show the project guide: components, definition.yml fields, cirrus.yml settings."""
+    from cirrus.project import GUIDE
+
+    _show_readme(GUIDE.read_text(encoding="utf-8"))
 
 
 def _types_text(component: Component) -> str:

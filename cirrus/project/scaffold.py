@@ -22,9 +22,11 @@ from cirrus.project.names import class_name_for, project_name_for
 from cirrus.project.project import Project, normalize_kind
 from cirrus.task.kinds import TaskKind
 
-__all__ = ["TASK_TYPES", "TEMPLATES_DIR", "create_component", "init_project"]
+__all__ = ["GUIDE", "TASK_TYPES", "TEMPLATES_DIR", "create_component", "init_project"]
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+GUIDE = Path(__file__).parent / "docs" / "projects.md"
+"""The project guide (``docs/projects.md``, shipped in the package): ``cirrus show guide``."""
 TASK_TYPES = tuple(TaskKind)
 GITIGNORE_LINE = ".cirrus/"
 

@@ -133,3 +133,17 @@ def test_statemachine_run_publishes_only_when_asked(tmp_path: Path) -> None:
     real = ok(*args, "--publish", cwd=root)
     assert "not publishing" not in real.stderr
     assert json.loads(published.read_text())["id"] == "t-example"
+
+
+def test_created_files_point_to_a_guide_that_is_shipped(tmp_path: Path) -> None:
+    root = new_project(tmp_path)
+    ok("create", "task", "t", "d", "--type", "lambda", "--type", "batch", cwd=root)
+    for kind in ("workflow", "feeder", "function"):
+        ok("create", kind, f"my-{kind}", "d", cwd=root)
+    texts = {path: path.read_text() for path in root.rglob("*") if path.is_file()}
+    assert not [path for path, text in texts.items() if "docs/" in text]
+    pointing = [path for path, text in texts.items() if "cirrus show guide" in text]
+    assert root / "tasks/t/definition.yml" in pointing
+    guide = ok("show", "guide", cwd=root).stdout
+    assert guide.startswith("# Projects\n")
+    assert "definition.yml" in guide
