@@ -57,6 +57,7 @@ def test_a_state_database_named_by_the_environment_is_enough(
         pytest.param(("process", "nofile.ndjson"), id="process"),
         pytest.param(("run-workflow", "nofile.json"), id="run-workflow"),
         pytest.param(("payload", "get-id", "nofile.json"), id="payload-get-id"),
+        pytest.param(("run", "task", "publish", "nofile.json"), id="run-task"),
         pytest.param(("payload", "template", "nofile.json"), id="payload-template"),
         pytest.param(("statemachine", "run", "nofile.yml", "--input", "-"), id="statemachine"),
         pytest.param(("rehearse", "nofile.ndjson"), id="rehearse"),
