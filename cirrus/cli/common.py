@@ -14,6 +14,8 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from cirrus.cli.exits import ExitCode
+
 if TYPE_CHECKING:
     from cirrus.project import Project
 
@@ -55,7 +57,7 @@ def find_project_or_none(project_dir: str | None) -> Project | None:
 class InputFileError(click.ClickException):
     """An input file that cannot be read: one line on stderr, exit status 2."""
 
-    exit_code = 2  # ExitCode.INVALID: what the command was given is wrong
+    exit_code = ExitCode.INVALID  # what the command was given is wrong
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"error: {self.format_message()}", err=True)
