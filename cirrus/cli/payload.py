@@ -41,6 +41,7 @@ def get_id(source: str) -> None:
     from cirrus.task.cli import read_input
 
     with reporting_errors():
+        check_input_file(source)
         for document in unwrap(read_input(source), source):
             if document.payload is None:
                 raise PayloadError("$", document.error or "is not a payload")
