@@ -174,11 +174,18 @@ def show() -> None:
 
 
 @click.command("guide")
-def _guide() -> None:
-    """Show the project guide: components, definition.yml fields, cirrus.yml settings."""
+@click.argument("name", default="projects")
+def _guide(name: str) -> None:
+    """Show a page of cirrus's guide; NAME defaults to projects (components, definition.yml
+    fields, cirrus.yml settings). The pages are the docs/ of cirrus's source, shipped with it.
+    """
     from cirrus.project import GUIDE
 
-    _show_readme(GUIDE.read_text(encoding="utf-8"))
+    pages = {page.stem: page for page in GUIDE.parent.glob("*.md")}
+    if name not in pages:
+        click.echo(f"error: no guide page {name!r}; pages: {', '.join(sorted(pages))}", err=True)
+        sys.exit(ExitCode.INVALID)
+    _show_readme(pages[name].read_text(encoding="utf-8"))
 
 
 def _types_text(component: Component) -> str:

@@ -26,7 +26,8 @@ __all__ = ["GUIDE", "TASK_TYPES", "TEMPLATES_DIR", "create_component", "init_pro
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 GUIDE = Path(__file__).parent / "docs" / "projects.md"
-"""The project guide (``docs/projects.md``, shipped in the package): ``cirrus show guide``."""
+"""The project guide (``docs/projects.md``; all of ``docs/`` ships in the package beside it,
+``cirrus show guide [NAME]`` shows them)."""
 TASK_TYPES = tuple(TaskKind)
 GITIGNORE_LINE = ".cirrus/"
 

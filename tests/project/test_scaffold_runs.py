@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -147,3 +148,8 @@ def test_created_files_point_to_a_guide_that_is_shipped(tmp_path: Path) -> None:
     guide = ok("show", "guide", cwd=root).stdout
     assert guide.startswith("# Projects\n")
     assert "definition.yml" in guide
+    pages = {
+        m[1] for text in texts.values() for m in re.finditer(r"cirrus show guide ([\w-]+)", text)
+    }
+    for page in pages:  # every page a created file names is shipped
+        assert ok("show", "guide", page, cwd=root).stdout.startswith("# ")
