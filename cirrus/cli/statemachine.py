@@ -17,18 +17,40 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from cirrus.cli.common import project_option
+from cirrus.cli.common import InputFile, project_option
 from cirrus.cli.exits import ExitCode, exit_code
 from cirrus.errors import ConfigError, DefinitionError
+
+if TYPE_CHECKING:
+    from cirrus.engine import TaskHandler, TaskTarget
+    from cirrus.project.task_resolver import ProjectTaskResolver
+
+PUBLISH_TASK = "publish"
 
 
 @click.group()
 def statemachine() -> None:
     """Run, validate and test Amazon States Language definitions locally; answer task tokens."""
+
+
+def _resolver(*, publish: bool = True) -> Any:
+    from cirrus.project import find_project
+    from cirrus.project.task_resolver import ProjectTaskResolver
+
+    resolver: Any = ProjectTaskResolver.for_project(find_project())
+    if not publish:
+        resolver = _WithoutPublishing(resolver)
+    return resolver
+
+
+def _load(definition: Path, *, publish: bool = True) -> Any:
+    from cirrus.engine import StateMachine
+
+    return StateMachine.from_file(definition, resolver=_resolver(publish=publish))
 
 
 def _state_db(project_dir: str | None = None) -> str:
@@ -46,20 +68,7 @@ def _tokens(project_dir: str | None = None) -> Any:
     return open_task_tokens(_state_db(project_dir))
 
 
-def _resolver() -> Any:
-    from cirrus.project import find_project
-    from cirrus.project.task_resolver import ProjectTaskResolver
-
-    return ProjectTaskResolver.for_project(find_project())
-
-
-def _load(definition: Path) -> Any:
-    from cirrus.engine import StateMachine
-
-    return StateMachine.from_file(definition, resolver=_resolver())
-
-
-def _load_for_state(definition: Path, state: str | None) -> tuple[Any, str]:
+def _load_for_state(definition: Path, state: str | None, *, publish: bool) -> tuple[Any, str]:
     """The machine holding the state to test, and its name: a whole definition with
     ``--state``, or a lone state (a mapping with ``Type``) wrapped into a machine."""
     from cirrus.engine import StateMachine, load_document, single_state_machine
@@ -79,26 +88,60 @@ def _load_for_state(definition: Path, state: str | None) -> tuple[Any, str]:
                 f"{definition} holds several states: name the one to test with --state NAME"
             )
         state = next(iter(states))
-    machine = StateMachine.from_dict(document, resolver=_resolver(), name=definition.stem)
+    resolver = _resolver(publish=publish)
+    machine = StateMachine.from_dict(document, resolver=resolver, name=definition.stem)
     assert state is not None
     return machine, state
 
 
-def _read_json(source: Any, what: str) -> Any:
+def _read_json(source: str, what: str) -> Any:
     try:
-        return json.load(source)
+        text = sys.stdin.read() if source == "-" else Path(source).read_text("utf-8")
+        return json.loads(text)
     except ValueError as err:
         click.echo(f"the {what} is not valid JSON: {err}", err=True)
         sys.exit(ExitCode.INVALID)
 
 
+class _WithoutPublishing:
+    """Runs every task but ``publish``, whose states pass their input on untouched.
+
+    A definition tried by hand must not overwrite the published items (the project's catalog,
+    its publish log, its topics); ``--publish`` asks for that.
+    """
+
+    def __init__(self, resolver: ProjectTaskResolver) -> None:
+        self.resolver = resolver
+        self.told = False
+
+    def resolve(self, target: TaskTarget) -> TaskHandler:
+        from cirrus.engine import TaskHandler
+        from cirrus.project.task_targets import match_task
+
+        handler = self.resolver.resolve(target)
+        if match_task(target, self.resolver.tasks).task != PUBLISH_TASK:
+            return handler
+
+        def skip(payload: Any, timeout: float | None) -> Any:
+            if not self.told:
+                self.told = True
+                click.echo(
+                    f"not publishing: the {PUBLISH_TASK} task passes its input on unchanged "
+                    "(nothing is written or announced); add --publish to publish for real",
+                    err=True,
+                )
+            return payload
+
+        return TaskHandler(skip, handler.resource_type, handler.resource)
+
+
 @statemachine.command()
-@click.argument("definition", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("definition", type=InputFile(path_type=Path))
 @click.option(
     "--input",
     "input_file",
     required=True,
-    type=click.File("r", encoding="utf-8"),
+    type=InputFile(),
     help="JSON file with the execution input, or - for stdin.",
 )
 @click.option(
@@ -122,14 +165,24 @@ def _read_json(source: Any, what: str) -> Any:
     help="Map a Map ItemReader/ResultWriter bucket to a storage root (local path, file://, "
     "s3://, memory://); repeatable. Unmapped buckets are s3://NAME.",
 )
+@click.option(
+    "--publish",
+    is_flag=True,
+    help="Let publish states publish for real (by default they pass their input on).",
+)
 def run(
     definition: Path,
-    input_file: Any,
+    input_file: str,
     history_file: Path | None,
     time_scale: float,
     buckets: tuple[str, ...],
+    publish: bool,
 ) -> None:
-    """Run DEFINITION (JSON or YAML) on the input and print its output."""
+    """Run DEFINITION (JSON or YAML) on the input and print its output.
+
+    The publish task does not publish unless --publish is given: this is a trial run,
+    with no state record, and must not overwrite what the pipeline published.
+    """
     from cirrus.engine import parse_bucket_roots, run_execution, storage_object_io
 
     try:
@@ -138,12 +191,13 @@ def run(
         raise click.BadParameter(str(err), param_hint="--bucket") from err
 
     try:
-        machine = _load(definition)
+        machine = _load(definition, publish=publish)
     except DefinitionError as err:
         click.echo(str(err), err=True)
         sys.exit(exit_code(err))
     try:
-        execution_input = json.load(input_file)
+        text = sys.stdin.read() if input_file == "-" else Path(input_file).read_text("utf-8")
+        execution_input = json.loads(text)
     except ValueError as err:
         click.echo(f"the input is not valid JSON: {err}", err=True)
         sys.exit(ExitCode.INVALID)
@@ -165,7 +219,7 @@ def run(
 
 
 @statemachine.command()
-@click.argument("definition", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("definition", type=InputFile(path_type=Path))
 def validate(definition: Path) -> None:
     """Check DEFINITION statically: transitions, paths, intrinsics, resources."""
     try:
@@ -178,19 +232,19 @@ def validate(definition: Path) -> None:
 
 
 @statemachine.command("test-state")
-@click.argument("definition", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("definition", type=InputFile(path_type=Path))
 @click.option("--state", "state_name", help="The state to test (a top-level state name).")
 @click.option(
     "--input",
     "input_file",
     required=True,
-    type=click.File("r", encoding="utf-8"),
+    type=InputFile(),
     help="JSON file with the state's input, or - for stdin.",
 )
 @click.option(
     "--variables",
     "variables_file",
-    type=click.File("r", encoding="utf-8"),
+    type=InputFile(),
     help="JSON file with an object of the variables in scope.",
 )
 @click.option(
@@ -200,12 +254,18 @@ def validate(definition: Path) -> None:
     show_default=True,
     help="DEBUG and TRACE add the data after each step (inspectionData).",
 )
+@click.option(
+    "--publish",
+    is_flag=True,
+    help="Let a publish state publish for real (by default it passes its input on).",
+)
 def test_state(
     definition: Path,
     state_name: str | None,
-    input_file: Any,
-    variables_file: Any,
+    input_file: str,
+    variables_file: str | None,
     inspection_level: str,
+    publish: bool,
 ) -> None:
     """Run one state of DEFINITION once, as AWS's TestState does.
 
@@ -216,7 +276,7 @@ def test_state(
     from cirrus.engine import inspect_state
 
     try:
-        machine, name = _load_for_state(definition, state_name)
+        machine, name = _load_for_state(definition, state_name, publish=publish)
     except DefinitionError as err:
         click.echo(str(err), err=True)
         sys.exit(exit_code(err))
