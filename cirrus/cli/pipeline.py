@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections import Counter
 from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from cirrus.cli.common import echo_json, project_option
+from cirrus.cli.common import check_input_file, echo_json, project_option, require_project
 from cirrus.cli.exits import ExitCode, reporting_errors
 from cirrus.cli.logs import log_level_option
 
@@ -20,11 +21,21 @@ __all__ = ["process", "run_workflow", "worker"]
 
 
 def open_pipeline(project_dir: str | None, **overrides: Any) -> Pipeline:
-    """The pipeline of ``--project`` or the working directory."""
+    """The pipeline of ``--project`` or the working directory.
+
+    Outside a project it is refused, unless ``CIRRUS_STATE_DB`` says where the state is
+    (as for a deployment, ``cirrus mgmt <deployment> ...``): a pipeline silently made in
+    ``./.cirrus`` would hide the mistake.
+
+    Raises:
+        ConfigError: no project, and no state database named by the environment.
+    """
     from cirrus.cli.common import find_project_or_none
     from cirrus.runtime import Pipeline
 
-    return Pipeline.for_project(find_project_or_none(project_dir), **overrides)
+    if os.environ.get("CIRRUS_STATE_DB"):
+        return Pipeline.for_project(find_project_or_none(project_dir), **overrides)
+    return Pipeline.for_project(require_project(project_dir), **overrides)
 
 
 def drain_with_progress(
@@ -126,10 +137,10 @@ def process(
     from cirrus.task.machine_output import guard_stdout
 
     guard_stdout()  # what tasks print goes to their logs or stderr, never into the summary
-    with (
-        reporting_errors(),
-        open_pipeline(project_dir, log_level=log_level, max_receives=max_receives) as pipeline,
-    ):
+    with reporting_errors():
+        check_input_file(source)
+        pipeline = open_pipeline(project_dir, log_level=log_level, max_receives=max_receives)
+    with reporting_errors(), pipeline:
         name = "stdin" if source == "-" else source
         with contextlib.ExitStack() as stack:
             stream = sys.stdin if source == "-" else stack.enter_context(open(source))
@@ -174,7 +185,10 @@ def run_workflow(source: str, log_level: str | None, project_dir: str | None) ->
     from cirrus.task.machine_output import guard_stdout
 
     guard_stdout()  # what tasks print goes to their logs or stderr, never into the output
-    with reporting_errors(), open_pipeline(project_dir, log_level=log_level) as pipeline:
+    with reporting_errors():
+        check_input_file(source)
+        pipeline = open_pipeline(project_dir, log_level=log_level)
+    with reporting_errors(), pipeline:
         admission = pipeline.admission
         result = pipeline.run_one(admission.parse(read_text(source, admission), source))
         if result.outcome is Outcome.SUCCEEDED:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from cirrus.engine import TaskResolver
     from cirrus.project import Project
     from cirrus.runtime.jobs import Job
+    from cirrus.runtime.snapshots import ExecutionSnapshots
 
 __all__ = ["ExecutionOutcome", "WorkflowExecutor", "escaped_length", "terminate_tasks"]
 
@@ -79,10 +80,13 @@ class WorkflowExecutor:
         url_payload_threshold: int | None = None,
         log_level: str = "INFO",
         max_log_bytes: int | None = None,
+        snapshots: ExecutionSnapshots | None = None,
     ) -> None:
         from cirrus.task.interrupts import watch_interrupts
         from cirrus.task.tasklog import DEFAULT_MAX_LOG_BYTES, install, parse_level
 
+        self.snapshots = snapshots
+        """Where executions waiting for a task token keep their snapshots (None: nowhere)."""
         self.log_level = parse_level(log_level)
         self.max_log_bytes = max_log_bytes or DEFAULT_MAX_LOG_BYTES
         install(self.log_level)
@@ -143,9 +147,18 @@ class WorkflowExecutor:
             self.keep_history == "failed" and status is not ExecutionStatus.SUCCEEDED
         )
 
-    def run(self, workflow: str, payload: Any, execution: str) -> ExecutionOutcome:
-        """Run a workflow on a payload to its end."""
-        from cirrus.engine import run_execution
+    def run(
+        self,
+        workflow: str,
+        payload: Any,
+        execution: str,
+        *,
+        payload_id: str | None = None,
+        snapshot: dict[str, Any] | None = None,
+    ) -> ExecutionOutcome:
+        """Run a workflow on a payload to its end (from ``snapshot``: to resume one that
+        waited for a task token, or to redrive a failed one)."""
+        from cirrus.engine import Execution
 
         try:
             machine = self.machine(workflow)
@@ -157,13 +170,19 @@ class WorkflowExecutor:
             from cirrus.engine import storage_object_io
 
             self._object_io = storage_object_io()
-        result = run_execution(
-            machine,
-            payload,
-            name=execution,
-            time_scale=self.time_scale,
-            object_io=self._object_io,
-        )
+        options: dict[str, Any] = {"time_scale": self.time_scale, "object_io": self._object_io}
+        if self.snapshots is not None and self.snapshots.store is not None:
+            options["tokens"] = self.snapshots.store
+            options["on_wait"] = self.snapshots.on_wait(payload_id or execution, execution)
+        if snapshot is not None and snapshot.get("redrive"):
+            runner = Execution.redrive(machine, snapshot, **options)
+        elif snapshot is not None:
+            runner = Execution.resume(machine, snapshot, **options)
+        else:
+            runner = Execution(machine, payload, name=execution, **options)
+        result = runner.run()
+        if self.snapshots is not None:
+            self.snapshots.ended(execution, payload_id or execution, result.redrive_point)
         return ExecutionOutcome(
             status=result.status,
             output=result.output,
@@ -202,6 +221,20 @@ class WorkflowExecutor:
             close()
 
     def _execute(self, job: Job) -> ExecutionOutcome:
+        if job.snapshot is not None:  # it waits for a task token again, or is redriven
+            try:
+                return self.run(
+                    job.payload.workflow,
+                    job.input,
+                    job.execution,
+                    payload_id=job.payload_id,
+                    snapshot=job.snapshot,
+                )
+            except Exception as err:  # an engine bug must not take the worker down
+                logger.exception("resuming %s of %s crashed", job.execution, job.payload_id)
+                return ExecutionOutcome(
+                    ExecutionStatus.FAILED, error=type(err).__name__, cause=str(err)
+                )
         data = job.input  # as stored when the execution started
         execution_input: Any = data
         text = job.input_text
@@ -213,7 +246,9 @@ class WorkflowExecutor:
             write_bytes(url, text.encode(), content_type="application/json")
             execution_input = {"url": url}
         try:
-            return self.run(job.payload.workflow, execution_input, job.execution)
+            return self.run(
+                job.payload.workflow, execution_input, job.execution, payload_id=job.payload_id
+            )
         except Exception as err:  # an engine bug must not take the worker down
             logger.exception("execution %s of %s crashed", job.execution, job.payload_id)
             return ExecutionOutcome(

@@ -52,6 +52,9 @@ class Job:
     input_text: str = ""
     """``input`` as stored, in JSON."""
     outcome: ExecutionOutcome | None = None
+    snapshot: dict[str, Any] | None = None
+    """The engine's snapshot of the execution this job resumes (it waited for a task token
+    when its worker died); None for a new execution."""
 
     @property
     def delivery(self) -> Message:

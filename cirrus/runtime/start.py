@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cirrus.engine import ExecutionStatus
 from cirrus.runtime.executor import ExecutionOutcome
@@ -18,6 +18,7 @@ from cirrus.runtime.jobs import Batch, Job, execution_key, execution_name
 from cirrus.state import EventType, NewEvent, StateRecord
 
 if TYPE_CHECKING:
+    from cirrus.runtime.snapshots import ExecutionSnapshots
     from cirrus.runtime.update_state import UpdateState
     from cirrus.state import StateDB
     from cirrus.storage import ObjectStore
@@ -44,7 +45,10 @@ class Starter:
         *,
         owner: str,
         lease_seconds: float,
+        snapshots: ExecutionSnapshots | None = None,
     ) -> None:
+        self.snapshots = snapshots
+        """Executions that waited for a task token: a resumed claim goes on with them."""
         self.db = db
         self.update_state = update_state
         self.payload_store = payload_store
@@ -82,6 +86,18 @@ class Starter:
                 )
                 job.outcome = self._adopt(job)
                 adopted.append(job)
+                continue
+            snapshot = self._waiting(job, previous) or self._redrive(previous)
+            if snapshot is not None:
+                # its execution waited for a task token: it goes on waiting, not again; or
+                # `cirrus redrive` asked to run it again from the state that failed
+                job.execution, job.snapshot = previous[-1], snapshot
+                job.input_url = self.update_state.url(
+                    execution_key(job.payload_id, job.execution, "input.json")
+                )
+                job.input = snapshot["input"]
+                job.input_text = json.dumps(job.input)
+                to_start.append(job)
                 continue
             job.execution = execution_name(job.payload_id, len(previous) + 1)
             key = execution_key(job.payload_id, job.execution, "input.json")
@@ -131,6 +147,16 @@ class Starter:
         self.db.add_events(batch.started)
         batch.started.clear()
         return started
+
+    def _waiting(self, job: Job, previous: tuple[str, ...]) -> dict[str, Any] | None:
+        if self.snapshots is None or not job.resumed or not previous:
+            return None
+        return self.snapshots.resumable(previous[-1])
+
+    def _redrive(self, previous: tuple[str, ...]) -> dict[str, Any] | None:
+        if self.snapshots is None or not previous:
+            return None
+        return self.snapshots.redrive(previous[-1])
 
     def _unrecorded_output(self, record: StateRecord, execution: str) -> bool:
         """Whether ``execution`` wrote its output but its success was never recorded.

@@ -43,6 +43,7 @@ from cirrus.runtime.outcomes import Outcome, PayloadResult
 from cirrus.runtime.owners import is_dead_local_owner, new_owner
 from cirrus.runtime.publish import Announcer
 from cirrus.runtime.read import Reader
+from cirrus.runtime.snapshots import ExecutionSnapshots
 from cirrus.runtime.start import Starter
 from cirrus.runtime.update_state import UpdateState
 from cirrus.runtime.waves import run_in_waves
@@ -102,6 +103,8 @@ class Worker:
             payload_root=settings.payload_root,
             data_root=settings.data_root,
         )
+        # executions waiting for a task token survive this worker (resumed by the next)
+        self.snapshots = ExecutionSnapshots(settings.state_db)
         self.executor = WorkflowExecutor(
             project,
             resolver,
@@ -111,6 +114,7 @@ class Worker:
             url_payload_threshold=settings.url_payload_threshold,
             log_level=settings.log_level,
             max_log_bytes=settings.max_log_bytes,
+            snapshots=self.snapshots,
         )
         self.owner = new_owner()
         self.on_result = on_result
@@ -135,7 +139,12 @@ class Worker:
         )
         self.claimer = Claimer(self.db, self.queue, owner=self.owner, lease_seconds=lease)
         self.starter = Starter(
-            self.db, self.update_state, self.payload_store, owner=self.owner, lease_seconds=lease
+            self.db,
+            self.update_state,
+            self.payload_store,
+            owner=self.owner,
+            lease_seconds=lease,
+            snapshots=self.snapshots,
         )
 
     # -- the loop --------------------------------------------------------------------------
