@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from cirrus.queue import Message
     from cirrus.runtime.executor import ExecutionOutcome
     from cirrus.runtime.outcomes import PayloadResult
+    from cirrus.runtime.publish import Published
     from cirrus.state import FinishUpdate, NewEvent, StateRecord
 
 __all__ = ["Batch", "Job", "execution_key", "execution_name"]
@@ -80,7 +81,7 @@ class Batch:
     chained: list[str] = field(default_factory=list)
     chain_keys: list[str] = field(default_factory=list)
     writes: list[tuple[str, bytes]] = field(default_factory=list)
-    announcements: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
+    announcements: list[Published] = field(default_factory=list)
     results: list[PayloadResult] = field(default_factory=list)
 
     def add_result(self, result: PayloadResult) -> None:

@@ -2,7 +2,10 @@
 
 Each output item becomes one announcement carrying the attributes subscribers filter on
 (:func:`~cirrus.runtime.announcements.item_attributes`): a line in the NDJSON log, a POST to
-the webhook, and a message on the publish topic. Every workflow event the runtime records
+the webhook, and a message on the publish topic. A log line and a webhook POST name the item
+by its own id and collection, with the workflow and execution that published it (never the
+payload id, which holds every item id of the payload: repeated on each line, it made the log
+grow with the square of the items). Every workflow event the runtime records
 becomes a message on the workflow-event topic. Build the announcer from the settings, and
 hand the runtime steps the state database it watches::
 
@@ -29,7 +32,7 @@ import urllib.request
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cirrus.errors import CirrusError
 from cirrus.runtime.announcements import item_attributes
@@ -47,9 +50,19 @@ if TYPE_CHECKING:
     from cirrus.state import NewEvent, StateDB
     from cirrus.storage import ObjectStore
 
-__all__ = ["UNANNOUNCED_PREFIX", "Announcer", "item_attributes"]
+__all__ = ["UNANNOUNCED_PREFIX", "Announcer", "Published", "item_attributes"]
 
 logger = logging.getLogger(__name__)
+
+
+class Published(NamedTuple):
+    """The items one execution published, and where they came from."""
+
+    workflow: str
+    execution: str
+    """The execution's name (listed in its payload's state record)."""
+    items: Sequence[dict[str, Any]]
+
 
 UNANNOUNCED_PREFIX = "tmp/unannounced"
 """Where, under the payload root, messages a topic refused are kept."""
@@ -128,15 +141,22 @@ class Announcer:
 
     # -- items -----------------------------------------------------------------------------
 
-    def announce_many(self, batch: Sequence[tuple[str, Sequence[dict[str, Any]]]]) -> None:
-        """Announce the items of several payloads with one append to the log.
+    def announce_many(self, batch: Sequence[Published]) -> None:
+        """Announce the items of several executions with one append to the log.
 
         A failing webhook or topic is logged, never raised.
         """
-        items = [(payload_id, item) for payload_id, items in batch for item in items]
         messages = [
-            {"payload_id": payload_id, "attributes": item_attributes(item), "item": item}
-            for payload_id, item in items
+            {
+                "id": item.get("id"),
+                "collection": item.get("collection"),
+                "workflow": published.workflow,
+                "execution": published.execution,
+                "attributes": item_attributes(item),
+                "item": item,
+            }
+            for published in batch
+            for item in published.items
         ]
         if self.log_path is not None and messages:
             self._append(messages)
@@ -144,17 +164,18 @@ class Announcer:
             for message in messages:
                 self._post(message)
         if self.publish_topic is not None and messages:
-            self._publish(self.publish_topic, [item_message(item) for _, item in items])
+            items = [item for published in batch for item in published.items]
+            self._publish(self.publish_topic, [item_message(item) for item in items])
 
     def _append(self, messages: list[dict[str, Any]]) -> None:
         assert self.log_path is not None
-        text = "".join(json.dumps(message, separators=(",", ":")) + "\n" for message in messages)
+        lines = [json.dumps(message, separators=(",", ":")) + "\n" for message in messages]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock, self.log_path.open("a") as log:
             # other processes append too: hold the file lock so lines never interleave
             fcntl.flock(log, fcntl.LOCK_EX)
             try:
-                log.write(text)
+                log.writelines(lines)
             finally:
                 fcntl.flock(log, fcntl.LOCK_UN)
 

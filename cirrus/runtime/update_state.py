@@ -22,12 +22,12 @@ from cirrus.payload import Payload
 from cirrus.runtime.executor import ExecutionOutcome
 from cirrus.runtime.jobs import Batch, Job, execution_key
 from cirrus.runtime.outcomes import PayloadResult, ending
+from cirrus.runtime.publish import Announcer, Published
 from cirrus.state import FinishUpdate, NewEvent
 from cirrus.storage import load_payload
 
 if TYPE_CHECKING:
     from cirrus.queue import WorkQueue
-    from cirrus.runtime.publish import Announcer
     from cirrus.state import StateDB
     from cirrus.storage import ObjectStore
 
@@ -119,7 +119,7 @@ class UpdateState:
         output_key = execution_key(job.payload_id, job.execution, "output.json")
         output_url = self.url(output_key)
         batch.writes.append((output_key, json.dumps(output).encode()))
-        batch.announcements.append((job.payload_id, model.features))
+        batch.announcements.append(Published(model.workflow, job.execution, model.features))
         batch.chained.extend(following)
         batch.chain_keys.extend(chain_keys)
         end = ending(ExecutionStatus.SUCCEEDED)

@@ -8,9 +8,12 @@ do on AWS, in this order, so that a process killed at any point loses nothing:
 3. store each input at ``executions/<payload id>/<execution>/input.json``, mark PROCESSING,
    and log the claims and starts;
 4. run the workflows (``workers`` at a time);
-5. as they finish (in waves about a second apart): store outputs, announce published
-   items, queue the next links of each chain;
+5. as they finish (what finished while the last wave was being written makes the next
+   wave): store outputs, announce published items, queue the next links of each chain;
 6. record the terminal states and events, and only then delete the messages.
+
+So a process killed at any moment has only its running executions to redo; Ctrl-C and
+SIGTERM write out what finished before the process ends.
 
 A message is deleted only once its payload reached a decision. If a worker dies, its
 messages reappear after the lease, its claims lapse, and the next worker resumes them; a
@@ -22,13 +25,14 @@ at once (see :mod:`cirrus.runtime.owners`).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
 from typing import TYPE_CHECKING
 
+from cirrus.errors import CirrusError
 from cirrus.project import find_project
 from cirrus.project.task_resolver import ProjectTaskResolver
 from cirrus.queue import Message, WorkQueue, open_queue
@@ -40,6 +44,7 @@ from cirrus.runtime.outcomes import Outcome, PayloadResult
 from cirrus.runtime.owners import is_dead_local_owner, new_owner
 from cirrus.runtime.publish import Announcer
 from cirrus.runtime.read import Reader
+from cirrus.runtime.signals import terminate_as_interrupt
 from cirrus.runtime.start import Starter
 from cirrus.runtime.update_state import UpdateState
 from cirrus.runtime.waves import run_in_waves
@@ -50,6 +55,8 @@ if TYPE_CHECKING:
     from cirrus.runtime.settings import RuntimeSettings
 
 __all__ = ["Worker"]
+
+logger = logging.getLogger(__name__)
 
 
 class Worker:
@@ -149,6 +156,7 @@ class Worker:
         self.release_dead_receivers()
         workers = max(1, self.settings.workers)
         with (
+            terminate_as_interrupt(),
             self.heartbeat.running(),
             ThreadPoolExecutor(workers, thread_name_prefix="cirrus-task") as pool,
         ):
@@ -162,7 +170,7 @@ class Worker:
                     owner=self.owner,
                 )
                 if messages:
-                    self.handle(messages, pool if workers > 1 else None)
+                    self.handle(messages, pool)
                     continue
                 visible, in_flight = self.queue.counts()
                 if until_empty and visible == 0 and in_flight == 0:
@@ -202,17 +210,35 @@ class Worker:
             self.heartbeat.hold(claims=[job.payload_id for job in jobs])
             started = self.starter.start(jobs, batch)
             threads = max(1, self.settings.workers)
-            # closing the waves (on any error) starts no more executions and waits for the
-            # running ones, so that none runs on after its claim stops being renewed
-            with closing(run_in_waves(started, self._run, pool, threads=threads)) as waves:
+            waves = run_in_waves(started, self._run, pool, threads=threads)
+            try:
                 for finished in waves:
-                    for job in finished:
-                        self.update_state.conclude(job, batch)
-                    self._commit(batch)
+                    self._conclude(finished, batch)
+            except BaseException as stopped:
+                # start no more executions and wait for the running ones, so that none runs
+                # on after its claim stops being renewed; on Ctrl-C or SIGTERM what finished
+                # is written out before leaving (after a failed commit, it is not tried again)
+                finished = waves.stop()
+                if not isinstance(stopped, Exception):
+                    self._commit_on_the_way_out(finished, batch)
+                raise
             self._commit(batch)
         finally:
             self.heartbeat.clear()
         return batch.results
+
+    def _conclude(self, finished: Sequence[Job], batch: Batch) -> None:
+        for job in finished:
+            self.update_state.conclude(job, batch)
+        self._commit(batch)
+
+    def _commit_on_the_way_out(self, finished: Sequence[Job], batch: Batch) -> None:
+        try:
+            self._conclude(finished, batch)
+        except CirrusError:
+            # the commit the interruption cut short may have gone through in part: whatever
+            # is missing is redone when the payloads are resumed
+            logger.warning("could not write out the finished executions", exc_info=True)
 
     def _run(self, job: Job) -> None:
         job.outcome = self.executor.execute(job)
