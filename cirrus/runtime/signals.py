@@ -2,8 +2,8 @@
 
 Python's default for SIGTERM ends the process on the spot, throwing away executions that
 finished but were not committed yet; while :func:`terminate_as_interrupt` is active, SIGTERM
-raises :class:`KeyboardInterrupt` in the main thread instead, and the worker's handling of
-Ctrl-C applies::
+raises :class:`Terminated` (a :class:`KeyboardInterrupt`) in the main thread instead, and
+the worker's handling of Ctrl-C applies::
 
     with terminate_as_interrupt():
         worker.run()
@@ -17,7 +17,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-__all__ = ["terminate_as_interrupt"]
+__all__ = ["Terminated", "terminate_as_interrupt"]
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: the program stops as on Ctrl-C."""
 
 
 @contextmanager
@@ -41,4 +45,4 @@ def terminate_as_interrupt() -> Iterator[None]:
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"stopped by signal {signal.Signals(signum).name}")
+    raise Terminated(f"stopped by signal {signal.Signals(signum).name}")
