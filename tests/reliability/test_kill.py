@@ -27,15 +27,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.runtime.conftest import (  # noqa: F401 - fixtures used by name
-    Proj,
-    clean_env,
-    item,
-    payload,
-    payload_id,
-    proj,
-    project_template,
-)
+from tests.runtime.conftest import Proj, clean_env, item, payload, payload_id
 
 WORKERS = 2  # threads per process, set in the test project's cirrus.yml
 
