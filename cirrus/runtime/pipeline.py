@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import queue
 import stat
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from cirrus.project import Project
 
 __all__ = ["Pipeline", "SubmitReport"]
+
+logger = logging.getLogger(__name__)
 
 
 def _payload_id_or_none(data: dict[str, Any]) -> str | None:
@@ -149,7 +152,7 @@ class Pipeline(Closing):
         for document in documents:
             if document is None:
                 if bodies:
-                    self.queue.send_many(bodies)
+                    self._send(bodies)
                     report.queued += len(bodies)
                     bodies = []
                 continue
@@ -165,13 +168,30 @@ class Pipeline(Closing):
                 seen.add(payload_id)
             bodies.append(json.dumps(document.payload))
             if len(bodies) >= chunk:
-                self.queue.send_many(bodies)
+                self._send(bodies)
                 report.queued += len(bodies)
                 bodies = []
         if bodies:
-            self.queue.send_many(bodies)
+            self._send(bodies)
             report.queued += len(bodies)
         return report
+
+    def _send(self, bodies: list[str]) -> None:
+        """Queue payloads, waiting as long as another process keeps the queue locked.
+
+        What was read from a pipe cannot be read again: giving up would lose it.
+        """
+        from cirrus._sqlite import is_locked
+        from cirrus.errors import CirrusError
+
+        while True:
+            try:
+                self.queue.send_many(bodies)
+                return
+            except CirrusError as err:
+                if not is_locked(err):
+                    raise
+                logger.warning("%s; %d payload(s) read are kept and sent again", err, len(bodies))
 
     def submit_stream(self, stream: IO[str], name: str = "input") -> SubmitReport:
         """Queue every payload in a JSON / JSON array / NDJSON stream (envelopes opened).

@@ -27,14 +27,15 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import os
 import threading
 import urllib.request
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
-from cirrus.errors import CirrusError
+from cirrus.errors import CirrusError, StorageError
 from cirrus.runtime.announcements import item_attributes
 from cirrus.runtime.sns import (
     MAX_ENTRIES,
@@ -50,7 +51,13 @@ if TYPE_CHECKING:
     from cirrus.state import NewEvent, StateDB
     from cirrus.storage import ObjectStore
 
-__all__ = ["UNANNOUNCED_PREFIX", "Announcer", "Published", "item_attributes"]
+__all__ = [
+    "UNANNOUNCED_PREFIX",
+    "Announcer",
+    "PublishLogError",
+    "Published",
+    "item_attributes",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +65,8 @@ logger = logging.getLogger(__name__)
 class Published(NamedTuple):
     """The items one execution published, and where they came from."""
 
+    payload_id: str
+    """Not written in announcements (it holds every item id): it names what failed."""
     workflow: str
     execution: str
     """The execution's name (listed in its payload's state record)."""
@@ -168,16 +177,31 @@ class Announcer:
             self._publish(self.publish_topic, [item_message(item) for item in items])
 
     def _append(self, messages: list[dict[str, Any]]) -> None:
+        """Append one line per message, all or none of them.
+
+        Raises:
+            PublishLogError: the log cannot be written (disk full, no permission); what
+                was written of this append is taken back.
+        """
         assert self.log_path is not None
-        lines = [json.dumps(message, separators=(",", ":")) + "\n" for message in messages]
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, self.log_path.open("a") as log:
-            # other processes append too: hold the file lock so lines never interleave
-            fcntl.flock(log, fcntl.LOCK_EX)
-            try:
-                log.writelines(lines)
-            finally:
-                fcntl.flock(log, fcntl.LOCK_UN)
+        lines = [json.dumps(message, separators=(",", ":")).encode() for message in messages]
+        text = b"\n".join(lines) + b"\n"
+        del lines
+        try:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with self._lock, self.log_path.open("a+b") as log:
+                # other processes append too: hold the file lock so lines never interleave
+                fcntl.flock(log, fcntl.LOCK_EX)
+                try:
+                    _append_whole(log, text)
+                finally:
+                    fcntl.flock(log, fcntl.LOCK_UN)
+        except OSError as err:
+            raise PublishLogError(
+                f"cannot append to the publish log {self.log_path}: "
+                f"{err.strerror or err}; free space (or point publish_log elsewhere) and "
+                "rerun the payloads that failed"
+            ) from err
 
     def _post(self, message: dict[str, Any]) -> None:
         assert self.webhook is not None
@@ -253,6 +277,26 @@ class Announcer:
             logger.error("could not keep %d refused message(s): %s", len(refused), err)
             return []
         return [self.dead_letters.url_for(key) for key, _ in writes]
+
+
+class PublishLogError(StorageError):
+    """The publish log could not be written; the payloads concerned end FAILED."""
+
+
+def _append_whole(log: BinaryIO, text: bytes) -> None:
+    """Write ``text`` at the end of ``log`` in full, or leave the file as it was."""
+    size = log.seek(0, os.SEEK_END)
+    try:
+        if size:
+            # a line cut short by an earlier crash must not swallow the first new one
+            log.seek(size - 1)
+            if log.read(1) != b"\n":
+                text = b"\n" + text
+        log.write(text)
+        log.flush()
+    except OSError:
+        log.truncate(size)
+        raise
 
 
 def _topic(value: str | None, setting: str) -> SNSTopic | None:
