@@ -189,7 +189,9 @@ class Announcer:
         del lines
         try:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            with self._lock, self.log_path.open("a+b") as log:
+            # unbuffered: a failed write leaves nothing in a buffer to stand in the way of
+            # taking back what got through
+            with self._lock, self.log_path.open("a+b", buffering=0) as log:
                 # other processes append too: hold the file lock so lines never interleave
                 fcntl.flock(log, fcntl.LOCK_EX)
                 try:
@@ -284,16 +286,18 @@ class PublishLogError(StorageError):
 
 
 def _append_whole(log: BinaryIO, text: bytes) -> None:
-    """Write ``text`` at the end of ``log`` in full, or leave the file as it was."""
+    """Write ``text`` at the end of ``log`` (unbuffered) in full, or leave it as it was."""
     size = log.seek(0, os.SEEK_END)
+    if size:
+        # a line cut short by an earlier crash must not swallow the first new one
+        log.seek(size - 1)
+        if log.read(1) != b"\n":
+            text = b"\n" + text
+    view = memoryview(text)
     try:
-        if size:
-            # a line cut short by an earlier crash must not swallow the first new one
-            log.seek(size - 1)
-            if log.read(1) != b"\n":
-                text = b"\n" + text
-        log.write(text)
-        log.flush()
+        while view:
+            written = log.write(view)
+            view = view[written or 0 :]
     except OSError:
         log.truncate(size)
         raise

@@ -54,7 +54,10 @@ if TYPE_CHECKING:
     from cirrus.project import Project
     from cirrus.runtime.settings import RuntimeSettings
 
-__all__ = ["Worker"]
+__all__ = ["IN_HAND_PER_WORKER", "Worker"]
+
+IN_HAND_PER_WORKER = 8
+"""Messages a worker receives at once per thread (at most ``batch_size``)."""
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +158,10 @@ class Worker:
         stop = stop or threading.Event()
         self.release_dead_receivers()
         workers = max(1, self.settings.workers)
+        # a worker killed holding messages counts a receive against each of them (the
+        # receive limit sends a message past it to the dead letters): hold only what is
+        # run soon, so that kills do not use up the receives of payloads never started
+        in_hand = min(self.settings.batch_size, workers * IN_HAND_PER_WORKER)
         with (
             terminate_as_interrupt(),
             self.heartbeat.running(),
@@ -165,7 +172,7 @@ class Worker:
                 # already in the queue when it is counted below
                 coming = more_coming is not None and more_coming()
                 messages = self.queue.receive(
-                    self.settings.batch_size,
+                    in_hand,
                     visibility_seconds=self.settings.lease_seconds,
                     owner=self.owner,
                 )
