@@ -32,7 +32,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-NAP_TASK = '''
+NAP_TASK = """
 import os
 import time
 from typing import Any
@@ -53,7 +53,7 @@ class Nap(Task):
         finally:
             os.close(fd)
         return self.items_as_dicts
-'''
+"""
 
 WORKFLOW = {
     "description": "one nap, then publish",

@@ -1,11 +1,11 @@
 """Announcing published items and workflow events: NDJSON log, webhook and SNS topics.
 
-Each output item becomes one announcement carrying the attributes subscribers filter on
-(:func:`~cirrus.runtime.announcements.item_attributes`): a line in the NDJSON log, a POST to
-the webhook, and a message on the publish topic. A log line and a webhook POST name the item
-by its own id and collection, with the workflow and execution that published it (never the
-payload id, which holds every item id of the payload: repeated on each line, it made the log
-grow with the square of the items). Every workflow event the runtime records
+Each output item becomes one announcement carrying the attributes subscribers filter on,
+in SNS's form (:func:`~cirrus.runtime.announcements.sns_attributes`): a line in the NDJSON
+log, a POST to the webhook, and a message on the publish topic. A log line and a webhook POST
+name the item by its own id and collection, with the workflow and execution that published
+it (never the payload id, which holds every item id of the payload: repeated on each line,
+it made the log grow with the square of the items). Every workflow event the runtime records
 becomes a message on the workflow-event topic. Build the announcer from the settings, and
 hand the runtime steps the state database it watches::
 
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 from cirrus.errors import CirrusError, StorageError
-from cirrus.runtime.announcements import item_attributes
+from cirrus.runtime.announcements import item_attributes, sns_attributes
 from cirrus.runtime.sns import (
     MAX_ENTRIES,
     Refused,
@@ -161,7 +161,7 @@ class Announcer:
                 "collection": item.get("collection"),
                 "workflow": published.workflow,
                 "execution": published.execution,
-                "attributes": item_attributes(item),
+                "attributes": sns_attributes(item),
                 "item": item,
             }
             for published in batch
