@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cirrus.errors import CirrusError
 from cirrus.runtime.outcomes import Outcome, PayloadResult
 from cirrus.runtime.settings import RuntimeSettings
 from cirrus.runtime.signals import Terminated
@@ -161,27 +162,44 @@ class _Children:
             self._running.remove(child)
         if code == 0 or self.stopping.is_set():
             return
-        self._take_over(child.pid, code)
-
-    def _take_over(self, pid: int, code: int) -> None:
-        how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
-        released = sum(
-            self.worker.queue.release(owner)
-            for owner in self.worker.queue.receivers()
-            if _pid_of(owner) == pid
-        )
+        # stopped on purpose (Ctrl-C, SIGTERM: it wrote out what finished), or died
+        stopped = code in _STOPPED
+        try:
+            released = self._release(child.pid)
+        except CirrusError as err:
+            released = 0
+            logger.warning("could not free the messages of worker process %d: %s", child.pid, err)
         with self._lock:
-            replace = self.replaced < MAX_REPLACEMENTS and not self.stopping.is_set()
+            replace = not stopped and self.replaced < MAX_REPLACEMENTS
+            replace = replace and not self.stopping.is_set()
             self.replaced += replace
         logger.warning(
-            "worker process %d died (%s) holding %d message(s); %s",
-            pid,
-            how,
+            "worker process %d %s holding %d message(s); %s",
+            child.pid,
+            "stopped" if stopped else f"died ({_how(code)})",
             released,
             "another takes its place" if replace else "the other processes take its work over",
         )
         if replace:
             self.start()
+
+    def _release(self, pid: int) -> int:
+        """Make the messages held by worker process ``pid`` visible again."""
+        queue = self.worker.queue
+        return sum(queue.release(owner) for owner in queue.receivers() if _pid_of(owner) == pid)
+
+
+_STOPPED = frozenset({130, -signal.SIGINT, -signal.SIGTERM})
+"""Exit codes of a worker process stopped on purpose: it is not replaced."""
+
+
+def _how(code: int) -> str:
+    if code > 0:
+        return f"exit code {code}"
+    try:
+        return f"signal {signal.Signals(-code).name}"
+    except ValueError:
+        return f"signal {-code}"
 
 
 def _pid_of(owner: str) -> int | None:

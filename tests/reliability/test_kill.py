@@ -204,3 +204,35 @@ def test_a_dead_child_of_two_processes_is_taken_over_at_once(proj: Proj) -> None
     _assert_exactly_once(proj, tally, expected)
     assert tally.redundant_calls <= 2 * WORKERS
     assert json.loads(stdout)["succeeded"] == 40
+
+
+@pytest.mark.parametrize("to_group", [True, False], ids=["Ctrl-C to all", "SIGTERM to parent"])
+def test_a_stopped_run_of_two_processes_stops_both_and_writes_out_what_ran(
+    proj: Proj, to_group: bool
+) -> None:
+    log = proj.root / "exec.log"
+    expected = _submit(proj, 40, log, sleep_ms=150)
+    runner = proj.popen("worker", "--until-empty", "--processes", "2", start_new_session=True)
+    try:
+        _wait_for_lines(log, 8, timeout=60)
+        children = psutil.Process(runner.pid).children()
+        assert len(children) == 1
+        if to_group:
+            os.killpg(runner.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        else:
+            runner.send_signal(signal.SIGTERM)
+        _, stderr = runner.communicate(timeout=60)
+    finally:
+        runner.kill()
+    # the worker process stopped too (nothing was started in its place)
+    gone, alive = psutil.wait_procs(children, timeout=30)
+    assert alive == []
+    assert "another takes its place" not in stderr
+    ran = set(_lines(log))
+    records = proj.records()
+    assert {pid for pid, record in records.items() if record["state"] == "SUCCEEDED"} == ran
+
+    proj.cirrus("worker", "--until-empty")
+    tally = _tally(proj, log)
+    _assert_exactly_once(proj, tally, expected)
+    assert tally.redundant_calls == 0
