@@ -225,7 +225,7 @@ def test_a_stopped_run_of_two_processes_stops_both_and_writes_out_what_ran(
     finally:
         runner.kill()
     # the worker process stopped too (nothing was started in its place)
-    gone, alive = psutil.wait_procs(children, timeout=30)
+    _, alive = psutil.wait_procs(children, timeout=30)
     assert alive == []
     assert "another takes its place" not in stderr
     ran = set(_lines(log))
