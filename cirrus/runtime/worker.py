@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from cirrus._sqlite import is_locked
 from cirrus.errors import CirrusError, StateError, StorageError
 from cirrus.project import find_project
 from cirrus.project.task_resolver import ProjectTaskResolver
@@ -179,11 +180,18 @@ class Worker:
                 # asked before looking at the queue: input that ends after this look is
                 # already in the queue when it is counted below
                 coming = more_coming is not None and more_coming()
-                messages = self.queue.receive(
-                    1 if isolating else in_hand,
-                    visibility_seconds=self.settings.lease_seconds,
-                    owner=self.owner,
-                )
+                try:
+                    messages = self.queue.receive(
+                        1 if isolating else in_hand,
+                        visibility_seconds=self.settings.lease_seconds,
+                        owner=self.owner,
+                    )
+                except CirrusError as err:
+                    if not is_locked(err):
+                        raise
+                    # nothing is held yet: wait for the other writer rather than give up
+                    logger.warning("%s; waiting on", err)
+                    continue
                 if messages:
                     try:
                         self.handle(messages, pool)
