@@ -10,6 +10,8 @@ import importlib
 
 import click
 
+from cirrus import __version__
+
 # command name -> "module:attribute" of the click command or group
 COMMANDS: dict[str, str] = {
     "run": "cirrus.cli.run:run",
@@ -55,7 +57,7 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="cirrus")
+@click.version_option(version=__version__, prog_name="cirrus")
 def cli() -> None:
     """Run STAC processing pipelines locally and deploy them to AWS."""
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections import Counter
 from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from cirrus.cli.common import echo_json, project_option
+from cirrus.cli.common import check_input_file, echo_json, project_option, require_project
 from cirrus.cli.exits import ExitCode, reporting_errors
 
 if TYPE_CHECKING:
@@ -19,11 +20,21 @@ __all__ = ["process", "run_workflow", "worker"]
 
 
 def open_pipeline(project_dir: str | None, **overrides: Any) -> Pipeline:
-    """The pipeline of ``--project`` or the working directory."""
+    """The pipeline of ``--project`` or the working directory.
+
+    Outside a project it is refused, unless ``CIRRUS_STATE_DB`` says where the state is
+    (as for a deployment, ``cirrus mgmt <deployment> ...``): a pipeline silently made in
+    ``./.cirrus`` would hide the mistake.
+
+    Raises:
+        ConfigError: no project, and no state database named by the environment.
+    """
     from cirrus.cli.common import find_project_or_none
     from cirrus.runtime import Pipeline
 
-    return Pipeline.for_project(find_project_or_none(project_dir), **overrides)
+    if os.environ.get("CIRRUS_STATE_DB"):
+        return Pipeline.for_project(find_project_or_none(project_dir), **overrides)
+    return Pipeline.for_project(require_project(project_dir), **overrides)
 
 
 def drain_with_progress(
@@ -121,7 +132,10 @@ def process(
     """
     from cirrus.runtime import Outcome
 
-    with reporting_errors(), open_pipeline(project_dir, max_receives=max_receives) as pipeline:
+    with reporting_errors():
+        check_input_file(source)
+        pipeline = open_pipeline(project_dir, max_receives=max_receives)
+    with reporting_errors(), pipeline:
         name = "stdin" if source == "-" else source
         with contextlib.ExitStack() as stack:
             stream = sys.stdin if source == "-" else stack.enter_context(open(source))
@@ -163,7 +177,10 @@ def run_workflow(source: str, project_dir: str | None) -> None:
     from cirrus.cli.payload import read_text
     from cirrus.runtime import Outcome
 
-    with reporting_errors(), open_pipeline(project_dir) as pipeline:
+    with reporting_errors():
+        check_input_file(source)
+        pipeline = open_pipeline(project_dir)
+    with reporting_errors(), pipeline:
         admission = pipeline.admission
         result = pipeline.run_one(admission.parse(read_text(source, admission), source))
         if result.outcome is Outcome.SUCCEEDED:

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from cirrus.cli.common import project_option
+from cirrus.cli.common import check_input_file, project_option
 from cirrus.cli.exits import reporting_errors
 
 __all__ = ["run"]
@@ -54,6 +54,7 @@ def run_task(
     from cirrus.task.registry import resolve_task
 
     with reporting_errors():
+        check_input_file(payload)
         project = find_project_or_none(project_dir)
         task_class = project.task_class(task) if project is not None else resolve_task(task)
         if data_root is None and project is not None:

@@ -379,7 +379,7 @@ def test_the_code_zip_runs_the_projects_tasks_with_the_task_handler(
     assert "project/tasks/convert/src/task/task.py" in names
     assert not any(name.startswith("project/tasks/segment/") for name in names)  # an image
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
-    [entry_points] = unpacked.glob("cirrus-*.dist-info/entry_points.txt")
+    [entry_points] = unpacked.glob("cirrus_stac-*.dist-info/entry_points.txt")
     assert "pre-batch = " in entry_points.read_text()  # built-ins are found in the zip
     payload = {
         "type": "FeatureCollection",
