@@ -8,9 +8,12 @@ do on AWS, in this order, so that a process killed at any point loses nothing:
 3. store each input at ``executions/<payload id>/<execution>/input.json``, mark PROCESSING,
    and log the claims and starts;
 4. run the workflows (``workers`` at a time);
-5. as they finish (in waves about a second apart): store outputs, announce published
-   items, queue the next links of each chain;
+5. as they finish (what finished while the last wave was being written makes the next
+   wave): store outputs, announce published items, queue the next links of each chain;
 6. record the terminal states and events, and only then delete the messages.
+
+So a process killed at any moment has only its running executions to redo; Ctrl-C and
+SIGTERM write out what finished before the process ends.
 
 A message is deleted only once its payload reached a decision. If a worker dies, its
 messages reappear after the lease, its claims lapse, and the next worker resumes them; a
@@ -22,15 +25,16 @@ at once (see :mod:`cirrus.runtime.owners`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
 from typing import TYPE_CHECKING
 
-from cirrus.errors import StateError, StorageError
+from cirrus._sqlite import is_locked
+from cirrus.errors import CirrusError, StateError, StorageError
 from cirrus.project import find_project
 from cirrus.project.task_resolver import ProjectTaskResolver
 from cirrus.queue import Message, WorkQueue, open_queue
@@ -43,6 +47,7 @@ from cirrus.runtime.outcomes import Outcome, PayloadResult
 from cirrus.runtime.owners import is_dead_local_owner, new_owner
 from cirrus.runtime.publish import Announcer
 from cirrus.runtime.read import Reader
+from cirrus.runtime.signals import terminate_as_interrupt
 from cirrus.runtime.snapshots import ExecutionSnapshots
 from cirrus.runtime.start import Starter
 from cirrus.runtime.update_state import UpdateState
@@ -53,7 +58,10 @@ if TYPE_CHECKING:
     from cirrus.project import Project
     from cirrus.runtime.settings import RuntimeSettings
 
-__all__ = ["Worker"]
+__all__ = ["IN_HAND_PER_WORKER", "Worker"]
+
+IN_HAND_PER_WORKER = 8
+"""Messages a worker receives at once per thread (at most ``batch_size``)."""
 
 logger = logging.getLogger(__name__)
 
@@ -171,12 +179,17 @@ class Worker:
         isolating = 0  # after a batch failed, messages are taken one at a time for a while
         self.release_dead_receivers()
         workers = max(1, self.settings.workers)
+        # a worker killed holding messages counts a receive against each of them (the
+        # receive limit sends a message past it to the dead letters): hold only what is
+        # run soon, so that kills do not use up the receives of payloads never started
+        in_hand = min(self.settings.batch_size, workers * IN_HAND_PER_WORKER)
         # the first message is taken alone: one received before means its batch never
         # finished (a task may have killed its process), so messages go one at a time while
         # such ones come back; alone, a message that kills its process again costs only its
         # own receives, until the receive limit moves it to the dead letters
         careful = True
         with (
+            terminate_as_interrupt(),
             self.heartbeat.running(),
             ThreadPoolExecutor(workers, thread_name_prefix="cirrus-task") as pool,
         ):
@@ -185,15 +198,23 @@ class Worker:
                 # already in the queue when it is counted below
                 coming = more_coming is not None and more_coming()
                 one = careful or isolating > 0
-                messages = self._receive(1 if one else self.settings.batch_size)
+                try:
+                    messages = self._receive(1 if one else in_hand)
+                except CirrusError as err:
+                    if not is_locked(err):
+                        raise
+                    # nothing is held yet: wait for the other writer rather than give up
+                    logger.warning("%s; waiting on", err)
+                    continue
                 if messages:
                     suspects = any(message.receive_count > 1 for message in messages)
-                    if one and not isolating and not suspects and self.settings.batch_size > 1:
+                    if one and not isolating and not suspects and in_hand > 1:
                         # a fresh message: the rest of its batch comes with it
-                        messages += self._receive(self.settings.batch_size - 1)
+                        with contextlib.suppress(CirrusError):  # locked: run what is in hand
+                            messages += self._receive(in_hand - 1)
                     careful = suspects
                     try:
-                        self.handle(messages, pool if workers > 1 else None)
+                        self.handle(messages, pool)
                     except (StateError, StorageError):
                         raise  # the database or a store failed: no message is to blame
                     except Exception as err:  # noqa: BLE001 - one message must not stop the rest
@@ -270,17 +291,35 @@ class Worker:
             self.heartbeat.hold(claims=[job.payload_id for job in jobs])
             started = self.starter.start(jobs, batch)
             threads = max(1, self.settings.workers)
-            # closing the waves (on any error) starts no more executions and waits for the
-            # running ones, so that none runs on after its claim stops being renewed
-            with closing(run_in_waves(started, self._run, pool, threads=threads)) as waves:
+            waves = run_in_waves(started, self._run, pool, threads=threads)
+            try:
                 for finished in waves:
-                    for job in finished:
-                        self.update_state.conclude(job, batch)
-                    self._commit(batch)
+                    self._conclude(finished, batch)
+            except BaseException as stopped:
+                # start no more executions and wait for the running ones, so that none runs
+                # on after its claim stops being renewed; on Ctrl-C or SIGTERM what finished
+                # is written out before leaving (after a failed commit, it is not tried again)
+                finished = waves.stop()
+                if not isinstance(stopped, Exception):
+                    self._commit_on_the_way_out(finished, batch)
+                raise
             self._commit(batch)
         finally:
             self.heartbeat.clear()
         return batch.results
+
+    def _conclude(self, finished: Sequence[Job], batch: Batch) -> None:
+        for job in finished:
+            self.update_state.conclude(job, batch)
+        self._commit(batch)
+
+    def _commit_on_the_way_out(self, finished: Sequence[Job], batch: Batch) -> None:
+        try:
+            self._conclude(finished, batch)
+        except CirrusError:
+            # the commit the interruption cut short may have gone through in part: whatever
+            # is missing is redone when the payloads are resumed
+            logger.warning("could not write out the finished executions", exc_info=True)
 
     def _run(self, job: Job) -> None:
         job.outcome = self.executor.execute(job)

@@ -30,8 +30,15 @@ def watch_interrupts() -> None:
         signal.signal(signal.SIGINT, _note_and_raise)
 
 
-def interrupted_by_user() -> bool:
-    """Whether a SIGINT came (a ``KeyboardInterrupt`` now is the user's, not a task's)."""
+def interrupted_by_user(error: BaseException | None = None) -> bool:
+    """Whether ``error`` (a ``KeyboardInterrupt``) is the user's or a signal's, not a task's.
+
+    True after a SIGINT, for a subclass of ``KeyboardInterrupt`` (what a signal handler of
+    the pipeline raises, such as SIGTERM's), and in the main thread under a SIGINT handler
+    that is not ours.
+    """
+    if error is not None and type(error) is not KeyboardInterrupt:
+        return True
     return _interrupted.is_set() or (
         signal.getsignal(signal.SIGINT) not in (_note_and_raise, signal.SIG_IGN)
         and threading.current_thread() is threading.main_thread()

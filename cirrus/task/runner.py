@@ -183,7 +183,7 @@ class TaskRunner:
             _task_logger.error("%s: %s", error, cause, exc_info=err)
             raise TaskError(error, cause) from err
         except (SystemExit, KeyboardInterrupt) as err:
-            if isinstance(err, KeyboardInterrupt) and interrupted_by_user():
+            if isinstance(err, KeyboardInterrupt) and interrupted_by_user(err):
                 raise  # Ctrl-C: the pipeline stops, this payload is not to blame
             error, cause = describe_exit(err)
             _task_logger.error("%s: %s", error, cause, exc_info=err)

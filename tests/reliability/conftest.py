@@ -1,4 +1,4 @@
-"""Fixtures of the reliability suite: the runtime tests' project, plus tasks that misbehave.
+"""The reliability suite drives the pipeline tests' project, plus tasks that misbehave.
 
 ``add_task`` puts ``tests/fixtures/tasks/misbehave.py`` into the project under a name, with the
 ``definition.yml`` settings given; ``add_workflow`` adds a workflow of one Task state.
@@ -11,9 +11,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from tests.runtime.conftest import FIXTURE_TASKS, Proj, proj, project_template
+from tests.runtime.conftest import FIXTURE_TASKS, Proj, open_pipeline, proj, project_template
 
-__all__ = ["add_task", "add_workflow", "proj", "project_template"]
+# the pipeline tests' fixtures serve every test module here
+__all__ = ["add_task", "add_workflow", "open_pipeline", "proj", "project_template"]
 
 
 def add_task(proj: Proj, name: str, definition: str = "lambda: {}\n") -> None:
