@@ -11,6 +11,7 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from cirrus.engine import ExecutionStatus
@@ -36,6 +37,10 @@ class ExecutionOutcome:
     error: str | None = None
     cause: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    started: datetime | None = None
+    """When the execution started (wall clock, UTC); None for an adopted output."""
+    ended: datetime | None = None
+    """When it ended."""
 
 
 class WorkflowExecutor:
@@ -150,11 +155,12 @@ class WorkflowExecutor:
             url = join_url(self.payload_root, "tmp", "oversized", f"{uuid.uuid4().hex}.json")
             write_bytes(url, text.encode(), content_type="application/json")
             execution_input = {"url": url}
+        started = datetime.now(UTC)
         try:
-            return self.run(job.payload.workflow, execution_input, job.execution)
+            outcome = self.run(job.payload.workflow, execution_input, job.execution)
         except Exception as err:  # an engine bug must not take the worker down
             logger.exception("execution %s of %s crashed", job.execution, job.payload_id)
-            return ExecutionOutcome(
+            outcome = ExecutionOutcome(
                 ExecutionStatus.FAILED, error=type(err).__name__, cause=str(err)
             )
         finally:
@@ -162,6 +168,8 @@ class WorkflowExecutor:
                 from cirrus.storage import delete
 
                 delete(execution_input["url"])
+        outcome.started, outcome.ended = started, datetime.now(UTC)
+        return outcome
 
 
 def escaped_length(text: str) -> int:

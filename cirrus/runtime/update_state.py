@@ -89,12 +89,18 @@ class UpdateState:
             except CirrusError as err:
                 # the workflow's output is wrong, not the submitted input: FAILED, not INVALID
                 outcome = ExecutionOutcome(
-                    ExecutionStatus.FAILED, error="InvalidOutput", cause=str(err)
+                    ExecutionStatus.FAILED,
+                    error="InvalidOutput",
+                    cause=str(err),
+                    started=outcome.started,
+                    ended=outcome.ended,
                 )
         error = f"{outcome.error}: {outcome.cause}" if outcome.cause else outcome.error
         end = ending(outcome.status, outcome.error)
         batch.finishes.append(
-            FinishUpdate(job.payload_id, end.state, owner=self.owner, error=error)
+            FinishUpdate(
+                job.payload_id, end.state, owner=self.owner, error=error, ended=outcome.ended
+            )
         )
         batch.events.append(
             NewEvent(
@@ -103,6 +109,7 @@ class UpdateState:
                 execution=job.execution,
                 error=error,
                 input_url=job.input_url,
+                time=outcome.ended,
             )
         )
         if job.message is not None:
@@ -124,7 +131,13 @@ class UpdateState:
         batch.chain_keys.extend(chain_keys)
         end = ending(ExecutionStatus.SUCCEEDED)
         batch.finishes.append(
-            FinishUpdate(job.payload_id, end.state, owner=self.owner, output_url=output_url)
+            FinishUpdate(
+                job.payload_id,
+                end.state,
+                owner=self.owner,
+                output_url=output_url,
+                ended=outcome.ended,
+            )
         )
         batch.events.append(
             NewEvent(
@@ -133,6 +146,7 @@ class UpdateState:
                 execution=job.execution,
                 input_url=job.input_url,
                 output_url=output_url,
+                time=outcome.ended,
             )
         )
         if job.message is not None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from cirrus.state.base import QueryFilter, StateDB
 from cirrus.state.dynamodb import DynamoDBStateDB
+from cirrus.state.executions import ExecutionTimes, execution_times
 from cirrus.state.memory import MemoryStateDB
 from cirrus.state.models import (
     ACTIVE_STATES,
@@ -47,6 +48,7 @@ __all__ = [
     "ClaimResult",
     "DynamoDBStateDB",
     "EventType",
+    "ExecutionTimes",
     "FinishUpdate",
     "MemoryStateDB",
     "NewEvent",
@@ -57,6 +59,7 @@ __all__ = [
     "StateDB",
     "StateRecord",
     "WorkflowEvent",
+    "execution_times",
     "open_state_db",
     "parse_since",
     "split_payload_id",

@@ -38,7 +38,7 @@ from cirrus.state.models import (
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStateDB"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The schema this code writes; older files are migrated on open."""
 
 # version -> statements that bring a file from version - 1 to version
@@ -77,23 +77,32 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         )""",
         "CREATE INDEX events_payload ON workflow_events (payload_id, id)",
     ),
+    # 2: execution times (when the last execution started, how long the last one took),
+    # and indexes for the dashboard: events by time, records by workflow and state
+    2: (
+        "ALTER TABLE state_records ADD COLUMN started TEXT",
+        "ALTER TABLE state_records ADD COLUMN duration REAL",
+        "CREATE INDEX events_time ON workflow_events (time)",
+        "CREATE INDEX records_workflow_state ON state_records (workflow, state, updated)",
+    ),
 }
 
 _RECORD_COLUMNS = (
     "payload_id, state, created, updated, executions, last_error, output_url,"
-    " claimed_at, claim_owner, lease_expires, previous_state"
+    " claimed_at, claim_owner, lease_expires, previous_state, started, duration"
 )
 _UPSERT = (
     "INSERT INTO state_records (collections_workflow, workflow, payload_id, state, created,"
     " updated, executions, last_error, output_url, claimed_at, claim_owner, lease_expires,"
-    " previous_state)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " previous_state, started, duration)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (payload_id) DO UPDATE SET state = excluded.state,"
     " created = excluded.created, updated = excluded.updated,"
     " executions = excluded.executions, last_error = excluded.last_error,"
     " output_url = excluded.output_url, claimed_at = excluded.claimed_at,"
     " claim_owner = excluded.claim_owner, lease_expires = excluded.lease_expires,"
-    " previous_state = excluded.previous_state"
+    " previous_state = excluded.previous_state, started = excluded.started,"
+    " duration = excluded.duration"
 )
 _EVENT_COLUMNS = "id, payload_id, event_type, time, execution, error, input_url, output_url"
 _CHUNK = 500  # ids per IN (...) lookup, well under SQLite's variable limit
@@ -126,6 +135,8 @@ def _row(record: StateRecord) -> tuple[Any, ...]:
         record.claim_owner,
         _opt_time(record.lease_expires),
         None if record.previous_state is None else record.previous_state.value,
+        _opt_time(record.started),
+        record.duration,
     )
 
 
@@ -142,6 +153,8 @@ def _record(row: Sequence[Any]) -> StateRecord:
         claim_owner=row[8],
         lease_expires=_opt_parse(row[9]),
         previous_state=None if row[10] is None else State(row[10]),
+        started=_opt_parse(row[11]),
+        duration=row[12],
     )
 
 

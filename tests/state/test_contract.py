@@ -578,3 +578,44 @@ def test_naive_clock_is_refused(db: StateDB, clock: FakeClock) -> None:
     clock.now = clock.now.replace(tzinfo=None)
     with pytest.raises(ConfigError, match="naive"):
         db.claim(PID, owner="w1", lease_seconds=LEASE)
+
+
+# ---------------------------------------------------------------- execution times
+
+
+def test_finishing_an_execution_records_its_start_and_duration(
+    db: StateDB, clock: FakeClock
+) -> None:
+    from cirrus.state import execution_times
+
+    db.claim(PID, owner="w1", lease_seconds=LEASE)
+    clock.advance(2)
+    started = db.start(PID, "run-1", owner="w1", lease_seconds=LEASE)
+    assert started.started == clock.now and started.duration is None
+    db.add_event(PID, EventType.STARTED_PROCESSING, execution="run-1", time=clock.now)
+    ended = clock.advance(12.5)
+    clock.advance(1)  # the finish is written a second after the execution ended
+    done = db.finish_many(
+        [FinishUpdate(PID, State.FAILED, owner="w1", error="E: m", ended=ended)],
+        events=[NewEvent(PID, EventType.FAILED, execution="run-1", error="E: m", time=ended)],
+    )[0]
+    assert isinstance(done, StateRecord)
+    assert done.duration == pytest.approx(12.5)
+    again = db.get(PID)
+    assert again is not None and again.duration == pytest.approx(12.5)
+    assert again.started == started.started
+    assert StateRecord.from_dict(again.to_dict()) == again
+
+    (run,) = execution_times(db.events(PID))
+    assert (run.execution, run.status, run.error) == ("run-1", "FAILED", "E: m")
+    assert run.started == started.started and run.ended == ended
+    assert run.duration == pytest.approx(12.5)
+
+
+def test_a_second_execution_replaces_the_duration(db: StateDB, clock: FakeClock) -> None:
+    make_state(db, PID, State.FAILED)
+    db.claim(PID, owner="w2", lease_seconds=LEASE)
+    second = db.start(PID, "run-2", owner="w2", lease_seconds=LEASE)
+    assert second.started == clock.now
+    clock.advance(3)
+    assert db.finish(PID, State.SUCCEEDED, owner="w2").duration == pytest.approx(3)
