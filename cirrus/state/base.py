@@ -67,6 +67,8 @@ class QueryFilter:
     updated_since: datetime | None = None
     """Keep records with ``updated >= updated_since``."""
     error_prefix: str | None = None
+    ascending: bool = False
+    """Oldest ``updated`` first (not a filter: the order of the results)."""
 
     def matches(self, record: StateRecord) -> bool:
         """Whether ``record`` passes every filter (for backends that filter in Python)."""
@@ -251,8 +253,9 @@ class StateDB(Closing, ABC):
     def _select(
         self, where: QueryFilter, after: tuple[datetime, str] | None, limit: int | None
     ) -> list[StateRecord]:
-        """Records passing ``where``, ordered by ``(updated, payload_id)`` descending,
-        strictly after the ``after`` position, at most ``limit`` of them."""
+        """Records passing ``where``, ordered by ``(updated, payload_id)`` descending
+        (ascending with ``where.ascending``), strictly after the ``after`` position in that
+        order, at most ``limit`` of them."""
 
     @abstractmethod
     def close(self) -> None:
@@ -333,6 +336,7 @@ class StateDB(Closing, ABC):
         error_prefix: str | None = None,
         limit: int | None = None,
         next_token: str | None = None,
+        ascending: bool = False,
     ) -> QueryPage:
         """Records matching every given filter, newest ``updated`` first.
 
@@ -344,6 +348,7 @@ class StateDB(Closing, ABC):
             error_prefix: ``last_error`` starts with this text.
             limit: page size; ``None`` returns everything in one page.
             next_token: the previous page's ``next_token``.
+            ascending: oldest ``updated`` first instead.
 
         Raises:
             ConfigError: a filter value or the token is not valid.
@@ -356,6 +361,7 @@ class StateDB(Closing, ABC):
             state=None if state is None else _state(state),
             updated_since=self._since(since),
             error_prefix=error_prefix,
+            ascending=ascending,
         )
         after = None if next_token is None else decode_token(next_token)
         records = self._select(where, after, None if limit is None else limit + 1)

@@ -351,13 +351,17 @@ class SQLiteStateDB(TransactionalStateDB[sqlite3.Connection]):
             params.extend([len(where.error_prefix), where.error_prefix])
         if after is not None:
             # the first term is an index range; the second skips what was already seen
-            clauses.append("updated <= ? AND (updated < ? OR payload_id < ?)")
+            if where.ascending:
+                clauses.append("updated >= ? AND (updated > ? OR payload_id > ?)")
+            else:
+                clauses.append("updated <= ? AND (updated < ? OR payload_id < ?)")
             updated = format_time(after[0])
             params.extend([updated, updated, after[1]])
         sql = f"SELECT {_RECORD_COLUMNS} FROM state_records"  # noqa: S608
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
-        sql += " ORDER BY updated DESC, payload_id DESC LIMIT ?"
+        order = "ASC" if where.ascending else "DESC"
+        sql += f" ORDER BY updated {order}, payload_id {order} LIMIT ?"
         params.append(-1 if limit is None else limit)
         with self._read() as conn:
             return [_record(row) for row in conn.execute(sql, params)]

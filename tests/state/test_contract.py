@@ -468,6 +468,37 @@ def test_query_pages_cover_every_record_once(
     assert seen == expected
 
 
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"state": State.FAILED}, {"workflow": "cog", "since": "8m"}],
+    ids=["all", "state", "workflow-since"],
+)
+@pytest.mark.parametrize("limit", [1, 3])
+def test_ascending_pages_give_the_same_records_oldest_first(
+    populated: StateDB, filters: dict[str, object], limit: int
+) -> None:
+    expected = _ids(populated.query(**filters).records)  # type: ignore[arg-type]
+    seen: list[int] = []
+    token = None
+    for _ in range(20):
+        page = populated.query(limit=limit, next_token=token, ascending=True, **filters)  # type: ignore[arg-type]
+        seen.extend(_ids(page.records))
+        token = page.next_token
+        if token is None:
+            break
+
+    assert seen == expected[::-1]
+
+
+def test_ascending_pages_break_ties_on_payload_id(db: StateDB) -> None:
+    db.claim_many([(pid(n), False) for n in range(5)], owner="w1", lease_seconds=LEASE)
+
+    first = db.query(limit=2, ascending=True)
+    rest = db.query(next_token=first.next_token, ascending=True)
+
+    assert _ids(first.records) + _ids(rest.records) == [0, 1, 2, 3, 4]
+
+
 def test_query_pages_break_ties_on_payload_id(db: StateDB) -> None:
     db.claim_many([(pid(n), False) for n in range(5)], owner="w1", lease_seconds=LEASE)
 
