@@ -19,7 +19,7 @@ rules live in :mod:`cirrus.state.rules`.
 
 from __future__ import annotations
 
-from cirrus.state.base import QueryFilter, StateDB
+from cirrus.state.base import EventCount, QueryFilter, StateDB
 from cirrus.state.dynamodb import DynamoDBStateDB
 from cirrus.state.executions import ExecutionTimes, execution_times
 from cirrus.state.memory import MemoryStateDB
@@ -47,6 +47,7 @@ __all__ = [
     "ClaimOutcome",
     "ClaimResult",
     "DynamoDBStateDB",
+    "EventCount",
     "EventType",
     "ExecutionTimes",
     "FinishUpdate",

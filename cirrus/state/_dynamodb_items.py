@@ -10,8 +10,9 @@ The table is upstream Cirrus 2.0's, unchanged::
 A state item carries upstream's attributes (``state_updated``, ``created``,
 ``updated``, ``claimed_at``, ``executions``, ``last_error``; ``outputs`` is
 upstream's and never touched) plus cirrus's own: ``claim_owner``,
-``lease_expires``, ``previous_state``, ``output_url``, ``started`` and ``duration``. Times are written the
-way upstream writes them (``2024-05-01T12:00:00.000000+00:00``) and read in any
+``lease_expires``, ``previous_state``, ``output_url``, ``started`` and ``duration``.
+Times are written the way upstream writes them (``2024-05-01T12:00:00.000000+00:00``)
+and read in any
 ISO form.
 
 cirrus's bookkeeping (the event log, its id counter, the list of partitions)

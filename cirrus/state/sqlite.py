@@ -25,7 +25,7 @@ from typing import Any
 from cirrus._sqlite import SQLiteFile
 from cirrus.errors import ConfigError, StateError
 from cirrus.state._transactional import TransactionalStateDB, number_events
-from cirrus.state.base import Clock, GroupBy, QueryFilter
+from cirrus.state.base import PERIODS, Clock, EventCount, GroupBy, Period, QueryFilter
 from cirrus.state.models import (
     EventType,
     NewEvent,
@@ -327,6 +327,16 @@ class SQLiteStateDB(TransactionalStateDB[sqlite3.Connection]):
         sql += " GROUP BY 1, 2"
         with self._read() as conn:
             return {(group, State(state)): n for group, state, n in conn.execute(sql, params)}
+
+    def event_counts(self, *, since: datetime, period: Period) -> list[EventCount]:
+        width = PERIODS[period]
+        sql = (
+            "SELECT substr(time, 1, ?), event_type, count(*), count(DISTINCT payload_id)"
+            " FROM workflow_events WHERE time >= ? GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+        with self._read() as conn:
+            rows = conn.execute(sql, (width, format_time(since))).fetchall()
+        return [EventCount(row[0], EventType(row[1]), row[2], row[3]) for row in rows]
 
     def _select(
         self, where: QueryFilter, after: tuple[datetime, str] | None, limit: int | None

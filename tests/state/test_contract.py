@@ -650,3 +650,24 @@ def test_a_second_execution_replaces_the_duration(db: StateDB, clock: FakeClock)
     assert second.started == clock.now
     clock.advance(3)
     assert db.finish(PID, State.SUCCEEDED, owner="w2").duration == pytest.approx(3)
+
+
+def test_event_counts_per_period_and_type(db: StateDB, clock: FakeClock) -> None:
+    make_state(db, pid(1), State.FAILED)
+    db.add_event(pid(1), EventType.FAILED)
+    db.add_event(pid(2), EventType.FAILED)
+    clock.advance(3600)
+    db.add_event(pid(1), EventType.SUCCEEDED)
+    db.add_event(pid(1), EventType.SUCCEEDED)
+
+    hours = db.event_counts(since=START, period="hour")
+    failed = [
+        (c.period, c.count, c.unique_count) for c in hours if c.event_type is EventType.FAILED
+    ]
+    assert failed == [("2024-05-01T12", 2, 2)]
+    succeeded = [(c.period, c.count, c.unique_count) for c in hours if c.event_type == "SUCCEEDED"]
+    assert succeeded == [("2024-05-01T13", 2, 1)]
+    recent = db.event_counts(since=clock.now, period="minute")
+    assert [(c.period, c.event_type, c.count) for c in recent] == [
+        ("2024-05-01T13:00", EventType.SUCCEEDED, 2)
+    ]
