@@ -85,11 +85,14 @@ def test_a_version_1_file_is_migrated_and_keeps_its_records(tmp_path: Path) -> N
         old = db.get(PID)
         assert old is not None and old.executions == ("old-run",)
         assert old.started is None and old.duration is None
+        assert db.counts() == {("w", State.SUCCEEDED): 1}
         db.claim(PID, owner="w", lease_seconds=60, replace=True)
         started = db.start(PID, "new-run", owner="w", lease_seconds=60)
         assert started.started is not None
         done = db.finish(PID, State.SUCCEEDED, owner="w")
         assert done.duration is not None and done.duration >= 0
+        assert db.counts() == {("w", State.SUCCEEDED): 1}
+        assert db.counts(group_by="collections_workflow") == {("c_w", State.SUCCEEDED): 1}
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
