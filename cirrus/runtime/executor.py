@@ -70,6 +70,16 @@ class WorkflowExecutor:
         self._machines: dict[str, Any] = {}
         self._object_io: Any = None  # Map ItemReader/ResultWriter storage, made on first use
         self._lock = threading.Lock()
+        self._running: dict[str, Any] = {}  # execution name -> engine Execution, while it runs
+
+    def abort(self, execution: str, cause: str = "aborted by an operator") -> bool:
+        """Stop a running execution at its next state (it ends ABORTED); False if not running."""
+        with self._lock:
+            running = self._running.get(execution)
+        if running is None:
+            return False
+        running.abort("Aborted", cause)
+        return True
 
     def definition(self, workflow: str) -> dict[str, Any]:
         """The ASL definition of a workflow.
@@ -116,7 +126,7 @@ class WorkflowExecutor:
 
     def run(self, workflow: str, payload: Any, execution: str) -> ExecutionOutcome:
         """Run a workflow on a payload to its end."""
-        from cirrus.engine import run_execution
+        from cirrus.engine import Execution
 
         try:
             machine = self.machine(workflow)
@@ -128,13 +138,20 @@ class WorkflowExecutor:
             from cirrus.engine import storage_object_io
 
             self._object_io = storage_object_io()
-        result = run_execution(
+        running = Execution(
             machine,
             payload,
             name=execution,
             time_scale=self.time_scale,
             object_io=self._object_io,
         )
+        with self._lock:
+            self._running[execution] = running
+        try:
+            result = running.run()
+        finally:
+            with self._lock:
+                self._running.pop(execution, None)
         return ExecutionOutcome(
             status=result.status,
             output=result.output,

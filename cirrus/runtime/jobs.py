@@ -52,6 +52,9 @@ class Job:
     input_text: str = ""
     """``input`` as stored, in JSON."""
     outcome: ExecutionOutcome | None = None
+    aborted_elsewhere: bool = False
+    """Someone else (``cirrus abort``) ended the payload ABORTED while it ran: its end is
+    already written, and only the message is left to delete."""
 
     @property
     def delivery(self) -> Message:

@@ -21,7 +21,7 @@ from cirrus.errors import CirrusError
 from cirrus.payload import Payload
 from cirrus.runtime.executor import ExecutionOutcome
 from cirrus.runtime.jobs import Batch, Job, execution_key
-from cirrus.runtime.outcomes import PayloadResult, ending
+from cirrus.runtime.outcomes import Outcome, PayloadResult, ending
 from cirrus.state import FinishUpdate, NewEvent
 from cirrus.storage import load_payload
 
@@ -79,6 +79,11 @@ class UpdateState:
         """Decide how a finished execution ends its payload; the batch gathers the writes."""
         outcome = job.outcome
         assert outcome is not None
+        if job.aborted_elsewhere:  # whoever aborted it wrote its end
+            if job.message is not None:
+                batch.done.append(job.message)
+            batch.add_result(PayloadResult(job.payload_id, Outcome.ABORTED, "Aborted"))
+            return
         if outcome.history:
             key = execution_key(job.payload_id, job.execution, "history.json")
             batch.writes.append((key, json.dumps(outcome.history).encode()))

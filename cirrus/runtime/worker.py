@@ -41,6 +41,7 @@ from cirrus.runtime.owners import is_dead_local_owner, new_owner
 from cirrus.runtime.publish import Announcer
 from cirrus.runtime.read import Reader
 from cirrus.runtime.start import Starter
+from cirrus.runtime.steer import AbortWatch, terminate_task_processes
 from cirrus.runtime.update_state import UpdateState
 from cirrus.runtime.waves import run_in_waves
 from cirrus.state import StateDB, open_state_db
@@ -119,6 +120,7 @@ class Worker:
             owner=self.owner,
             io_pool=self._io_pool,
         )
+        self.abort_watch = AbortWatch(self.db, self.owner, self._stop_execution)
         self.reader = Reader(self.db, self.queue, settings.payload_root)
         self.claimer = Claimer(self.db, self.queue, owner=self.owner, lease_seconds=lease)
         self.starter = Starter(
@@ -215,7 +217,14 @@ class Worker:
         return batch.results
 
     def _run(self, job: Job) -> None:
+        self.abort_watch.running(job.payload_id, job.execution)
         job.outcome = self.executor.execute(job)
+        job.aborted_elsewhere = self.abort_watch.ended(job.payload_id)
+
+    def _stop_execution(self, payload_id: str, execution: str) -> None:
+        """Abort an execution whose payload was aborted elsewhere, with its task processes."""
+        self.executor.abort(execution)
+        terminate_task_processes(execution, payload_id)
 
     def _commit(self, batch: Batch) -> None:
         """Write out what the batch decided so far; its payloads need no more heartbeats."""
@@ -234,6 +243,7 @@ class Worker:
     def close(self) -> None:
         """Stop the I/O threads; close the state database and queue if this worker opened them."""
         self._io_pool.shutdown()
+        self.abort_watch.close()
         if self._owns[0]:
             self.db.close()
         if self._owns[1]:
