@@ -138,6 +138,7 @@ class WorkflowExecutor:
             from cirrus.engine import storage_object_io
 
             self._object_io = storage_object_io()
+        started = datetime.now(UTC)
         running = Execution(
             machine,
             payload,
@@ -158,6 +159,8 @@ class WorkflowExecutor:
             error=result.error,
             cause=result.cause,
             history=result.history() if self._keeps(result.status) else [],
+            started=started,
+            ended=datetime.now(UTC),
         )
 
     def execute(self, job: Job) -> ExecutionOutcome:
@@ -172,12 +175,11 @@ class WorkflowExecutor:
             url = join_url(self.payload_root, "tmp", "oversized", f"{uuid.uuid4().hex}.json")
             write_bytes(url, text.encode(), content_type="application/json")
             execution_input = {"url": url}
-        started = datetime.now(UTC)
         try:
-            outcome = self.run(job.payload.workflow, execution_input, job.execution)
+            return self.run(job.payload.workflow, execution_input, job.execution)
         except Exception as err:  # an engine bug must not take the worker down
             logger.exception("execution %s of %s crashed", job.execution, job.payload_id)
-            outcome = ExecutionOutcome(
+            return ExecutionOutcome(
                 ExecutionStatus.FAILED, error=type(err).__name__, cause=str(err)
             )
         finally:
@@ -185,8 +187,6 @@ class WorkflowExecutor:
                 from cirrus.storage import delete
 
                 delete(execution_input["url"])
-        outcome.started, outcome.ended = started, datetime.now(UTC)
-        return outcome
 
 
 def escaped_length(text: str) -> int:

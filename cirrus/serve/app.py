@@ -254,8 +254,12 @@ def create_app(reader: PipelineReader, pipeline: Pipeline, *, token: str | None 
     async def ui_redirect(request: Request) -> Response:
         return RedirectResponse("/ui/", status_code=302)
 
+    async def no_icon(request: Request) -> Response:
+        return Response(status_code=204)
+
     routes = [
         Route("/", endpoint(root)),
+        Route("/favicon.ico", no_icon),
         Route("/stats", endpoint(stats)),
         Route("/ui", ui_redirect),
         Route("/ui/", ui),

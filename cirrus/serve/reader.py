@@ -427,6 +427,7 @@ def state_spans(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     spans: list[dict[str, Any]] = []
     open_spans: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    stamp: Any = None
     for event in history:
         kind = str(event.get("type", ""))
         stamp = event.get("timestamp")
@@ -452,6 +453,15 @@ def state_spans(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 except ValueError:
                     continue
                 span["duration"] = max(seconds, 0.0)
+    # a state the execution ended in (failed, timed out, aborted) lasted until the end
+    for waiting in open_spans.values():
+        for span in waiting:
+            span["exited"] = stamp
+            try:
+                seconds = (parse_time(str(stamp)) - parse_time(str(span["entered"]))).total_seconds()
+            except ValueError:
+                continue
+            span["duration"] = max(seconds, 0.0)
     return spans
 
 

@@ -93,7 +93,7 @@ async function write(path, body) {
 
 function show(...nodes) {
   const view = document.getElementById("view");
-  view.replaceChildren(...nodes);
+  view.replaceChildren(...nodes.filter((node) => node !== null && node !== undefined));
   document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString();
 }
 
@@ -104,7 +104,7 @@ function barChart(points, width, height, bad) {
   const max = Math.max(1, ...points.map((p) => p.value));
   const left = 34, bottom = 18, plotW = width - left - 4, plotH = height - bottom - 6;
   const step = points.length ? plotW / points.length : plotW;
-  const chart = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img" });
+  const chart = svg("svg", { width: "100%", viewBox: `0 0 ${width} ${height}`, role: "img" });
   chart.append(svg("line", { class: "axis", x1: left, y1: 6 + plotH, x2: width, y2: 6 + plotH }));
   chart.append(svg("text", { class: "label", x: 2, y: 14, text: String(max) }));
   chart.append(svg("text", { class: "label", x: 2, y: 6 + plotH, text: "0" }));
@@ -242,7 +242,7 @@ function timelineChart(executions) {
   const end = Math.max(...runs.map((e) => Date.parse(e.ended || new Date().toISOString())));
   const span = Math.max(end - start, 1);
   const width = 640, rowH = 22;
-  const chart = svg("svg", { width, height: runs.length * rowH + 8, role: "img" });
+  const chart = svg("svg", { width: "100%", viewBox: `0 0 ${width} ${runs.length * rowH + 8}`, role: "img" });
   runs.forEach((run, index) => {
     const x = 150 + ((Date.parse(run.started) - start) / span) * (width - 160);
     const stop = Date.parse(run.ended || new Date().toISOString());
@@ -297,7 +297,7 @@ async function payloadPage() {
     record.last_error && record.state !== "SUCCEEDED" ? el("p", { class: "err", id: "last-error", text: record.last_error }) : null,
     actions,
     el("div", { class: "cards" },
-      el("section", { class: "card", id: "executions" }, el("h2", { text: "Executions" }),
+      el("section", { class: "card wide", id: "executions" }, el("h2", { text: "Executions" }),
         timelineChart(data.executions),
         el("table", {}, el("thead", {}, el("tr", {}, ["execution", "status", "started", "ended", "took", "error"].map((h) => el("th", { text: h })))), el("tbody", {}, executions))),
       el("section", { class: "card", id: "timeline" }, el("h2", { text: "Timeline of states" }),
@@ -434,6 +434,7 @@ async function refresh() {
 
 window.addEventListener("hashchange", () => { say(""); refresh(); });
 window.addEventListener("DOMContentLoaded", () => {
+  document.getElementById("token-form").addEventListener("submit", (event) => event.preventDefault());
   const token = document.getElementById("token");
   token.value = sessionStorage.getItem("cirrus-token") || "";
   token.addEventListener("change", () => sessionStorage.setItem("cirrus-token", token.value));
