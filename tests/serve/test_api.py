@@ -55,7 +55,7 @@ def test_items_and_record_have_upstreams_shape(served: Served) -> None:
     for item in items:
         assert set(item) >= UPSTREAM_ITEM_KEYS
         assert item["catid"] == item["payload_id"] and item["catalog"] == item["input_payload_url"]
-        assert item["last_error"].startswith("ConnectionError: upstream outage")
+        assert item["last_error"].startswith("ConnectionError: upstream outage: outage exists")
         assert item["duration"] is not None and item["duration"] >= 0
     record = served.get("/" + served.succeeded[0])
     assert set(record) >= UPSTREAM_ITEM_KEYS
