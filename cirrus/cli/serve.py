@@ -32,7 +32,10 @@ def serve(port: int, host: str, token: str | None, project_dir: str | None) -> N
 
     with reporting_errors(), open_pipeline(project_dir) as pipeline:
         mode = "writes need the token" if token else "read-only"
-        click.echo(f"dashboard: http://{_display(host)}:{port}/ui/  (API at /, {mode}; Ctrl-C stops)", err=True)
+        click.echo(
+            f"dashboard: http://{_display(host)}:{port}/ui/  (API at /, {mode}; Ctrl-C stops)",
+            err=True,
+        )
         run_server(pipeline, host=host, port=port, token=token or None)
 
 

@@ -97,7 +97,9 @@ def abort(db: StateDB, payload_id: str, *, cause: str = "aborted by an operator"
     """
     record = db.get(payload_id)
     if record is None:
-        raise NotFound(f"no state record for payload {payload_id!r}; check the id with cirrus query")
+        raise NotFound(
+            f"no state record for payload {payload_id!r}; check the id with cirrus query"
+        )
     if record.state not in ACTIVE_STATES:
         raise StateError(
             f"payload {payload_id!r} is {record.state.value}, not running: only CLAIMED or "
@@ -129,7 +131,7 @@ def terminate_task_processes(execution: str, payload_id: str) -> int:
         killed += int(children.terminate_execution(execution))
     import psutil
 
-    marker = f"/tmp/batch/{payload_id}/"
+    marker = f"/tmp/batch/{payload_id}/"  # noqa: S108 - a key under the payload root, not /tmp
     try:
         processes = psutil.Process().children(recursive=True)
     except psutil.Error:
@@ -275,7 +277,9 @@ class PurgePlan:
             self.queue.hide(messages, 0)
 
 
-def plan_purge(queue: WorkQueue, workflow: str | None = None, *, hold_seconds: float = 600) -> PurgePlan:
+def plan_purge(
+    queue: WorkQueue, workflow: str | None = None, *, hold_seconds: float = 600
+) -> PurgePlan:
     """Take every visible queued payload (of ``workflow``, or all) aside, to purge.
 
     Only payloads no worker has started are visible: those running are in flight and stay.

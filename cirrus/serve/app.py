@@ -84,7 +84,9 @@ def _status_of(error: CirrusError) -> int:
     return 400
 
 
-def create_app(reader: PipelineReader, pipeline: Pipeline, *, token: str | None = None) -> Starlette:
+def create_app(
+    reader: PipelineReader, pipeline: Pipeline, *, token: str | None = None
+) -> Starlette:
     """The application serving ``reader``'s pipeline; writes need ``token`` (None: read-only).
 
     Args:
@@ -118,7 +120,9 @@ def create_app(reader: PipelineReader, pipeline: Pipeline, *, token: str | None 
         sent = request.headers.get("authorization", "")
         scheme, _, value = sent.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(value.encode(), token.encode()):
-            raise ApiError(401, "a write needs the server's token: send Authorization: Bearer <token>")
+            raise ApiError(
+                401, "a write needs the server's token: send Authorization: Bearer <token>"
+            )
 
     # -- upstream --------------------------------------------------------------------------
 
@@ -138,7 +142,9 @@ def create_app(reader: PipelineReader, pipeline: Pipeline, *, token: str | None 
         if summary is not None:
             collections, workflow, rest = summary
             if rest == "":
-                return reader.summary(collections, workflow, params.get("since"), _int(params, "limit"))
+                return reader.summary(
+                    collections, workflow, params.get("since"), _int(params, "limit")
+                )
             if rest == "items":
                 return reader.items(
                     collections,
@@ -153,7 +159,10 @@ def create_app(reader: PipelineReader, pipeline: Pipeline, *, token: str | None 
         try:
             split_payload_id(path)
         except PayloadError:
-            raise ApiError(404, f"/{path} not found: payload ids look like <collections>/workflow-<name>/<items>") from None
+            raise ApiError(
+                404,
+                f"/{path} not found: payload ids look like <collections>/workflow-<name>/<items>",
+            ) from None
         return reader.item(reader.record(path))
 
     # -- cirrus's own ----------------------------------------------------------------------
@@ -215,7 +224,9 @@ def create_app(reader: PipelineReader, pipeline: Pipeline, *, token: str | None 
             )
             ids = [record.payload_id for record in page.records]
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            raise ApiError(400, 'send {"ids": [payload ids]} or {"filter": {"workflow", "state", ...}}')
+            raise ApiError(
+                400, 'send {"ids": [payload ids]} or {"filter": {"workflow", "state", ...}}'
+            )
         report = rerun_payloads(pipeline, ids)
         return {"queued": report.queued, "ids": ids, "rejected": report.rejected}
 
@@ -226,7 +237,9 @@ def create_app(reader: PipelineReader, pipeline: Pipeline, *, token: str | None 
         payload_id = body.get("id")
         if not isinstance(payload_id, str):
             raise ApiError(400, 'send {"id": "<payload id>"}')
-        record = abort_payload(pipeline.db, payload_id, cause=str(body.get("cause") or "aborted from the dashboard"))
+        record = abort_payload(
+            pipeline.db, payload_id, cause=str(body.get("cause") or "aborted from the dashboard")
+        )
         return {"payload_id": payload_id, "state": record.state.value}
 
     def write(function: Callable[[Request, dict[str, Any]], Any]) -> Handler:
@@ -243,7 +256,9 @@ def create_app(reader: PipelineReader, pipeline: Pipeline, *, token: str | None 
         return handle
 
     async def ui(request: Request) -> Response:
-        return Response(_asset("dashboard.html"), media_type="text/html; charset=utf-8", headers=_PAGE_HEADERS)
+        return Response(
+            _asset("dashboard.html"), media_type="text/html; charset=utf-8", headers=_PAGE_HEADERS
+        )
 
     async def ui_asset(request: Request) -> Response:
         name = request.path_params["name"]

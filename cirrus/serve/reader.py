@@ -7,6 +7,7 @@ Cirrus's shapes are kept where it has the route (root, summary, items, item, sta
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import defaultdict
 from datetime import timedelta
@@ -19,7 +20,7 @@ from cirrus.runtime.status import pipeline_status
 from cirrus.state import State, StateRecord, execution_times, split_payload_id
 from cirrus.state.base import encode_token
 from cirrus.state.models import format_time
-from cirrus.storage import join_url, open_store, split_url
+from cirrus.storage import join_url, open_store
 
 if TYPE_CHECKING:
     from cirrus.project import Project
@@ -65,7 +66,11 @@ class PipelineReader:
         for partition in partitions:
             collections, _, workflow = partition.rpartition("_")
             links.append(
-                _link(f"{base_url}{collections}/workflow-{workflow}", f"{collections} - {workflow}", "child")
+                _link(
+                    f"{base_url}{collections}/workflow-{workflow}",
+                    f"{collections} - {workflow}",
+                    "child",
+                )
             )
         links.append(_link(f"{base_url}ui/", "dashboard", "service-doc", "text/html"))
         links.append(_link(f"{base_url}api/openapi.json", "OpenAPI", "service-desc"))
@@ -79,7 +84,8 @@ class PipelineReader:
     def summary(
         self, collections: str, workflow: str, since: str | None, limit: int | None
     ) -> dict[str, Any]:
-        """``/<collections>/workflow-<workflow>``: counts per state (``"<limit>+"`` above a limit)."""
+        """``/<collections>/workflow-<workflow>``: counts per state (``"<limit>+"`` above
+        ``limit``)."""
         partition = f"{collections}_{workflow}"
         counts = self.db.counts(since=since, group_by="collections_workflow")
         shown: dict[str, int | str] = {}
@@ -187,7 +193,11 @@ class PipelineReader:
             )
         label = "day" if period == "day" else "hour"
         return [
-            {"period": key if period == "day" else f"{key}:00:00Z", "interval": label, "states": states}
+            {
+                "period": key if period == "day" else f"{key}:00:00Z",
+                "interval": label,
+                "states": states,
+            }
             for key, states in sorted(periods.items())
         ]
 
@@ -387,7 +397,8 @@ class PipelineReader:
                         "href": asset["href"],
                         "type": asset.get("type"),
                         "roles": asset.get("roles") or [],
-                        "thumbnail": key == "thumbnail" or "thumbnail" in (asset.get("roles") or []),
+                        "thumbnail": key == "thumbnail"
+                        or "thumbnail" in (asset.get("roles") or []),
                     }
                 )
             items.append(
@@ -414,7 +425,7 @@ def _timeline(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ordered = sorted(events, key=lambda event: (event["time"], event["id"]))
     from cirrus.state.models import parse_time
 
-    for current, following in zip(ordered, ordered[1:], strict=False):
+    for current, following in itertools.pairwise(ordered):
         span = parse_time(following["time"]) - parse_time(current["time"])
         current["seconds_until_next"] = max(span.total_seconds(), 0.0)
     return ordered
@@ -449,7 +460,9 @@ def state_spans(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 span = waiting.pop()
                 span["exited"] = stamp
                 try:
-                    seconds = (parse_time(str(stamp)) - parse_time(str(span["entered"]))).total_seconds()
+                    seconds = (
+                        parse_time(str(stamp)) - parse_time(str(span["entered"]))
+                    ).total_seconds()
                 except ValueError:
                     continue
                 span["duration"] = max(seconds, 0.0)
@@ -458,7 +471,9 @@ def state_spans(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for span in waiting:
             span["exited"] = stamp
             try:
-                seconds = (parse_time(str(stamp)) - parse_time(str(span["entered"]))).total_seconds()
+                seconds = (
+                    parse_time(str(stamp)) - parse_time(str(span["entered"]))
+                ).total_seconds()
             except ValueError:
                 continue
             span["duration"] = max(seconds, 0.0)
@@ -490,10 +505,8 @@ _MEDIA = {
 
 
 def _media_type(url: str) -> str:
-    path = split_url(url)[1] if "://" in url else url
+    path = url.split("?", 1)[0]
     for suffix, media_type in _MEDIA.items():
         if path.lower().endswith(suffix):
             return media_type
     return "application/octet-stream"
-
-

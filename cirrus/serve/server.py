@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 __all__ = ["TOKEN_ENV", "build_app", "serve"]
 
-TOKEN_ENV = "CIRRUS_SERVE_TOKEN"
+TOKEN_ENV = "CIRRUS_SERVE_TOKEN"  # noqa: S105 - the variable's name, not a secret
 """The environment variable ``cirrus serve`` reads its write token from."""
 
 

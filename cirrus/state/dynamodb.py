@@ -525,11 +525,11 @@ class DynamoDBStateDB(StateDB):
         since = None if where.updated_since is None else second_of(time_text(where.updated_since))
         until = None
         if after is not None:
-            position = second_of(time_text(after[0]))
+            after_second = second_of(time_text(after[0]))
             if where.ascending:
-                since = max(since or "", position) or None
+                since = max(since or "", after_second) or None
             else:
-                until = position + "~"
+                until = after_second + "~"
         if where.state is not None:
             index, prefix = STATE_INDEX, f"{where.state.value}_"
             key += (
