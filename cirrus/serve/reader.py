@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
+import time
 from collections import defaultdict
 from datetime import timedelta
 from statistics import median
@@ -33,6 +35,10 @@ __all__ = ["PipelineReader", "state_spans"]
 LOG_MAX_BYTES = 2_000_000
 """Logs longer than this are shown cut to their end."""
 
+STATS_SECONDS = 60.0
+"""``/stats`` is computed at most this often (it counts 60 days of events: seconds at a
+million records); upstream's figures come from a metrics store and lag likewise."""
+
 
 class PipelineReader:
     """Reads one pipeline for the server.
@@ -56,6 +62,8 @@ class PipelineReader:
         self.db = db
         self.queue = queue
         self.payload_store = open_store(settings.payload_root)
+        self._stats: tuple[float, dict[str, Any]] | None = None
+        self._stats_lock = threading.Lock()
 
     # ---------------------------------------------------------------- upstream's routes
 
@@ -173,6 +181,15 @@ class PipelineReader:
 
     def stats(self) -> dict[str, Any]:
         """``/stats``: state transitions per day (60 days) and per hour (36 hours)."""
+        with self._stats_lock:  # one computation at a time; the others wait for its answer
+            cached = self._stats
+            if cached is not None and time.monotonic() - cached[0] < STATS_SECONDS:
+                return cached[1]
+            stats = self._compute_stats()
+            self._stats = (time.monotonic(), stats)
+            return stats
+
+    def _compute_stats(self) -> dict[str, Any]:
         now = self.db.now()
         return {
             "state_transitions": {
