@@ -62,6 +62,7 @@ def snap(page: Page, request: pytest.FixtureRequest, name: str, tmp_path: Path) 
     """A screenshot: into docs/img with --update-snapshots, else beside the test's files."""
     folder = DOCS_IMAGES if request.config.getoption("--update-snapshots") else tmp_path
     folder.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(300)  # let the page settle (fonts, charts)
     page.screenshot(path=str(folder / f"{name}.png"))
 
 

@@ -51,6 +51,10 @@ function when(iso) {
   return iso ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "";
 }
 
+function clock(iso) {
+  return iso ? iso.slice(11, 23) : "";
+}
+
 function payloadLink(id) {
   return el("a", { href: "#/payload?id=" + encodeURIComponent(id), text: id });
 }
@@ -242,7 +246,7 @@ function timelineChart(executions) {
   const end = Math.max(...runs.map((e) => Date.parse(e.ended || new Date().toISOString())));
   const span = Math.max(end - start, 1);
   const width = 640, rowH = 22;
-  const chart = svg("svg", { width: "100%", viewBox: `0 0 ${width} ${runs.length * rowH + 8}`, role: "img" });
+  const chart = svg("svg", { width, height: runs.length * rowH + 8, role: "img" });
   runs.forEach((run, index) => {
     const x = 150 + ((Date.parse(run.started) - start) / span) * (width - 160);
     const stop = Date.parse(run.ended || new Date().toISOString());
@@ -275,7 +279,7 @@ async function payloadPage() {
       el("td", { class: "err", text: e.error || "" })));
   const timeline = data.timeline.map((event) =>
     el("tr", {},
-      el("td", { text: when(event.time) }),
+      el("td", { class: "time", title: event.time, text: clock(event.time) }),
       el("td", {}, badge(event.event_type)),
       el("td", { class: "num", text: event.seconds_until_next === undefined ? "" : seconds(event.seconds_until_next) }),
       el("td", { class: "err", text: event.error || "" })));
@@ -296,15 +300,15 @@ async function payloadPage() {
       " — workflow ", el("a", { href: "#/workflow?name=" + encodeURIComponent(record.workflow), text: record.workflow })),
     record.last_error && record.state !== "SUCCEEDED" ? el("p", { class: "err", id: "last-error", text: record.last_error }) : null,
     actions,
+    el("section", { id: "logs" }, el("h2", { text: "Logs of the last execution" }), logs),
     el("div", { class: "cards" },
-      el("section", { class: "card wide", id: "executions" }, el("h2", { text: "Executions" }),
-        timelineChart(data.executions),
-        el("table", {}, el("thead", {}, el("tr", {}, ["execution", "status", "started", "ended", "took", "error"].map((h) => el("th", { text: h })))), el("tbody", {}, executions))),
-      el("section", { class: "card", id: "timeline" }, el("h2", { text: "Timeline of states" }),
+      el("section", { class: "card wide", id: "timeline" }, el("h2", { text: "Timeline of states" }),
         el("table", {}, el("thead", {}, el("tr", {}, ["time", "event", "for", "error"].map((h) => el("th", { text: h })))), el("tbody", {}, timeline))),
       spans.length ? el("section", { class: "card", id: "state-spans" }, el("h2", { text: "Workflow states of the last execution" }),
-        el("table", {}, el("tbody", {}, spans))) : null),
-    el("section", { id: "logs" }, el("h2", { text: "Logs" }), logs),
+        el("table", {}, el("thead", {}, el("tr", {}, ["state", "type", "took"].map((h) => el("th", { text: h })))), el("tbody", {}, spans))) : null,
+      el("section", { class: "card wide", id: "executions" }, el("h2", { text: "Executions" }),
+        timelineChart(data.executions),
+        el("table", {}, el("thead", {}, el("tr", {}, ["execution", "status", "started", "ended", "took", "error"].map((h) => el("th", { text: h })))), el("tbody", {}, executions)))),
     data.items.length ? el("section", { id: "items" }, el("h2", { text: "Published items" }), el("div", { class: "cards" }, items)) : null,
     el("div", { class: "cards" },
       el("section", { class: "card" }, el("h2", { text: "Input" }), el("pre", { id: "input", text: JSON.stringify(detail ? detail.input : null, null, 2) })),
