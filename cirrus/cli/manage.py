@@ -307,9 +307,11 @@ def mgmt(ctx: click.Context, deployment: str, command: str) -> None:
     a deployed stack, found through SSM (/cirrus/deployments/<name>) in the account and region
     of the AWS credentials. COMMAND is one of process, run-workflow (local only), get-state,
     query, get-input-payload(s), get-output-payload, get-execution, get-execution-events,
-    abort, list-deployments.
+    abort, status, serve (the dashboard and API on the deployment's state), list-deployments.
     """
     from cirrus.cli.pipeline import process, run_workflow
+    from cirrus.cli.serve import serve
+    from cirrus.cli.status import status
 
     environment: dict[str, str] = {}
     if deployment != "local":
@@ -324,6 +326,8 @@ def mgmt(ctx: click.Context, deployment: str, command: str) -> None:
         **_MGMT_COMMANDS,
         "process": process,
         "run-workflow": run_workflow,
+        "status": status,
+        "serve": serve,
     }
     if command == "list-deployments":
         with reporting_errors():
