@@ -362,12 +362,12 @@ class PipelineReader:
         Raises:
             ConfigError: the URL is outside both roots.
         """
+        wanted = _plain_path(url)
         for root in (self.settings.data_root, self.settings.payload_root):
-            base = root.rstrip("/") + "/"
-            if url.startswith(base) and ".." not in url[len(base) :].split("/"):
-                store = open_store(root)
-                data = store.get(url[len(base) :])
-                return data, _media_type(url)
+            base = _plain_path(root).rstrip("/") + "/"
+            key = wanted[len(base) :]
+            if wanted.startswith(base) and key and ".." not in key.split("/"):
+                return open_store(root).get(key), _media_type(url)
         raise ConfigError(f"{url!r} is outside the data and payload roots: only those are served")
 
     # ---------------------------------------------------------------- helpers
@@ -519,6 +519,11 @@ _MEDIA = {
     ".tif": "image/tiff",
     ".tiff": "image/tiff",
 }
+
+
+def _plain_path(url: str) -> str:
+    """A local file's URL as its path (``file:///a/b`` and ``/a/b`` are the same file)."""
+    return url.removeprefix("file://") if url.startswith("file:///") else url
 
 
 def _media_type(url: str) -> str:

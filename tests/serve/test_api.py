@@ -172,8 +172,16 @@ def test_files_are_served_only_from_the_roots(served: Served) -> None:
         f"{served.url}/api/file?url={record['output_payload_url']}", timeout=10
     ) as response:
         assert json.loads(response.read())["id"] == served.succeeded[0]
-    status, body, _ = served.request("/api/file?url=file:///etc/passwd", method="GET")
-    assert status == 400 and "outside" in body["error"]
+    thumbnail = served.proj.cirrus_dir / "data" / "test" / "thumb.png"
+    thumbnail.parent.mkdir(parents=True, exist_ok=True)
+    thumbnail.write_bytes(b"\x89PNG\r\n\x1a\nfake")
+    for url in (str(thumbnail), thumbnail.as_uri()):  # asset hrefs come in both forms
+        with urllib.request.urlopen(f"{served.url}/api/file?url={url}", timeout=10) as response:
+            assert response.headers["content-type"] == "image/png"
+            assert response.read().startswith(b"\x89PNG")
+    for outside in ("file:///etc/passwd", f"{thumbnail.parent}/../../../../etc/passwd"):
+        status, body, _ = served.request(f"/api/file?url={outside}", method="GET")
+        assert status == 400 and "outside" in body["error"]
 
 
 def test_openapi_lists_every_route(served: Served) -> None:
