@@ -6,6 +6,8 @@ branches follow what the caller should do about it::
     CirrusError
     ├── InvalidInput            the payload or its items are wrong: mark INVALID, do not retry
     │   └── PayloadError        a payload fails validation (names the JSON path of the field)
+    ├── FailedValidation        a task's validate() refused its input: FAILED, as upstream
+    │                           Cirrus records stactask's FailedValidation
     ├── ConfigError             a project, definition or option is wrong: fix the file or flag
     ├── StorageError            object IO failed
     │   ├── NotFound            nothing at that URL
@@ -61,8 +63,12 @@ class InvalidInput(CirrusError):
     """
 
 
-class FailedValidation(InvalidInput):
-    """A task's ``validate()`` rejected its input payload."""
+class FailedValidation(CirrusError):
+    """A task's ``validate()`` rejected its input payload.
+
+    The payload is recorded FAILED, not INVALID, as upstream Cirrus records stactask's
+    ``FailedValidation``: only :class:`InvalidInput` means the input itself is wrong.
+    """
 
 
 class PayloadError(InvalidInput):
@@ -172,7 +178,8 @@ class DefinitionError(WorkflowError):
 
 
 # Error names that mean "the input is wrong": ours, stactask's and upstream cirrus-lib's.
-INVALID_INPUT_ERROR_NAMES = frozenset({"InvalidInput", "FailedValidation", "PayloadError"})
+# stactask's FailedValidation is not one: upstream Cirrus records it FAILED.
+INVALID_INPUT_ERROR_NAMES = frozenset({"InvalidInput", "PayloadError"})
 
 
 def is_invalid_input_error(error_name: str | None) -> bool:

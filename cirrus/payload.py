@@ -42,7 +42,7 @@ PAYLOAD_ID_PATTERN = re.compile(r"(.+)/workflow-([^/]+)/(.+)")
 _UPLOAD_OPTION_TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
     "path_template": (str, "a string"),
     "headers": (dict, "an object of header names"),
-    "public_assets": ((bool, list), "true, false or a list of asset keys"),
+    "public_assets": ((bool, list, str), 'true, false, "ALL" or a list of asset keys'),
     "s3_urls": (bool, "true or false"),
     "collections": (dict, "an object of name: JSONPath"),
 }
@@ -83,8 +83,16 @@ class ProcessDefinition:
     __hash__ = None  # type: ignore[assignment]
 
     @classmethod
-    def from_dict(cls, data: Any, path: str = "$.process[0]") -> ProcessDefinition:
+    def from_dict(
+        cls, data: Any, path: str = "$.process[0]", *, require_workflow: bool = True
+    ) -> ProcessDefinition:
         """Validate a process definition.
+
+        Args:
+            data: the definition as parsed JSON.
+            path: its JSON path, for messages.
+            require_workflow: False accepts a definition without ``workflow`` (a task run on
+                its own needs none, as in stactask); a given workflow is still checked.
 
         Raises:
             PayloadError: naming the field and what is expected.
@@ -94,7 +102,9 @@ class ProcessDefinition:
         if not isinstance(data, dict):
             _type_error(data, path, "an object with at least a 'workflow' field")
         workflow = data.get("workflow")
-        if not isinstance(workflow, str) or not workflow or "/" in workflow:
+        if (not isinstance(workflow, str) or not workflow or "/" in workflow) and (
+            require_workflow or workflow is not None
+        ):
             _workflow_error(workflow, path)
         upload_options = data.get("upload_options")
         if upload_options is not None:
@@ -212,6 +222,12 @@ def _check_upload_options(options: Any, parent: str, key: str) -> None:
         expected = _UPLOAD_OPTION_TYPES.get(name)
         if expected is not None and not isinstance(value, expected[0]):
             _type_error(value, f"{parent}.{key}.{name}", expected[1])
+        if name == "public_assets" and isinstance(value, str) and value != "ALL":
+            # stactask's and Cirrus's spelling for "every asset"; no other string means anything
+            raise PayloadError(
+                f"{parent}.{key}.{name}",
+                f'must be true, false, "ALL" or a list of asset keys, not {value!r}',
+            )
 
 
 def _check_matchers(matchers: Any, parent: str, key: str) -> None:
@@ -365,7 +381,9 @@ class Payload(Mapping[str, Any]):
         self._definition = definition
 
     @classmethod
-    def from_dict(cls, data: Any, *, copy_data: bool = True) -> Payload:
+    def from_dict(
+        cls, data: Any, *, copy_data: bool = True, require_workflow: bool = True
+    ) -> Payload:
         """Validate a payload dict.
 
         A single ``process`` object (the old form) is wrapped in a list with a
@@ -374,6 +392,8 @@ class Payload(Mapping[str, Any]):
         Args:
             data: the payload as parsed JSON.
             copy_data: copy the input so later changes to it do not leak in.
+            require_workflow: False accepts ``process[0]`` without a ``workflow``, as a task
+                built on its own does (stactask's behaviour); the pipeline always requires it.
 
         Raises:
             PayloadError: naming the field and what is expected.
@@ -420,7 +440,9 @@ class Payload(Mapping[str, Any]):
             raise PayloadError(
                 "$.process", "is empty", "give at least one process definition with a workflow"
             )
-        definition = ProcessDefinition.from_dict(process[0], "$.process[0]")
+        definition = ProcessDefinition.from_dict(
+            process[0], "$.process[0]", require_workflow=require_workflow
+        )
         if len(process) > 1:
             _check_chain(process)
         payload_id = data.get("id")

@@ -33,7 +33,11 @@ def unwrap_body(text: str) -> str:
         if (
             isinstance(data, dict)
             and isinstance(data.get("Message"), str)
-            and (data.get("Type") == "Notification" or "TopicArn" in data)
+            and (
+                data.get("Type") == "Notification"
+                or "TopicArn" in data
+                or not {"features", "process", "url"} & data.keys()  # {"Message": ...} alone
+            )
         ):
             text = data["Message"]
             continue

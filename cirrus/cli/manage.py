@@ -103,6 +103,19 @@ def get_state(payload_id: str, project_dir: str | None) -> None:
         echo_json(_record(pipeline, payload_id).to_dict())
 
 
+@click.command("get-state")
+@click.argument("payload_id")
+@project_option
+def get_state_upstream(payload_id: str, project_dir: str | None) -> None:
+    """Print the state record of PAYLOAD_ID in upstream Cirrus's shape (items, state_updated,
+    input_payload_url, output_payload_url ...)."""
+    from cirrus.runtime.records import upstream_state_item
+
+    with reporting_errors(), open_pipeline(project_dir) as pipeline:
+        record = _record(pipeline, payload_id)
+        echo_json(upstream_state_item(record, pipeline.settings.payload_root))
+
+
 @click.command()
 @query_filters
 @project_option
@@ -282,7 +295,7 @@ def abort(payload_id: str, cause: str, project_dir: str | None) -> None:
 
 
 _MGMT_COMMANDS = {
-    "get-state": get_state,
+    "get-state": get_state_upstream,  # upstream's spelling prints upstream's shape
     "query": query,
     "get-input-payload": get_input_payload,
     "get-input-payloads": get_input_payloads,

@@ -29,11 +29,22 @@ def payload() -> None:
 @payload.command("get-id")
 @click.argument("source", default="-")
 def get_id(source: str) -> None:
-    """Print the payload id of SOURCE (a file, URL or - for stdin)."""
+    """Print the payload id of SOURCE (a file, URL or - for stdin).
+
+    SQS and SNS envelopes are opened as `cirrus process` opens them; one id per payload.
+    """
+    from cirrus.errors import PayloadError
     from cirrus.payload import Payload
+    from cirrus.runtime.intake import unwrap
+    from cirrus.storage import load_payload
+    from cirrus.task.cli import read_input
 
     with reporting_errors():
-        click.echo(Payload.from_dict(_read(source), copy_data=False).id)
+        for document in unwrap(read_input(source), source):
+            if document.payload is None:
+                raise PayloadError("$", document.error or "is not a payload")
+            data = load_payload(document.payload)
+            click.echo(Payload.from_dict(data, copy_data=False).id)
 
 
 @payload.command("validate")
@@ -57,14 +68,27 @@ def validate(source: str) -> None:
     metavar="NAME VALUE",
     help="A variable for $NAME / ${NAME} / ${NAME?default}; repeatable.",
 )
-def template(source: str, variables: tuple[tuple[str, str], ...]) -> None:
-    """Fill the variables in SOURCE and print the payload JSON."""
+@click.option(
+    "--silence-templating-errors",
+    is_flag=True,
+    help="Leave variables that have no value as written instead of failing.",
+)
+def template(
+    source: str, variables: tuple[tuple[str, str], ...], silence_templating_errors: bool
+) -> None:
+    """Fill the variables in SOURCE and print the payload JSON.
+
+    $$ writes a literal $; the ${collection}, ${id} ... of a path_template are kept for the
+    workflow to fill per item.
+    """
     from cirrus.errors import PayloadError
     from cirrus.templating import render_payload_template
 
     with reporting_errors():
         text = sys.stdin.read() if source == "-" else Path(source).read_text()
-        rendered = render_payload_template(text, dict(variables))
+        rendered = render_payload_template(
+            text, dict(variables), silence_errors=silence_templating_errors
+        )
         try:
             echo_json(json.loads(rendered))
         except ValueError as err:

@@ -23,8 +23,12 @@ def run() -> None:
 @click.option("--output", "-o", help="Write the output payload here (path or URL).")
 @click.option("--workdir", type=click.Path(file_okay=False), help="Work directory (kept).")
 @click.option("--save-workdir", is_flag=True, help="Keep the temporary work directory.")
-@click.option("--skip-upload", is_flag=True, help="Do not upload assets.")
-@click.option("--skip-validation", is_flag=True, help="Do not call the task's validate().")
+@click.option("--upload/--no-upload", default=True, help="Upload assets (stactask's flag).")
+@click.option(
+    "--validate/--no-validate", default=True, help="Call the task's validate() (stactask's flag)."
+)
+@click.option("--skip-upload", is_flag=True, help="Deprecated spelling of --no-upload.")
+@click.option("--skip-validation", is_flag=True, help="Deprecated spelling of --no-validate.")
 @click.option("--data-root", help="Root for relative path_template locations.")
 @project_option
 def run_task(
@@ -33,6 +37,8 @@ def run_task(
     output: str | None,
     workdir: str | None,
     save_workdir: bool,
+    upload: bool,
+    validate: bool,
     skip_upload: bool,
     skip_validation: bool,
     data_root: str | None,
@@ -60,9 +66,9 @@ def run_task(
         options["workdir"] = workdir
     if save_workdir:
         options["save_workdir"] = True
-    if skip_upload:
+    if skip_upload or not upload:
         options["upload"] = False
-    if skip_validation:
+    if skip_validation or not validate:
         options["validate"] = False
     from cirrus.task.base import Task
 

@@ -314,6 +314,10 @@ def language_of(spec: Any, inherited: str) -> str:
 
 
 def is_int(value: Any) -> bool:
+    """An integer, including an integral float such as ``10.0`` (Step Functions accepts it, and
+    upstream Cirrus definitions write ``IntervalSeconds: 10.0``)."""
+    if isinstance(value, float):
+        return value.is_integer()
     return isinstance(value, int) and not isinstance(value, bool)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from cirrus.errors import ConfigError
-from cirrus.project.problems import Problem, raise_for_problems
+from cirrus.project.problems import Problem, Severity, raise_for_problems
 from cirrus.project.schema import check_definition
 from cirrus.project.settings import BatchSettings, LambdaSettings
 from cirrus.project.yamlfile import LoadedYaml, load_yaml
@@ -152,8 +152,12 @@ class Component:
         readme = self.readme_file
         if readme is not None and not self.builtin:
             if not readme.is_file():
+                # upstream Cirrus workflows come without one: for them it is only a warning
+                severity: Severity = "warning" if self.kind == "workflow" else "error"
                 problems.append(
-                    Problem(readme, None, "", f"is missing: document the {self.kind} in it")
+                    Problem(
+                        readme, None, "", f"is missing: document the {self.kind} in it", severity
+                    )
                 )
             elif not readme.read_text(encoding="utf-8").strip():
                 problems.append(Problem(readme, None, "", f"is empty: document the {self.kind}"))
@@ -319,6 +323,20 @@ class WorkflowComponent(Component):
         if self.builtin and self.path is not None:
             return self.path.with_suffix(".md")
         return super().readme_file
+
+    @property
+    def description(self) -> str:
+        """``description``, else the state machine's ``Comment`` (upstream Cirrus has no
+        ``description``)."""
+        own = super().description
+        if own:
+            return own
+        loaded, prefix = self.state_machine_source()
+        machine = loaded.data if loaded is not None else None
+        for key in prefix:
+            machine = machine.get(key) if isinstance(machine, dict) else None
+        comment = machine.get("Comment") if isinstance(machine, dict) else None
+        return comment.strip() if isinstance(comment, str) else ""
 
     def readme(self) -> str:
         file = self.readme_file

@@ -267,6 +267,10 @@ LAMBDA_COMPONENT_FIELDS: dict[str, Field] = {
 WORKFLOW_FIELDS: dict[str, Field] = {
     "name": Field(TEXT, "the workflow's folder name", "optional; must match the folder"),
     **_COMMON,
+    # upstream Cirrus workflows have none: the state machine's Comment stands in for it
+    "description": Field(
+        TEXT, "one line of text", "what the workflow does (default: its Comment)", check=_non_empty
+    ),
     "definition": Field(
         MAPPING,
         "an Amazon States Language state machine",

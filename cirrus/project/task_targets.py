@@ -10,6 +10,7 @@ spelling                                        names
 ``!GetAtt <task>.Arn`` (or ``Fn::GetAtt: [<task>, Arn]``)  the lambda task
 ``!Ref <task>``, ``!Ref <task>Lambda`` / ``Function``  the lambda task
 ``!Ref <task>JobDefinition`` / ``BatchJob``     the batch task (in ``JobDefinition``)
+``"#{<Task>AsBatchJob}"`` (upstream Cirrus)     the batch task, CamelCase or not
 ``<task>``, ``<prefix>-<task>``, ``<prefix>_<task>``  the task (deployed names carry a
                                                 prefix; the longest known task wins)
 a Lambda function ARN, a job definition ARN,    the task its name ends with
@@ -38,9 +39,10 @@ _JOB_DEFINITION_ARN = re.compile(
     r"arn:aws[a-z-]*:batch:[^:]*:[^:]*:job-definition/(?P<name>[^:]+)(?::\d+)?"
 )
 _SUB_VARIABLE = re.compile(r"\$\{[^}]*\}")
+_PSEUDO_PARAMETER = re.compile(r"#\{(?P<name>[^}]+)\}")
 _REF_SUFFIXES = {
-    TaskKind.LAMBDA: ("Lambda", "Function", "LambdaFunction"),
-    TaskKind.BATCH: ("JobDefinition", "BatchJob", "Job"),
+    TaskKind.LAMBDA: ("LambdaFunction", "Lambda", "Function"),
+    TaskKind.BATCH: ("AsBatchJob", "JobDefinition", "BatchJob", "Job"),
 }
 
 
@@ -83,10 +85,9 @@ def match_task(target: TaskTarget, tasks: Mapping[str, frozenset[str]]) -> TaskM
         return _checked(name, TaskKind.LAMBDA, tasks, explicit=True)
     ref = _ref(value)
     if ref is not None:
-        for suffix in _REF_SUFFIXES[kind]:
-            stem = ref.removesuffix(suffix)
-            if stem != ref and stem in tasks:
-                return _checked(stem, kind, tasks, explicit=True)
+        stem = _resource_stem(ref, kind, tasks)
+        if stem is not None:
+            return _checked(stem, kind, tasks, explicit=True)
         name = ref
     else:
         name = _text(value)
@@ -144,7 +145,29 @@ def _getatt(value: Any) -> str | None:
     return None
 
 
+def _resource_stem(ref: str, kind: TaskKind, tasks: Mapping[str, frozenset[str]]) -> str | None:
+    """The task a CloudFormation resource name stands for: ``make-cogJobDefinition`` and
+    upstream Cirrus's ``MakeCogAsBatchJob`` both name ``make-cog`` (case, ``-`` and ``_``
+    are not compared, since CloudFormation names cannot hold ``-``)."""
+    by_key = {_key(task): task for task in tasks}
+    for suffix in _REF_SUFFIXES[kind]:
+        stem = ref.removesuffix(suffix)
+        if stem != ref and stem:
+            if stem in tasks:
+                return stem
+            if _key(stem) in by_key:
+                return by_key[_key(stem)]
+    return None
+
+
+def _key(name: str) -> str:
+    return name.replace("-", "").replace("_", "").lower()
+
+
 def _ref(value: Any) -> str | None:
+    """The resource name of ``!Ref X``, ``{"Ref": X}`` or serverless's ``"#{X}"``."""
+    if isinstance(value, str) and (pseudo := _PSEUDO_PARAMETER.fullmatch(value.strip())):
+        return pseudo["name"].strip()
     if isinstance(value, str) and value.startswith("!Ref "):
         return value.removeprefix("!Ref ").strip()
     if isinstance(value, dict) and set(value) == {"Ref"} and isinstance(value["Ref"], str):

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cirrus.state import NewEvent
 
-__all__ = ["event_document", "item_attributes"]
+__all__ = ["event_document", "item_attributes", "sns_attributes"]
 
 _WORKFLOW = re.compile(r".+/workflow-([^/]+)/.+", re.DOTALL)  # the payload id's workflow
 
@@ -60,6 +60,21 @@ def item_attributes(item: dict[str, Any]) -> dict[str, Any]:
 
 
 _NUMBERS = frozenset({"bbox_ll_lon", "bbox_ll_lat", "bbox_ur_lon", "bbox_ur_lat", "cloud_cover"})
+
+
+def sns_attributes(item: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """:func:`item_attributes` in SNS's own form, as upstream Cirrus sends them.
+
+    ``{"bbox.ll_lon": {"DataType": "Number", "StringValue": "1.5"}, "collection":
+    {"DataType": "String", "StringValue": "s2"}, ...}``: the corners are named with a dot,
+    numbers are ``Number`` attributes written as text. Every announcement carries this form
+    (the NDJSON log, the webhook and SNS), so one subscriber filter reads them all.
+    """
+    attributes: dict[str, dict[str, str]] = {}
+    for key, value in item_attributes(item).items():
+        kind = "Number" if key in _NUMBERS else "String"
+        attributes[key.replace("bbox_", "bbox.")] = {"DataType": kind, "StringValue": str(value)}
+    return attributes
 
 
 def _kept(key: str, value: Any) -> bool:

@@ -3,7 +3,9 @@
 Accepted input: one JSON payload, a JSON array of payloads, NDJSON (one per line),
 ``{"url": ...}`` references, and the envelopes payloads arrive in on AWS: SQS events
 (``Records[].body``), SQS ``ReceiveMessage`` results (``Messages[].Body``), SNS
-notifications (``Message``) and SNS events (``Records[].Sns.Message``), nested freely.
+notifications (``Message``, with or without ``"Type"``), SNS events
+(``Records[].Sns.Message``) and Batch task outputs (``{"Parameters": {"url_out": ...}}`` read
+as ``{"url": <url_out>}``), nested freely.
 """
 
 from __future__ import annotations
@@ -55,12 +57,25 @@ def unwrap(value: Any, where: str = "input") -> Iterator[Document]:
         for index, message in enumerate(value["Messages"]):
             body = message.get("Body") if isinstance(message, dict) else None
             yield from _unwrap_text(body, f"{where}.Messages[{index}].Body")
-    elif value.get("Type") == "Notification" and "Message" in value:
+    elif "Message" in value and (value.get("Type") == "Notification" or _only_message(value)):
+        # an SNS notification; an SQS body of just {"Message": ...} is opened the same way,
+        # as Cirrus does
         yield from _unwrap_text(value["Message"], f"{where}.Message")
+    elif (
+        "url" not in value
+        and isinstance(value.get("Parameters"), dict)
+        and isinstance(value["Parameters"].get("url_out"), str)
+    ):
+        # the output of a Batch task state: its payload is what the job wrote to url_out
+        yield Document({"url": value["Parameters"]["url_out"]})
     elif ("Body" in value or "body" in value) and "features" not in value:
         yield from _unwrap_text(value.get("Body", value.get("body")), f"{where}.Body")
     else:
         yield Document(value)
+
+
+def _only_message(value: dict[str, Any]) -> bool:
+    return "features" not in value and "process" not in value and "url" not in value
 
 
 def _unwrap_text(text: Any, where: str) -> Iterator[Document]:

@@ -98,9 +98,9 @@ _INVALID = Ending(State.INVALID, EventType.INVALID, Outcome.INVALID)
 def ending(status: ExecutionStatus, error: str | None = None) -> Ending:
     """How an execution that ended with ``status`` and ASL ``error`` ends its payload.
 
-    A failure whose error names invalid input (``InvalidInput``, ``FailedValidation``,
-    ``PayloadError``, also stactask's) makes the payload INVALID: it is not run again unless
-    resubmitted with ``replace``.
+    A failure whose error names invalid input (``InvalidInput``, ``PayloadError``, also
+    stactask's) makes the payload INVALID: it is not run again unless resubmitted with
+    ``replace``. stactask's ``FailedValidation`` is FAILED, as upstream Cirrus records it.
     """
     if status is ExecutionStatus.FAILED and is_invalid_input_error(error):
         return _INVALID

@@ -1,7 +1,8 @@
 """Announcing published items and workflow events: NDJSON log, webhook and SNS topics.
 
-Each output item becomes one announcement carrying the attributes subscribers filter on
-(:func:`~cirrus.runtime.announcements.item_attributes`): a line in the NDJSON log, a POST to
+Each output item becomes one announcement carrying the attributes subscribers filter on,
+in SNS's form (:func:`~cirrus.runtime.announcements.sns_attributes`): a line in the NDJSON
+log, a POST to
 the webhook, and a message on the publish topic. Every workflow event the runtime records
 becomes a message on the workflow-event topic. Build the announcer from the settings, and
 hand the runtime steps the state database it watches::
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cirrus.errors import CirrusError
-from cirrus.runtime.announcements import item_attributes
+from cirrus.runtime.announcements import item_attributes, sns_attributes
 from cirrus.runtime.sns import (
     MAX_ENTRIES,
     Refused,
@@ -135,7 +136,7 @@ class Announcer:
         """
         items = [(payload_id, item) for payload_id, items in batch for item in items]
         messages = [
-            {"payload_id": payload_id, "attributes": item_attributes(item), "item": item}
+            {"payload_id": payload_id, "attributes": sns_attributes(item), "item": item}
             for payload_id, item in items
         ]
         if self.log_path is not None and messages:

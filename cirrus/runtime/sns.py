@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from cirrus.errors import AnnounceError, ConfigError, PayloadError
 from cirrus.project.config import parse_topic
-from cirrus.runtime.announcements import event_document, item_attributes
+from cirrus.runtime.announcements import event_document, sns_attributes
 from cirrus.state import split_payload_id
 
 if TYPE_CHECKING:
@@ -401,14 +401,9 @@ def item_message(item: dict[str, Any]) -> SNSMessage:
     ``collection``, ``bbox.ll_lon``, ``bbox.ll_lat``, ``bbox.ur_lon``, ``bbox.ur_lat``
     (Number), ``datetime``, ``start_datetime``, ``end_datetime``, ``cloud_cover`` (Number)
     and ``status`` (``created`` or ``updated``); see
-    :func:`cirrus.runtime.announcements.item_attributes`.
+    :func:`cirrus.runtime.announcements.sns_attributes`.
     """
-    attributes: dict[str, dict[str, str]] = {}
-    for key, value in item_attributes(item).items():
-        # bbox_ll_lon is written bbox.ll_lon on SNS, as upstream names it
-        kind = "String" if isinstance(value, str) else "Number"
-        attributes[key.replace("bbox_", "bbox.")] = {"DataType": kind, "StringValue": str(value)}
-    return SNSMessage(json.dumps(item), attributes, f"item {item.get('id')!r}")
+    return SNSMessage(json.dumps(item), sns_attributes(item), f"item {item.get('id')!r}")
 
 
 def event_message(event: NewEvent, base_workflow_arn: str = "") -> SNSMessage:

@@ -20,6 +20,7 @@ from cirrus.engine import ExecutionStatus
 from cirrus.errors import CirrusError
 from cirrus.payload import Payload
 from cirrus.runtime.executor import ExecutionOutcome
+from cirrus.runtime.failures import failure_of
 from cirrus.runtime.jobs import Batch, Job, execution_key
 from cirrus.runtime.outcomes import Outcome, PayloadResult, ending
 from cirrus.state import FinishUpdate, NewEvent
@@ -100,8 +101,9 @@ class UpdateState:
                     started=outcome.started,
                     ended=outcome.ended,
                 )
-        error = f"{outcome.error}: {outcome.cause}" if outcome.cause else outcome.error
-        end = ending(outcome.status, outcome.error)
+        name, message = failure_of(outcome.status, outcome.error, outcome.cause, outcome.history)
+        error = f"{name}: {message}" if message else name
+        end = ending(outcome.status, name)
         batch.finishes.append(
             FinishUpdate(
                 job.payload_id, end.state, owner=self.owner, error=error, ended=outcome.ended
@@ -122,6 +124,9 @@ class UpdateState:
         batch.add_result(PayloadResult(job.payload_id, end.outcome, error))
 
     def _succeed(self, job: Job, outcome: ExecutionOutcome, batch: Batch) -> None:
+        if outcome.output is None:
+            self._succeed_without_output(job, batch)
+            return
         output = load_payload(outcome.output)
         model = Payload.from_dict(output, copy_data=False)
         # everything that can fail comes before anything is written or announced
@@ -157,6 +162,18 @@ class UpdateState:
         if job.message is not None:
             batch.done.append(job.message)
         batch.add_result(PayloadResult(job.payload_id, end.outcome, output=output))
+
+    def _succeed_without_output(self, job: Job, batch: Batch) -> None:
+        """A workflow that ended with output ``null``: SUCCEEDED, as upstream records it,
+        with nothing stored, announced or chained."""
+        end = ending(ExecutionStatus.SUCCEEDED)
+        batch.finishes.append(FinishUpdate(job.payload_id, end.state, owner=self.owner))
+        batch.events.append(
+            NewEvent(job.payload_id, end.event, execution=job.execution, input_url=job.input_url)
+        )
+        if job.message is not None:
+            batch.done.append(job.message)
+        batch.add_result(PayloadResult(job.payload_id, end.outcome))
 
     def commit(self, batch: Batch) -> None:
         """Write out what the batch decided so far, then forget it."""

@@ -21,6 +21,8 @@ __all__ = [
     "asset_file_name",
     "download_assets",
     "item_location",
+    "media_type",
+    "public_asset_keys",
     "upload_assets",
 ]
 
@@ -87,19 +89,13 @@ def download_assets(
         keys: asset keys to fetch; all assets when None.
         keep_non_downloaded: keep assets that were not fetched (else drop them).
 
-    Raises:
-        InvalidInput: a requested asset key is not in the item.
+    A requested key the item does not have is skipped, as stactask (stac-asset) does: an
+    optional asset may simply be absent.
     """
     from cirrus.storage import copy_many
 
     assets: dict[str, Any] = item.get("assets") or {}
-    wanted = list(assets) if keys is None else list(keys)
-    missing = [key for key in wanted if key not in assets]
-    if missing:
-        raise InvalidInput(
-            f"item {item.get('id')!r} has no asset {', '.join(map(repr, missing))}; "
-            f"it has {', '.join(map(repr, assets)) or 'none'}"
-        )
+    wanted = set(assets) if keys is None else {key for key in keys if key in assets}
     directory.mkdir(parents=True, exist_ok=True)
     new_assets: dict[str, Any] = {}
     pairs: list[tuple[str, str]] = []
@@ -115,44 +111,105 @@ def download_assets(
     return {**item, "assets": new_assets}
 
 
+def public_asset_keys(public_assets: Any, keys: Iterable[str]) -> set[str]:
+    """The asset keys that ``public_assets`` makes public: true or ``"ALL"`` for all of them,
+    or a list of keys."""
+    if public_assets is True or public_assets == "ALL":
+        return set(keys)
+    if isinstance(public_assets, list):
+        return {str(key) for key in public_assets}
+    return set()
+
+
+def media_type(asset: Mapping[str, Any], file_name: str) -> str | None:
+    """The Content-Type to store an asset with: its ``type``, else a guess from its name."""
+    declared = asset.get("type")
+    if isinstance(declared, str) and declared:
+        return declared
+    import mimetypes
+
+    return mimetypes.guess_type(file_name)[0]
+
+
 def upload_assets(
     item: dict[str, Any],
     keys: Iterable[str] | None,
     upload_options: Mapping[str, Any],
     *,
     data_root: str | None = None,
+    s3_client: Any = None,
 ) -> dict[str, Any]:
     """Copy assets to the item's ``path_template`` location and rewrite their hrefs.
 
-    ``public_assets`` (true, or a list of keys) makes copies publicly readable on S3,
-    ``headers`` become object attributes, and ``s3_urls: false`` gives https hrefs.
+    As in stactask: each object is stored with the asset's media type as its Content-Type;
+    ``public_assets`` (true, ``"ALL"`` or a list of keys) makes copies publicly readable on
+    S3; ``headers`` become object attributes; S3 hrefs are ``https://`` unless ``s3_urls`` is
+    true. Uploads to ``s3://`` go through boto3 (see :mod:`cirrus.task.asset_io`).
 
     Returns:
         A copy of the item with the new hrefs.
     """
-    from cirrus.storage import copy_many, to_https_url
+    from cirrus.storage import to_https_url
+    from cirrus.task.asset_io import S3Upload, boto3_available, bucket_region, upload_to_s3
 
     template = upload_options.get("path_template", "${collection}/${id}")
     location = item_location(template, item, data_root)
-    public = upload_options.get("public_assets", False)
-    headers = upload_options.get("headers") or None
-    s3_urls = upload_options.get("s3_urls", True)
+    headers = dict(upload_options.get("headers") or {})
+    s3_urls = bool(upload_options.get("s3_urls", False))
     assets: dict[str, Any] = dict(item.get("assets") or {})
     wanted = list(assets) if keys is None else [key for key in keys if key in assets]
-    jobs: dict[bool, list[tuple[str, str]]] = {True: [], False: []}
+    public = public_asset_keys(upload_options.get("public_assets"), assets)
+    uploads: list[S3Upload] = []
     for key in wanted:
         asset = assets[key]
-        destination = f"{location}/{asset_file_name(asset['href'])}"
-        is_public = public is True or (isinstance(public, list) and key in public)
-        jobs[is_public].append((_as_url(asset["href"]), destination))
-        href = destination
-        if not s3_urls and destination.startswith("s3://"):
-            href = to_https_url(destination)
-        assets[key] = {**asset, "href": href}
-    for is_public, pairs in jobs.items():
-        if pairs:
-            copy_many(pairs, public=is_public, headers=headers)
+        name = asset_file_name(asset["href"])
+        destination = f"{location}/{name}"
+        uploads.append(
+            S3Upload(_as_url(asset["href"]), destination, media_type(asset, name), key in public)
+        )
+    if not uploads:
+        return {**item, "assets": assets}
+    to_s3 = location.startswith("s3://")
+    client = None
+    if to_s3 and boto3_available():
+        client = upload_to_s3(uploads, headers, s3_client)
+    else:
+        _copy_all(uploads, headers)
+    region = None
+    if to_s3 and not s3_urls and client is not None and not _custom_endpoint():
+        region = bucket_region(client, location.removeprefix("s3://").split("/", 1)[0])
+    for key, upload in zip(wanted, uploads, strict=True):
+        href = upload.destination
+        if to_s3 and not s3_urls:
+            href = to_https_url(href, region=region)
+        assets[key] = {**assets[key], "href": href}
     return {**item, "assets": assets}
+
+
+def _custom_endpoint() -> bool:
+    return bool(os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL"))
+
+
+def _copy_all(uploads: list[Any], headers: dict[str, Any]) -> None:
+    """Copy through :mod:`cirrus.storage`, several at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cirrus.storage import copy
+
+    with ThreadPoolExecutor(max_workers=min(8, len(uploads))) as pool:
+        futures = [
+            pool.submit(
+                copy,
+                upload.source,
+                upload.destination,
+                content_type=upload.content_type,
+                public=upload.public,
+                headers=headers or None,
+            )
+            for upload in uploads
+        ]
+    for future in futures:
+        future.result()
 
 
 def _as_url(href: str) -> str:

@@ -21,6 +21,12 @@ Written for stactask, it runs here after changing only its import::
 
 ``AddTitle.handler(payload)`` runs it in-process (the Lambda entry); ``python task.py run
 payload.json`` runs it from the command line (the Batch entry, see :mod:`cirrus.task.cli`).
+
+Both of stactask's APIs work: 0.7's ``self.payload`` (a dict with ``process_definition``,
+``items_as_dicts``, ``get_collection_upload_options`` ...; see
+:mod:`cirrus.task.task_payload`) and the older attributes on the task itself
+(``self.items_as_dicts``, ``self.process_definition``, ``self._payload`` ...), which are
+kept without deprecation warnings. docs/compat.md lists the differences from stactask.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cirrus.errors import FailedValidation, PayloadError
-from cirrus.payload import Payload
+from cirrus.task.task_payload import TaskPayload
 
 if TYPE_CHECKING:
     from pystac import Item, ItemCollection
@@ -85,8 +91,10 @@ class Task(ABC):
         data_root: str | None = None,
         payload_root: str | None = None,
     ) -> None:
-        self._payload = payload
-        self._model = Payload.from_dict(payload, copy_data=False)
+        self.payload = TaskPayload(payload)
+        """The input payload: a dict with stactask 0.7's accessors (``process_definition``,
+        ``items_as_dicts``, ``get_collection_upload_options`` ...)."""
+        self.payload.validate()
         self._upload = upload and not skip_upload
         self._skip_upload = not self._upload  # stactask spelling, kept for subclasses
         self.data_root = data_root
@@ -105,6 +113,15 @@ class Task(ABC):
             self.cleanup_workdir()
             raise FailedValidation(f"task {self.name!r} rejected the input payload")
 
+    @property
+    def _payload(self) -> TaskPayload:
+        """The input payload (stactask's older name for :attr:`payload`, kept without warning)."""
+        return self.payload
+
+    @_payload.setter
+    def _payload(self, value: dict[str, Any]) -> None:
+        self.payload = TaskPayload(value)
+
     @cached_property
     def logger(self) -> logging.LoggerAdapter[logging.Logger]:
         """The task's logger (named after the task), adding ``payload_id`` to each record.
@@ -119,7 +136,8 @@ class Task(ABC):
         if self._workdir_path is None:
             import tempfile
 
-            self._workdir_path = Path(tempfile.mkdtemp(prefix=f"cirrus-{self.name}-"))
+            # "tmp" first, as stactask's mkdtemp() names it; the task's name helps find it
+            self._workdir_path = Path(tempfile.mkdtemp(prefix=f"tmp-cirrus-{self.name}-"))
         return self._workdir_path
 
     @_workdir.setter
@@ -130,39 +148,38 @@ class Task(ABC):
 
     @property
     def process_definition(self) -> dict[str, Any]:
-        """The current process definition (``process[0]``) as a dict."""
-        return self._model.process_definition.raw
+        """The current process definition (``process[0]``): ``self.payload.process_definition``."""
+        return self.payload.process_definition
 
     @property
     def workflow_options(self) -> dict[str, Any]:
-        """Options given to every task of the workflow."""
-        return self._model.process_definition.workflow_options
+        """Options given to every task of the workflow (a copy)."""
+        return dict(self.payload.workflow_options)
 
     @property
     def task_options(self) -> dict[str, Any]:
-        """This task's own options from ``process[0].tasks[<name>]``."""
-        return self._model.process_definition.task_options_for(self.name)
+        """This task's own options from ``process[0].tasks[<name>]`` (a copy)."""
+        return dict(self.payload.task_options_dict.get(self.name) or {})
 
     @property
     def parameters(self) -> dict[str, Any]:
         """Keyword arguments for :meth:`process`: workflow options overlaid by task options."""
-        return {**self.workflow_options, **self.task_options}
+        return {**self.payload.workflow_options, **self.task_options}
 
     @property
     def upload_options(self) -> dict[str, Any]:
         """Global ``upload_options`` of the process definition."""
-        return self._model.process_definition.upload_options
+        return self.payload.upload_options
 
     @property
     def collection_mapping(self) -> dict[str, str]:
         """Legacy ``upload_options.collections``: collection name -> JSONPath expression."""
-        mapping: dict[str, str] = self.upload_options.get("collections", {})
-        return mapping
+        return self.payload.collection_mapping
 
     @property
     def items_as_dicts(self) -> list[dict[str, Any]]:
         """The input items as dicts (the live list)."""
-        return self._model.features
+        return self.payload.items_as_dicts
 
     @property
     def items(self) -> ItemCollection:
@@ -175,7 +192,7 @@ class Task(ABC):
 
     def collection_upload_options(self, collection: str | None) -> dict[str, Any]:
         """Upload options for one collection: ``collection_options`` win over global ones."""
-        return self._model.process_definition.upload_options_for(collection)
+        return self.payload.get_collection_upload_options(collection)
 
     # -- software version ----------------------------------------------------------------
 
@@ -218,7 +235,7 @@ class Task(ABC):
 
     def assign_collections(self) -> None:
         """Set each output item's collection from ``collection_matchers`` (or the legacy map)."""
-        matchers = self._model.process_definition.raw.get("collection_matchers")
+        matchers = self.payload.collection_matchers
         mapping = self.collection_mapping
         if not matchers and not mapping:
             return  # the usual case: nothing to match, so no JSONPath import and no loop
@@ -287,10 +304,18 @@ class Task(ABC):
         updated = download_assets(
             item_dict, directory, keys, keep_non_downloaded=keep_non_downloaded
         )
+        # as stac-asset does: the returned item's self link is its local copy (or none), so
+        # relative hrefs resolve in the work directory rather than on the remote host
+        links = [link for link in updated.get("links", []) if link.get("rel") != "self"]
         if file_name:
             import json
 
-            (directory / file_name).write_text(json.dumps(updated))
+            local = directory / file_name
+            links.append({"rel": "self", "href": str(local), "type": "application/json"})
+            updated["links"] = links
+            local.write_text(json.dumps(updated))
+        else:
+            updated["links"] = links
         return PystacItem.from_dict(updated, preserve_dict=False)
 
     def download_items_assets(
@@ -387,6 +412,13 @@ class Task(ABC):
             write_json(url_out, output)
             return {"url": url_out}
         return output
+
+    @classmethod
+    def parse_args(cls, args: list[str]) -> dict[str, Any]:
+        """Parse a command line as :meth:`cli` does (stactask's ``parse_args``)."""
+        from cirrus.task.cli import parse_args
+
+        return parse_args(cls, args)
 
     @classmethod
     def cli(cls, argv: list[str] | None = None) -> None:

@@ -1,5 +1,10 @@
 """The command-line entry of a task: ``python task.py run INPUT [options]``.
 
+stactask's flags work unchanged (``--no-upload``, ``--no-validate``, ``--upload``,
+``--validate``, the deprecated ``--skip-upload``/``--skip-validation``, ``--local``,
+``--version``); without INPUT the payload is read from stdin, and without a command the
+help is printed.
+
 This is how batch-type tasks run: INPUT is a payload file, URL, ``-`` for stdin, or a
 ``{"url": ..., "url_out": ...}`` reference; the output payload goes to ``--output`` (a path
 or URL) or stdout. Exit status: 0 success, 1 task failure, 2 invalid input. When
@@ -14,36 +19,106 @@ import json
 import logging
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ERROR_FILE_ENV", "main", "read_input", "run_and_report"]
+__all__ = ["ERROR_FILE_ENV", "build_parser", "main", "parse_args", "read_input", "run_and_report"]
 
 ERROR_FILE_ENV = "CIRRUS_TASK_ERROR_FILE"
 EXIT_FAILED = 1
 EXIT_INVALID = 2
 
 
-def _parser(task_class: type) -> argparse.ArgumentParser:
+class _DeprecatedFlag(argparse.Action):
+    """A store-true flag that warns it is deprecated and names its replacement."""
+
+    def __init__(self, option_strings: list[str], dest: str, replacement: str, **kwargs: Any):
+        self.replacement = replacement
+        super().__init__(option_strings, dest, nargs=0, default=False, **kwargs)
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+        warnings.warn(
+            f"{option} is deprecated: use {self.replacement}", FutureWarning, stacklevel=2
+        )
+        setattr(namespace, self.dest, True)
+
+
+def build_parser(task_class: type) -> argparse.ArgumentParser:
+    """stactask's command line: ``run [INPUT] [--output OUT] [--no-upload] [--no-validate] ...``."""
     parser = argparse.ArgumentParser(
         prog=getattr(task_class, "name", "task"),
         description=getattr(task_class, "description", None),
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="process a payload")
-    run.add_argument("input", help="payload file, URL, or - for stdin")
+    parser.add_argument(
+        "--version", action="version", version=str(getattr(task_class, "version", "0.1.0"))
+    )
+    commands = parser.add_subparsers(dest="command")
+    run = commands.add_parser(
+        "run", help="process a payload", formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    run.add_argument("input", nargs="?", help="payload file or URL; stdin when absent or -")
     run.add_argument("--output", help="where to write the output payload (default: stdout)")
+    run.add_argument("--logging", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
+    run.add_argument("--workdir", help="work directory (created; kept afterwards)")
+    run.add_argument("--save-workdir", action="store_true", help="keep the work directory")
+    run.add_argument(
+        "--upload", dest="upload", action="store_true", default=True, help="upload assets and items"
+    )
+    run.add_argument(
+        "--no-upload", dest="upload", action="store_false", help="keep assets and items local"
+    )
+    run.add_argument(
+        "--validate",
+        dest="validate",
+        action="store_true",
+        default=True,
+        help="call the task's validate()",
+    )
+    run.add_argument(
+        "--no-validate", dest="validate", action="store_false", help="do not call validate()"
+    )
+    run.add_argument(
+        "--skip-upload",
+        action=_DeprecatedFlag,
+        replacement="--no-upload",
+        help="deprecated: --no-upload",
+    )
+    run.add_argument(
+        "--skip-validation",
+        action=_DeprecatedFlag,
+        replacement="--no-validate",
+        help="deprecated: --no-validate",
+    )
     run.add_argument(
         "--local",
         action="store_true",
-        help="work in ./local-output, keep it, skip uploads and validation",
+        help="work in ./local-output, keep it, no uploads, output to "
+        "local-output/output-payload.json",
     )
-    run.add_argument("--workdir", help="work directory (kept afterwards)")
-    run.add_argument("--save-workdir", action="store_true", help="keep the work directory")
-    run.add_argument("--skip-upload", action="store_true", help="do not upload assets")
-    run.add_argument("--skip-validation", action="store_true", help="do not call validate()")
-    run.add_argument("--logging", default="INFO", help="log level (default INFO)")
     return parser
+
+
+def parse_args(task_class: type, argv: list[str]) -> dict[str, Any]:
+    """Parse a task's command line into stactask's dict of arguments.
+
+    Without a command the help is printed and the process exits (status 0), as stactask does.
+    """
+    parser = build_parser(task_class)
+    args = {key: value for key, value in vars(parser.parse_args(argv)).items() if value is not None}
+    if args.pop("skip_upload", False):
+        args["upload"] = False
+    if args.pop("skip_validation", False):
+        args["validate"] = False
+    if args.pop("local", False):
+        args["save_workdir"] = True
+        args["upload"] = False
+        args.setdefault("workdir", "local-output")
+        args.setdefault("output", str(Path(args["workdir"]) / "output-payload.json"))
+    if args.get("command") is None:
+        parser.print_help()
+        sys.exit(0)
+    return args
 
 
 def read_input(source: str) -> dict[str, Any]:
@@ -108,20 +183,12 @@ def run_and_report(task_class: type, source: str, destination: str | None, **opt
 
 def main(task_class: type, argv: list[str] | None = None) -> None:
     """Parse the command line and run the task; exits with the task's status."""
-    args = _parser(task_class).parse_args(argv)
-    logging.basicConfig(level=args.logging.upper(), stream=sys.stderr)
-    options: dict[str, Any] = {}
-    output = args.output
-    if args.local:
-        args.workdir = args.workdir or "local-output"
-        args.skip_upload = args.skip_validation = True
-        output = output or str(Path(args.workdir) / "output-payload.json")
-    if args.workdir:
-        options["workdir"] = args.workdir
-    if args.save_workdir:
+    args = parse_args(task_class, sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=str(args.get("logging", "INFO")).upper(), stream=sys.stderr)
+    options: dict[str, Any] = {"upload": args["upload"], "validate": args["validate"]}
+    if args.get("workdir"):
+        options["workdir"] = args["workdir"]
+    if args.get("save_workdir"):
         options["save_workdir"] = True
-    if args.skip_upload:
-        options["upload"] = False
-    if args.skip_validation:
-        options["validate"] = False
-    sys.exit(run_and_report(task_class, args.input, output, **options))
+    source = args.get("input") or "-"
+    sys.exit(run_and_report(task_class, source, args.get("output"), **options))

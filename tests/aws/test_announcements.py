@@ -86,12 +86,18 @@ def test_a_success_announces_its_events_and_items(
 
 
 @pytest.mark.parametrize(
-    ("ending", "error", "event"),
+    ("ending", "error", "event", "text"),
     [
-        pytest.param("FAILED", "RuntimeError", "FAILED", id="failed"),
-        pytest.param("FAILED", "InvalidInput", "INVALID", id="invalid"),
-        pytest.param("TIMED_OUT", "States.Timeout", "TIMED_OUT", id="timed-out"),
-        pytest.param("ABORTED", None, "ABORTED", id="aborted"),
+        pytest.param("FAILED", "RuntimeError", "FAILED", "RuntimeError: why", id="failed"),
+        pytest.param("FAILED", "InvalidInput", "INVALID", "InvalidInput: why", id="invalid"),
+        pytest.param(
+            "TIMED_OUT",
+            "States.Timeout",
+            "TIMED_OUT",
+            "TimedOutError: The step function execution timed out.",  # upstream's text
+            id="timed-out",
+        ),
+        pytest.param("ABORTED", None, "ABORTED", None, id="aborted"),
     ],
 )
 def test_other_endings_announce_their_event_and_no_item(
@@ -101,6 +107,7 @@ def test_other_endings_announce_their_event_and_no_item(
     ending: str,
     error: str | None,
     event: str,
+    text: str | None,
 ) -> None:
     cause = "why" if error else None
     _run(deployment, announced, ending, error=error, cause=cause)
@@ -109,6 +116,6 @@ def test_other_endings_announce_their_event_and_no_item(
     last = raw_attributes(received[-1])
     assert last["event_type"] == ("String", event)
     assert last["workflow"] == ("String", "w")
-    if error:
-        assert last["error"] == ("String", f"{error}: why")
+    if text:
+        assert last["error"] == ("String", text)
     assert topics.received(announced["items"]) == []

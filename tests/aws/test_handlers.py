@@ -287,3 +287,29 @@ def test_a_start_that_fails_costs_only_its_own_record(deployment: Deployment) ->
         if record is not None
     )
     assert states == ["CLAIMED", "PROCESSING", "PROCESSING"]
+
+
+def test_update_state_reads_the_history_when_a_fail_state_names_nothing(
+    deployment: Deployment,
+) -> None:
+    data = payload("a")
+    execution = _started(deployment, data)
+    # a bare Fail state: no error, no cause; the history (moto's) has no failed task either
+    _update_state(deployment, MemoryQueue()).handle(status_change(execution, "FAILED"))
+    record = open_state_db(f"dynamodb://{deployment.table}").get(_id(data))
+    assert record is not None and record.state is State.FAILED
+    assert record.last_error is not None
+    assert record.last_error.startswith("Unknown: No error cause was found in the event.")
+    assert "'ErrorPath' and 'CausePath'" in record.last_error
+
+
+def test_update_state_with_null_output_is_succeeded_with_nothing_stored(
+    deployment: Deployment,
+) -> None:
+    data = payload("a")
+    execution = _started(deployment, data)
+    queue = MemoryQueue()
+    _update_state(deployment, queue).handle(status_change(execution, "SUCCEEDED", output=None))
+    record = open_state_db(f"dynamodb://{deployment.table}").get(_id(data))
+    assert record is not None and record.state is State.SUCCEEDED
+    assert record.output_url is None

@@ -54,7 +54,7 @@ def test_state_filters_offer_every_state() -> None:
     [
         pytest.param(InvalidInput("bad"), ExitCode.INVALID, id="invalid-input"),
         pytest.param(PayloadError("$.id", "is wrong"), ExitCode.INVALID, id="payload-error"),
-        pytest.param(FailedValidation("no"), ExitCode.INVALID, id="failed-validation"),
+        pytest.param(FailedValidation("no"), ExitCode.FAILED, id="failed-validation"),
         pytest.param(PathEscapeError("../x"), ExitCode.INVALID, id="path-escape"),
         pytest.param(DefinitionError("State 'A': bad"), ExitCode.INVALID, id="definition"),
         pytest.param(ConfigError("no such task"), ExitCode.FAILED, id="config"),

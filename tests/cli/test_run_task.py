@@ -47,6 +47,7 @@ def test_copy_assets_from_the_command_line(payload_file: Path, tmp_path: Path) -
 def test_copy_assets_to_s3(payload_file: Path, s3_bucket: str) -> None:
     data = json.loads(payload_file.read_text())
     data["process"][0]["upload_options"]["path_template"] = f"s3://{s3_bucket}/${{id}}"
+    data["process"][0]["upload_options"]["s3_urls"] = True  # the default, false, gives https
     data["process"][0]["tasks"] = {"copy-assets": {"assets": ["data"]}}
     result = run_cirrus("run", "task", "copy-assets", "-", stdin=json.dumps(data))
     assert result.returncode == 0, result.stderr

@@ -132,3 +132,21 @@ def test_an_execution_name_becomes_an_arn_when_the_deployment_is_known() -> None
     url = event_document(event, base)["execution"]
     assert url.split("/")[-1] == "arn:aws:states:us-west-2:123456789012:execution:cirrus-cog:run-1"
     assert url.startswith("https://us-west-2.console.aws.amazon.com/states/")
+
+
+def test_every_announcement_carries_snss_form_of_the_attributes() -> None:
+    from cirrus.runtime.announcements import sns_attributes
+
+    item = stac_item([1.5, -2, 3, 4], datetime="2023-01-05T15:02:11Z")
+    assert sns_attributes(item) == {
+        "collection": {"DataType": "String", "StringValue": "s2"},
+        "bbox.ll_lon": {"DataType": "Number", "StringValue": "1.5"},
+        "bbox.ll_lat": {"DataType": "Number", "StringValue": "-2"},
+        "bbox.ur_lon": {"DataType": "Number", "StringValue": "3"},
+        "bbox.ur_lat": {"DataType": "Number", "StringValue": "4"},
+        "datetime": {"DataType": "String", "StringValue": "2023-01-05T15:02:11Z"},
+        # filled from datetime, as upstream does; no status without created and updated
+        "start_datetime": {"DataType": "String", "StringValue": "2023-01-05T15:02:11Z"},
+        "end_datetime": {"DataType": "String", "StringValue": "2023-01-05T15:02:11Z"},
+    }
+    assert item_message(item).attributes == sns_attributes(item)

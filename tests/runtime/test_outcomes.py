@@ -55,8 +55,8 @@ def test_failures_are_the_payloads_that_did_not_get_through() -> None:
             Outcome.INVALID, id="invalid-input",
         ),
         pytest.param(
-            ExecutionStatus.FAILED, "stactask.exceptions.FailedValidation", State.INVALID,
-            EventType.INVALID, Outcome.INVALID, id="stactask-failed-validation",
+            ExecutionStatus.FAILED, "stactask.exceptions.FailedValidation", State.FAILED,
+            EventType.FAILED, Outcome.FAILED, id="stactask-failed-validation",
         ),
         pytest.param(
             ExecutionStatus.TIMED_OUT, "States.Timeout", State.FAILED, EventType.TIMED_OUT,

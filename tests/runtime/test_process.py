@@ -96,7 +96,8 @@ def test_succeeded_items_are_written_to_the_catalog_and_announced(mixed: Mixed) 
     assert Path(links["self"]) == location
     announced = mixed.proj.published
     assert [(line["payload_id"], line["item"]["id"]) for line in announced] == [(OK, "a")]
-    assert announced[0]["attributes"]["collection"] == "test"
+    # the attributes in SNS's form, as upstream Cirrus sends them
+    assert announced[0]["attributes"]["collection"] == {"DataType": "String", "StringValue": "test"}
     assert announced[0]["item"] == catalog_item
 
 
@@ -328,6 +329,10 @@ def test_envelopes_and_url_references_are_accepted(proj: Proj) -> None:
 
     stored = proj.root / "stored.json"
     stored.write_text(text("u1"))
+    batch_out = proj.root / "batch-out.json"
+    batch_out.write_text(text("b1"))
+    everything_public = payload(item("pa"))
+    everything_public["process"][0]["upload_options"]["public_assets"] = "ALL"
     proj.write_payloads(
         [
             {"Records": [{"body": text("q1")}, {"body": text("q2")}]},  # SQS event
@@ -335,16 +340,19 @@ def test_envelopes_and_url_references_are_accepted(proj: Proj) -> None:
             {"Type": "Notification", "Message": text("n1")},  # SNS notification
             {"Records": [{"Sns": {"Message": text("n2")}}]},  # SNS event
             {"Records": [{"body": json.dumps({"Type": "Notification", "Message": text("n3")})}]},
+            {"Records": [{"body": json.dumps({"Message": text("m1")})}]},  # no "Type"
+            {"Parameters": {"url": str(stored), "url_out": str(batch_out)}},  # a Batch output
             {"url": str(stored)},
+            everything_public,
             {"url": str(proj.root / "missing.json")},
         ]
     )
     run = proj.cirrus("process", "in.ndjson", "--wait", check=False)
     assert run.returncode == 1  # the missing reference is a rejected payload
     summary = run.json()
-    assert summary["succeeded"] == 7
+    assert summary["succeeded"] == 10
     succeeded = {r["itemids"] for r in proj.records("--state", "SUCCEEDED").values()}
-    assert succeeded == {"q1", "q2", "q3", "n1", "n2", "n3", "u1"}
+    assert succeeded == {"q1", "q2", "q3", "n1", "n2", "n3", "m1", "b1", "u1", "pa"}
     kept = list(proj.stored("tmp/invalid").values())
     assert len(kept) == 1
     assert "missing.json" in kept[0]["reason"]

@@ -101,7 +101,7 @@ def _task_class(spec: str, project: Project) -> type:
 def task_error(name: str, message: str) -> Exception:
     """An exception whose class is named ``name``, as the Lambda runtime reports errors.
 
-    An invalid-input name (``InvalidInput``, ``FailedValidation``, ...) gives a subclass of
+    An invalid-input name (``InvalidInput``, ``PayloadError``, ...) gives a subclass of
     :class:`~cirrus.errors.InvalidInput`, so callers in Python see it as one too.
     """
     name = name or "UnknownError"

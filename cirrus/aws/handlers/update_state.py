@@ -4,7 +4,9 @@ Fed by an EventBridge rule on "Step Functions Execution Status Change" events of
 deployment's state machines, it concludes the execution with the same code a local worker
 uses (:class:`cirrus.runtime.update_state.UpdateState`): SUCCEEDED stores the output,
 announces the items and sends the next links of the chain to the process queue; FAILED
-records ``"<Error>: <cause>"`` (INVALID for invalid input); TIMED_OUT and ABORTED likewise.
+records ``"<Error>: <cause>"`` (INVALID for invalid input; when a ``Fail`` state names
+neither, the last failed task's error is read from the execution history); TIMED_OUT and
+ABORTED likewise.
 
 EventBridge leaves the input and output out of an event above 248 KiB
 (``inputDetails.included: false``); they are then read from the execution
@@ -110,11 +112,17 @@ class UpdateStateFunction:
             execution=change.name,
             input_url=self.update_state.url(input_key),
         )
+        history: list[dict[str, Any]] = []
+        if change.status == "FAILED" and not change.error and not change.cause:
+            # a Fail state without ErrorPath/CausePath: the error is in the history
+            events = self._sfn().history(change.execution_arn)
+            history = json.loads(json.dumps(events, default=str))  # timestamps as text
         job.outcome = ExecutionOutcome(
             change.status,
             output=json.loads(output) if output else None,
             error=change.error,
             cause=change.cause,
+            history=history,
         )
         batch = Batch()
         self.update_state.conclude(job, batch)

@@ -162,7 +162,9 @@ def payload_for(item: dict[str, Any]) -> dict[str, Any]:
         "process": [
             {
                 "workflow": WORKFLOW,
-                "upload_options": {"path_template": "${collection}/${id}"},
+                # s3:// hrefs on AWS: the next task reads the COG back with the pipeline's own
+                # credentials (stactask's default, false, gives https:// hrefs)
+                "upload_options": {"path_template": "${collection}/${id}", "s3_urls": True},
                 "tasks": {
                     "make-cog": {"asset": "data"},
                     "make-thumbnail": {"asset": "cog", "size": 128},
