@@ -108,6 +108,20 @@ def test_status_route_is_cirrus_status(served: Served) -> None:
     assert status["queue"]["dead_letters"] == 0
 
 
+def test_cirrus_status_prints_the_same_figures(served: Served) -> None:
+    as_json = served.proj.cirrus("status", "--json").json()
+    assert as_json["counts"] == served.get("/api/status")["counts"]
+    assert as_json["oldest_processing"]["payload_id"] == served.running
+
+    lines = served.proj.cirrus("status").stdout.splitlines()
+    header = lines[0].split()
+    assert header == ["workflow", "PROCESSING", "SUCCEEDED", "FAILED"]
+    assert lines[1].split() == ["flaky", "0", "0", "2"]
+    assert any(line.startswith("throughput: ") and "payloads/s" in line for line in lines)
+    assert f"oldest PROCESSING: {served.running} for" in "\n".join(lines)
+    assert any(line.split()[:2] == ["2", "ConnectionError"] for line in lines)
+
+
 def test_payload_table_filters_and_searches(served: Served) -> None:
     failed = served.get("/api/payloads?state=FAILED")["payloads"]
     assert {p["payload_id"] for p in failed} == set(served.failed)
