@@ -671,3 +671,36 @@ def test_event_counts_per_period_and_type(db: StateDB, clock: FakeClock) -> None
     assert [(c.period, c.event_type, c.count) for c in recent] == [
         ("2024-05-01T13:00", EventType.SUCCEEDED, 2)
     ]
+
+
+def test_counts_follow_every_transition(db: StateDB, clock: FakeClock) -> None:
+    """Counts agree with the records after claims, releases, starts, finishes and reruns."""
+
+    def truth() -> dict[tuple[str, State], int]:
+        found: dict[tuple[str, State], int] = {}
+        for record in db.query().records:
+            key = (record.workflow, record.state)
+            found[key] = found.get(key, 0) + 1
+        return found
+
+    ids = [pid(n, workflow="cog" if n % 2 else "ndvi") for n in range(6)]
+    db.claim_many([(p, False) for p in ids], owner="w1", lease_seconds=LEASE)
+    assert db.counts() == truth()
+    assert db.release(ids[5], "w1")  # a claim that never started: the record goes
+    assert db.counts() == truth()
+    db.start_many([(p, "run-1") for p in ids[:5]], owner="w1", lease_seconds=LEASE)
+    assert db.counts() == truth()
+    db.finish_many(
+        [
+            FinishUpdate(p, State.SUCCEEDED if n % 2 else State.FAILED, owner="w1")
+            for n, p in enumerate(ids[:4])
+        ]
+    )
+    assert db.counts() == truth()
+    db.claim_many([(p, True) for p in ids[:4]], owner="w2", lease_seconds=LEASE)  # reruns
+    assert db.counts() == truth()
+    clock.advance(LEASE + 1)
+    db.claim(ids[4], owner="w3", lease_seconds=LEASE)  # resumed after its lease ran out
+    db.finish(pid(99), State.ABORTED, owner=None)  # an operator's finish makes a record
+    assert db.counts() == truth()
+    assert sum(db.counts().values()) == 6
