@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "process": "cirrus.cli.pipeline:process",
     "run-workflow": "cirrus.cli.pipeline:run_workflow",
     "worker": "cirrus.cli.pipeline:worker",
+    "redrive-dlq": "cirrus.cli.dead_letters:redrive_dlq",
     "get-state": "cirrus.cli.manage:get_state",
     "query": "cirrus.cli.manage:query",
     "get-input-payload": "cirrus.cli.manage:get_input_payload",

@@ -118,10 +118,25 @@ def get_state_upstream(payload_id: str, project_dir: str | None) -> None:
 
 @click.command()
 @query_filters
+@click.option(
+    "--dead-letters",
+    is_flag=True,
+    help="Print the work queue's dead letters instead (oldest first, with the reason).",
+)
 @project_option
-def query(project_dir: str | None, limit: int | None, **filters: Any) -> None:
-    """Print matching state records as NDJSON, newest first."""
+def query(project_dir: str | None, limit: int | None, dead_letters: bool, **filters: Any) -> None:
+    """Print matching state records as NDJSON, newest first.
+
+    With --dead-letters, print the messages set aside after the receive limit (id for
+    cirrus redrive-dlq, payload id, reason, receive count, body) instead.
+    """
     with reporting_errors(), open_pipeline(project_dir) as pipeline:
+        if dead_letters:
+            from cirrus.runtime import list_dead_letters
+
+            for entry in list_dead_letters(pipeline.queue, limit or 1000):
+                echo_json(entry)
+            return
         for record in _records(pipeline, limit, **filters):
             echo_json(record.to_dict())
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from cirrus.cli.common import echo_json
+if TYPE_CHECKING:
+    from cirrus.runtime import Admission
+
+from cirrus.cli.common import echo_json, project_option
 from cirrus.cli.exits import reporting_errors
 
-__all__ = ["payload"]
+__all__ = ["payload", "read_text"]
 
 
 def _read(source: str) -> dict[str, object]:
@@ -49,13 +53,80 @@ def get_id(source: str) -> None:
 
 @payload.command("validate")
 @click.argument("source", default="-")
-def validate(source: str) -> None:
-    """Check SOURCE against the payload schema; exit 2 naming the field if it is wrong."""
-    from cirrus.payload import Payload
+@project_option
+def validate(source: str, project_dir: str | None) -> None:
+    """Check SOURCE as cirrus process would admit it; exit 2 naming the field if it is wrong.
+
+    The same checks as the pipeline's intake: size, depth and strict JSON, references read
+    within their limits, the payload schema, unambiguous ids, the project's workflows and
+    where path_template may write. Envelopes (SQS, SNS) are opened as process opens them.
+    """
+    from cirrus.runtime.intake import unwrap
 
     with reporting_errors():
-        model = Payload.from_dict(_read(source), copy_data=False)
-        click.echo(f"valid: {model.id}", err=True)
+        admission = _admission(project_dir)
+        text = read_text(source, admission)
+        documents = list(unwrap(admission.parse(text, source), source))
+        first_error: Exception | None = None
+        for document in documents:
+            try:
+                if document.payload is None:
+                    from cirrus.errors import PayloadError
+
+                    raise PayloadError(document.where or source, str(document.error))
+                model = admission.admit(document.payload)
+            except Exception as err:
+                if len(documents) == 1:
+                    raise
+                click.echo(f"invalid: {err}", err=True)
+                first_error = first_error or err
+                continue
+            click.echo(f"valid: {model.id}", err=True)
+        if first_error is not None:
+            raise first_error
+
+
+def _admission(project_dir: str | None) -> Admission:  # the project's, or the defaults
+    """The admission of the project (or of the working directory's defaults)."""
+    from cirrus.cli.common import find_project_or_none
+    from cirrus.project import Project
+    from cirrus.runtime import Admission, RuntimeSettings
+
+    project = find_project_or_none(project_dir)
+    settings = RuntimeSettings.from_config((project or Project.embedded(Path.cwd())).config)
+    if project is not None:
+        return Admission.for_pipeline(settings, project)
+    click.echo(
+        "not inside a cirrus project: workflow names and path_template roots are not checked",
+        err=True,
+    )
+    return Admission(settings.limits)
+
+
+def read_text(source: str, admission: Admission) -> str:
+    """The text of SOURCE: ``-`` (stdin), a URL (read within the reference limits) or a file."""
+    from cirrus.errors import PayloadError
+
+    if source == "-":
+        return sys.stdin.read()
+    if "://" in source:
+        from cirrus.storage import read_reference
+
+        limits = admission.limits
+        raw = read_reference(
+            source,
+            max_bytes=limits.reference_max_bytes,
+            timeout=limits.reference_timeout_seconds,
+        )
+    else:
+        try:
+            raw = Path(source).read_bytes()
+        except OSError as err:
+            raise PayloadError("$", f"cannot read {source} ({err.strerror})") from None
+    try:
+        return raw.decode()
+    except UnicodeDecodeError as err:
+        raise PayloadError("$", f"of {source} is not UTF-8 text ({err})") from None
 
 
 @payload.command("template")

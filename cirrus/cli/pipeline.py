@@ -108,6 +108,27 @@ def interrupt_summary(
         signal.signal(signal.SIGINT, previous)
 
 
+def _count_dead_letters(pipeline: Pipeline, summary: dict[str, int]) -> None:
+    """Add the dead-letter store's size to a summary (when it holds any), and say so."""
+    from cirrus.runtime import dead_letter_count
+
+    letters = dead_letter_count(pipeline.queue)
+    if letters:
+        summary["dead_letters"] = letters
+        click.echo(
+            f"{letters} message(s) in the dead-letter store: see cirrus query --dead-letters, "
+            "resubmit with cirrus redrive-dlq",
+            err=True,
+        )
+
+
+_MAX_RECEIVES = click.option(
+    "--max-receives",
+    type=click.IntRange(min=1),
+    help="Deliveries before a message goes to the dead letters (cirrus.yml max_receives).",
+)
+
+
 @click.command()
 @click.argument("source", default="-")
 @click.option("--wait", is_flag=True, help="Process everything submitted, chains included.")
@@ -115,9 +136,15 @@ def interrupt_summary(
 @click.option(
     "--processes", type=click.IntRange(min=1), help="Worker processes, one per core (with --wait)."
 )
+@_MAX_RECEIVES
 @project_option
 def process(
-    source: str, wait: bool, workers: int | None, processes: int | None, project_dir: str | None
+    source: str,
+    wait: bool,
+    workers: int | None,
+    processes: int | None,
+    max_receives: int | None,
+    project_dir: str | None,
 ) -> None:
     """Submit the payloads in SOURCE (file or - for stdin: JSON, JSON array or NDJSON).
 
@@ -126,7 +153,7 @@ def process(
     """
     from cirrus.runtime import Outcome
 
-    with reporting_errors(), open_pipeline(project_dir) as pipeline:
+    with reporting_errors(), open_pipeline(project_dir, max_receives=max_receives) as pipeline:
         name = "stdin" if source == "-" else source
         with contextlib.ExitStack() as stack:
             stream = sys.stdin if source == "-" else stack.enter_context(open(source))
@@ -150,6 +177,7 @@ def process(
             summary[Outcome.DUPLICATE] = len(report.duplicates)
         for outcome, count in counts.items():
             summary[outcome] = summary.get(outcome, 0) + count
+        _count_dead_letters(pipeline, summary)
         echo_json(summary)
     if any(summary.get(outcome) for outcome in Outcome if outcome.is_failure):
         sys.exit(ExitCode.FAILED)
@@ -161,13 +189,15 @@ def process(
 def run_workflow(source: str, project_dir: str | None) -> None:
     """Run one payload now and print its output payload.
 
-    Exit status: 0 succeeded, 10 failed, invalid or aborted, 11 timed out.
+    Exit status: 0 succeeded, 10 failed, invalid or aborted, 11 timed out, 2 refused
+    before it ran (what cirrus payload validate refuses).
     """
+    from cirrus.cli.payload import read_text
     from cirrus.runtime import Outcome
-    from cirrus.task.cli import read_input
 
     with reporting_errors(), open_pipeline(project_dir) as pipeline:
-        result = pipeline.run_one(read_input(source))
+        admission = pipeline.admission
+        result = pipeline.run_one(admission.parse(read_text(source, admission), source))
         if result.outcome is Outcome.SUCCEEDED:
             echo_json(result.output)
             return
@@ -182,9 +212,8 @@ def run_workflow(source: str, project_dir: str | None) -> None:
 
                 echo_json(read_json(record.output_url))
             return
-        click.echo(
-            f"{result.outcome}: {result.payload_id or ''} {result.error or ''}".strip(), err=True
-        )
+        detail = " ".join(part for part in (result.payload_id, result.error) if part)
+        click.echo(f"{result.outcome}: {detail}", err=True)
     timed_out = result.outcome is Outcome.TIMED_OUT
     sys.exit(ExitCode.WORKFLOW_TIMED_OUT if timed_out else ExitCode.WORKFLOW_FAILED)
 
@@ -194,12 +223,14 @@ def run_workflow(source: str, project_dir: str | None) -> None:
 @click.option("--until-empty", is_flag=True, help="Stop when nothing is left to do.")
 @click.option("--processes", type=click.IntRange(min=1), help="Worker processes (--until-empty).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only failures, not every payload.")
+@_MAX_RECEIVES
 @project_option
 def worker(
     workers: int | None,
     until_empty: bool,
     processes: int | None,
     quiet: bool,
+    max_receives: int | None,
     project_dir: str | None,
 ) -> None:
     """Process submitted payloads (forever, or --until-empty).
@@ -209,7 +240,7 @@ def worker(
     """
     from cirrus.cli.progress import ProgressReporter
 
-    with reporting_errors(), open_pipeline(project_dir) as pipeline:
+    with reporting_errors(), open_pipeline(project_dir, max_receives=max_receives) as pipeline:
         if until_empty:
             _, counts = drain_with_progress(pipeline, workers, processes, project_dir=project_dir)
         else:
@@ -223,4 +254,6 @@ def worker(
                     counts = running.run(until_empty=False)
                 finally:
                     running.close()
-        echo_json(dict(counts))
+        summary: dict[str, int] = {str(outcome): count for outcome, count in counts.items()}
+        _count_dead_letters(pipeline, summary)
+        echo_json(summary)

@@ -14,6 +14,15 @@ Every setting has a default, so an empty ``cirrus.yml`` (or none, see
     workers: 4
     lease_seconds: 900
     url_payload_threshold: 120000
+    max_receives: 5                     # deliveries before a message is dead-lettered
+    max_payload_bytes: 134217728        # intake limits (see docs/reliability.md, "Limits")
+    max_payload_depth: 100
+    max_features: 100000
+    max_id_bytes: 255
+    reference_max_bytes: 134217728      # a {"url": ...} reference read at intake
+    reference_timeout_seconds: 60
+    allowed_roots: []                   # CIRRUS_ALLOWED_ROOTS (comma-separated): where an
+                                        # absolute or URL path_template may write
 
 Relative paths in ``cirrus.yml`` (also inside ``sqlite://``) are resolved against the
 project root; relative paths in environment variables against the current directory. Other
@@ -76,6 +85,15 @@ class ProjectConfig:
         processes: worker processes draining the queue together (one per core helps
             CPU-bound tasks).
         keep_history: which executions keep their state history: all, failed, none.
+        max_receives: deliveries of a queued payload before it moves to the dead letters.
+        max_payload_bytes: largest payload accepted, in bytes of JSON.
+        max_payload_depth: deepest nesting of objects and arrays accepted in a payload.
+        max_features: most features accepted in one payload.
+        max_id_bytes: longest item id, collection or workflow name accepted (UTF-8 bytes).
+        reference_max_bytes: largest payload read through a ``{"url": ...}`` reference.
+        reference_timeout_seconds: longest time reading a reference may take, in all.
+        allowed_roots: roots an absolute or URL ``path_template`` may write under (the
+            data root always may).
         source: the ``cirrus.yml`` these settings came from, ``None`` when embedded.
     """
 
@@ -94,6 +112,14 @@ class ProjectConfig:
     processes: int = 1
     keep_history: str = "failed"
     queue: str = ""
+    max_receives: int = 5
+    max_payload_bytes: int = 128 * 1024 * 1024
+    max_payload_depth: int = 100
+    max_features: int = 100_000
+    max_id_bytes: int = 255
+    reference_max_bytes: int = 128 * 1024 * 1024
+    reference_timeout_seconds: int = 60
+    allowed_roots: tuple[str, ...] = ()
     source: Path | None = None
 
     @classmethod
@@ -159,6 +185,13 @@ def _location(value: str, base: Path) -> str:
     return str((base / Path(value).expanduser()).resolve())
 
 
+def _resolved(value: str | tuple[str, ...], base: Path) -> str | tuple[str, ...]:
+    """A location setting (or a list of them) made absolute against ``base``."""
+    if isinstance(value, tuple):
+        return tuple(_location(each, base) for each in value)
+    return _location(value, base)
+
+
 def _positive_int(value: Any) -> int:
     if isinstance(value, bool):
         raise TypeError
@@ -178,6 +211,15 @@ def _history_choice(value: Any) -> str:
     if value not in ("all", "failed", "none"):
         raise ValueError
     return str(value)
+
+
+def _roots(value: Any) -> tuple[str, ...]:
+    """A list of roots (a comma-separated string from the environment)."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",")]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TypeError
+    return tuple(v for v in value if v)
 
 
 def _optional_text(value: Any) -> str | None:
@@ -225,6 +267,14 @@ _FIELDS: dict[str, tuple[Callable[[Any], Any], bool, str]] = {
     "url_payload_threshold": (_positive_int, False, "a positive whole number of characters"),
     "processes": (_positive_int, False, "a positive whole number of worker processes"),
     "keep_history": (_history_choice, False, "one of all, failed, none"),
+    "max_receives": (_positive_int, False, "a positive whole number of deliveries"),
+    "max_payload_bytes": (_positive_int, False, "a positive whole number of bytes"),
+    "max_payload_depth": (_positive_int, False, "a positive whole number of levels"),
+    "max_features": (_positive_int, False, "a positive whole number of features"),
+    "max_id_bytes": (_positive_int, False, "a positive whole number of bytes"),
+    "reference_max_bytes": (_positive_int, False, "a positive whole number of bytes"),
+    "reference_timeout_seconds": (_positive_int, False, "a positive whole number of seconds"),
+    "allowed_roots": (_roots, True, "a list of paths or URLs (s3://bucket/prefix, /data/...)"),
 }
 
 _SECTIONS = frozenset({"deployments"})
@@ -244,6 +294,14 @@ _ENV: dict[str, str] = {
     "CIRRUS_URL_PAYLOAD_THRESHOLD": "url_payload_threshold",
     "CIRRUS_PROCESSES": "processes",
     "CIRRUS_KEEP_HISTORY": "keep_history",
+    "CIRRUS_MAX_RECEIVES": "max_receives",
+    "CIRRUS_MAX_PAYLOAD_BYTES": "max_payload_bytes",
+    "CIRRUS_MAX_PAYLOAD_DEPTH": "max_payload_depth",
+    "CIRRUS_MAX_FEATURES": "max_features",
+    "CIRRUS_MAX_ID_BYTES": "max_id_bytes",
+    "CIRRUS_REFERENCE_MAX_BYTES": "reference_max_bytes",
+    "CIRRUS_REFERENCE_TIMEOUT_SECONDS": "reference_timeout_seconds",
+    "CIRRUS_ALLOWED_ROOTS": "allowed_roots",
 }
 
 
@@ -288,7 +346,7 @@ def _apply_file(config: ProjectConfig, loaded: LoadedYaml) -> tuple[ProjectConfi
             if reason:
                 problems.append(Problem(file, line, key, reason))
                 continue
-        changes[key] = _location(parsed, config.root) if is_location else parsed
+        changes[key] = _resolved(parsed, config.root) if is_location else parsed
     return replace(config, **changes), problems
 
 
@@ -310,7 +368,7 @@ def _apply_env(
                 Problem(Path(f"${variable}"), None, "", f"is {raw!r}: it must be {expected}")
             )
             continue
-        changes[key] = _location(parsed, cwd) if is_location else parsed
+        changes[key] = _resolved(parsed, cwd) if is_location else parsed
     if "payload_root" not in changes and env.get("CIRRUS_PAYLOAD_BUCKET"):
         prefix = env.get("CIRRUS_PAYLOAD_ROOT_PREFIX", "cirrus").strip("/")
         bucket = env["CIRRUS_PAYLOAD_BUCKET"]

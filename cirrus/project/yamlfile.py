@@ -43,11 +43,23 @@ def load_yaml(file: Path, what: str = "") -> tuple[LoadedYaml | None, list[Probl
         if file.suffix == ".json":
             return _load_json_fallback(file, text, what, err)
         return None, [Problem(file, err.line, what, f"is not valid YAML: {err.problem}")]
+    except RecursionError:
+        return None, [_too_deep(file, what)]
     problems = [
         Problem(file, line, dotted(path), "appears twice: keep one (the last one wins)")
         for path, line in loaded.duplicates
     ]
     return loaded, problems
+
+
+def _too_deep(file: Path, what: str) -> Problem:
+    return Problem(
+        file,
+        None,
+        what,
+        "nests mappings and lists too deep to be read (hundreds of levels): flatten it, "
+        "e.g. move deep Parallel branches into workflows of their own",
+    )
 
 
 def _load_json_fallback(
@@ -56,6 +68,8 @@ def _load_json_fallback(
     # Some valid JSON (e.g. "\/" escapes, tabs) is not YAML 1.1: load it without lines.
     try:
         data = json.loads(text)
+    except RecursionError:
+        return None, [_too_deep(file, what)]
     except json.JSONDecodeError as err:
         return None, [Problem(file, err.lineno, what, f"is not valid JSON: {err.msg}")]
     del yaml_error

@@ -147,6 +147,16 @@ class DeadLetter:
     """Why a worker moved it (:meth:`WorkQueue.dead_letter`); ``None`` when the receive
     limit moved it."""
 
+    @property
+    def why(self) -> str:
+        """The reason, or what the receive limit means when it moved the message."""
+        if self.reason:
+            return self.reason
+        return (
+            f"received {self.receive_count} times without being finished (the receive "
+            "limit): the worker stopped, crashed or timed out while handling it each time"
+        )
+
 
 class WorkQueue(Closing, ABC):
     """A durable queue with visibility timeouts, a receive limit and a dead-letter store."""

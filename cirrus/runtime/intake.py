@@ -15,6 +15,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
+from cirrus.errors import PayloadError
+from cirrus.runtime.limits import IntakeLimits, parse_payload_text
+
 __all__ = ["Document", "keep_invalid", "read_documents", "unwrap"]
 
 
@@ -26,13 +29,18 @@ class Document:
     error: str | None = None
     raw: str | None = None
     """The text that failed, kept for the invalid-payload record."""
+    where: str = ""
+    """Where in the input the payload was found (``input line 3``), for messages."""
 
 
-def _parse(text: str, where: str) -> Document | Any:
+_DEFAULT_LIMITS = IntakeLimits()
+
+
+def _parse(text: str, where: str, limits: IntakeLimits = _DEFAULT_LIMITS) -> Document | Any:
     try:
-        return json.loads(text)
-    except ValueError as err:
-        return Document(None, f"{where} is not JSON ({err})", text)
+        return parse_payload_text(text, limits, where)
+    except PayloadError as err:
+        return Document(None, str(err), text)
 
 
 def unwrap(value: Any, where: str = "input") -> Iterator[Document]:
@@ -71,7 +79,7 @@ def unwrap(value: Any, where: str = "input") -> Iterator[Document]:
     elif ("Body" in value or "body" in value) and "features" not in value:
         yield from _unwrap_text(value.get("Body", value.get("body")), f"{where}.Body")
     else:
-        yield Document(value)
+        yield Document(value, where=where)
 
 
 def _only_message(value: dict[str, Any]) -> bool:
@@ -87,41 +95,129 @@ def _unwrap_text(text: Any, where: str) -> Iterator[Document]:
         yield from unwrap(_parse(text, where), where)
 
 
-def read_documents(stream: IO[str], name: str = "input") -> Iterator[Document]:
+class _Oversized(str):
+    """A line longer than the payload size limit (only its start is kept)."""
+
+    __slots__ = ()
+
+
+def _bounded_lines(stream: IO[str], limit: int) -> Iterator[str]:
+    """The lines of ``stream``, none held longer than ``limit`` characters.
+
+    A longer line is read to its end in pieces and given as an :class:`_Oversized` holding
+    its first characters, so one huge line costs no more memory than the limit.
+    """
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        if len(line) <= limit or line.endswith("\n"):
+            yield line
+            continue
+        while (rest := stream.readline(1 << 20)) and not rest.endswith("\n"):
+            pass  # the rest of the oversized line
+        yield _Oversized(line[:1000])
+
+
+def _next_line(lines: Iterator[str], number: int) -> tuple[str, int]:
+    """The next non-blank line and its number; ``("", number)`` at the end."""
+    for line in lines:
+        number += 1
+        if line.strip():
+            return line, number
+    return "", number
+
+
+def _is_json_line(line: str) -> bool:
+    """Whether ``line`` alone is a JSON object or array (a line of NDJSON)."""
+    text = line.strip()
+    if isinstance(line, _Oversized) or not text.startswith(("{", "[")):
+        return False
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _parse_line(line: str, where: str, limits: IntakeLimits) -> Document | Any:
+    if isinstance(line, _Oversized):
+        return Document(
+            None,
+            f"{where} is longer than max_payload_bytes ({limits.max_payload_bytes}): pass "
+            'large payloads by {"url": ...} or raise max_payload_bytes in cirrus.yml',
+            str(line),
+        )
+    return _parse(line, where, limits)
+
+
+def read_documents(
+    stream: IO[str], name: str = "input", limits: IntakeLimits | None = None
+) -> Iterator[Document]:
     """Read payload documents from a text stream (JSON, JSON array or NDJSON).
 
     NDJSON is read line by line, so a stream of millions of payloads needs constant
-    memory, and a bad line is reported without stopping the others.
+    memory (no line is held past ``max_payload_bytes``), and a bad line is reported without
+    stopping the others, the first line included (a truncated first line, say). The input
+    is read as one pretty-printed document only when neither its first nor its second line
+    is JSON on its own, and then within ``max_payload_bytes`` as a whole. A byte order mark
+    before the first line is ignored. Each payload is parsed within ``limits`` (size,
+    depth, strict JSON).
     """
-    first = ""
-    for line in stream:
-        if line.strip():
-            first = line
-            break
+    limits = limits or _DEFAULT_LIMITS
+    lines = _bounded_lines(stream, limits.max_payload_bytes)
+    first, first_number = _next_line(lines, 0)
     if not first:
         return
-    parsed = _parse(first, f"{name} line 1")
+    if not isinstance(first, _Oversized):
+        first = first.removeprefix("\ufeff")
+    where = f"{name} line {first_number}"
+    parsed = _parse_line(first, where, limits)
     if not isinstance(parsed, Document):
-        yield from unwrap(parsed, f"{name} line 1")
-        yield from _lines(stream, name, start=2)
+        yield from unwrap(parsed, where)
+        yield from _lines(lines, name, first_number + 1, limits)
         return
-    # not one JSON value per line: the whole input is a single (pretty-printed) document
-    rest = first + stream.read()
-    yield from unwrap(_parse(rest, name), name)
+    second, second_number = _next_line(lines, first_number)
+    oversized = isinstance(first, _Oversized) or isinstance(second, _Oversized)
+    if not second or oversized or _is_json_line(second):
+        # NDJSON whose first line is bad: report it, read on
+        yield parsed
+        if second:
+            yield from _lines(iter([second]), name, second_number, limits)
+            yield from _lines(lines, name, second_number + 1, limits)
+        return
+    # neither line is JSON alone: one (pretty-printed) document, within the size limit
+    head = first + second
+    whole = head + stream.read(max(0, limits.max_payload_bytes - len(head)) + 1)
+    document = _parse(whole, name, limits)
+    if not isinstance(document, Document):
+        yield from unwrap(document, name)
+        return
+    rest = whole.splitlines(keepends=True)
+    if any(_is_json_line(line) for line in rest[2:]):
+        # not one document after all: NDJSON whose first two lines are bad
+        yield from _lines(iter(rest), name, first_number, limits)
+        more = _bounded_lines(stream, limits.max_payload_bytes)
+        yield from _lines(more, name, first_number + len(rest), limits)
+        return
+    yield document
 
 
-def _lines(lines: Iterable[str], name: str, start: int) -> Iterator[Document]:
+def _lines(lines: Iterable[str], name: str, start: int, limits: IntakeLimits) -> Iterator[Document]:
     for number, line in enumerate(lines, start=start):
         if line.strip():
-            yield from unwrap(_parse(line, f"{name} line {number}"), f"{name} line {number}")
+            where = f"{name} line {number}"
+            yield from unwrap(_parse_line(line, where, limits), where)
 
 
 def keep_invalid(payload_root: str, reason: str | None, body: str | None) -> str:
     """Keep refused input under ``<payload root>/tmp/invalid/`` with the reason; returns the URL."""
     import uuid
 
-    from cirrus.storage import join_url, write_json
+    from cirrus.storage import join_url, write_bytes
 
     url = join_url(payload_root, "tmp", "invalid", f"{uuid.uuid4().hex}.json")
-    write_json(url, {"reason": reason, "body": body})
+    # ASCII JSON: the body may hold what UTF-8 cannot encode (an unpaired surrogate)
+    record = json.dumps({"reason": reason, "body": body})
+    write_bytes(url, record.encode(), content_type="application/json")
     return url

@@ -52,6 +52,9 @@ class Outcome(StrEnum):
     """Skipped: the same payload id came twice in one batch or submission."""
     REJECTED = "rejected"
     """The input could not be read as a payload; it is kept under ``tmp/invalid/``."""
+    DEAD_LETTERED = "dead_lettered"
+    """Handling the message failed on every delivery up to the receive limit; it is in the
+    queue's dead-letter store with the reason (``cirrus query --dead-letters``)."""
 
     @property
     def is_failure(self) -> bool:
@@ -60,7 +63,14 @@ class Outcome(StrEnum):
 
 
 _FAILURES = frozenset(
-    {Outcome.FAILED, Outcome.INVALID, Outcome.ABORTED, Outcome.TIMED_OUT, Outcome.REJECTED}
+    {
+        Outcome.FAILED,
+        Outcome.INVALID,
+        Outcome.ABORTED,
+        Outcome.TIMED_OUT,
+        Outcome.REJECTED,
+        Outcome.DEAD_LETTERED,
+    }
 )
 
 

@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from cirrus._closing import Closing
 from cirrus.queue import WorkQueue, open_queue
+from cirrus.runtime.admission import Admission, refusal_text
 from cirrus.runtime.intake import Document, keep_invalid, read_documents, unwrap
 from cirrus.runtime.outcomes import Outcome, PayloadResult
 from cirrus.runtime.settings import RuntimeSettings
@@ -34,14 +35,17 @@ if TYPE_CHECKING:
 __all__ = ["Pipeline", "SubmitReport"]
 
 
-def _payload_id_or_none(data: dict[str, Any]) -> str | None:
-    """The id of a payload; None when it cannot be told yet (the worker reports why)."""
-    from cirrus.errors import CirrusError
-    from cirrus.payload import Payload
+def _is_reference(data: dict[str, Any]) -> bool:
+    """Whether ``data`` is a ``{"url"}``/``{"href"}`` reference (read by the worker, within
+    the reference limits, and admitted there)."""
+    return "features" not in data and ("url" in data or "href" in data)
 
+
+def _text_or_none(data: Any) -> str | None:
+    """``data`` as JSON text, when it can be written at all (for the invalid-input record)."""
     try:
-        return Payload.from_dict(data, copy_data=False).id
-    except CirrusError:
+        return json.dumps(data)
+    except (ValueError, TypeError, RecursionError):
         return None
 
 
@@ -107,6 +111,7 @@ class Pipeline(Closing):
         self.project = project
         self._db: StateDB | None = None
         self._queue: WorkQueue | None = None
+        self._admission: Admission | None = None
         self._opening = threading.Lock()  # submission and workers may ask at once
 
     @classmethod
@@ -130,19 +135,29 @@ class Pipeline(Closing):
         """The work queue (opened on first use)."""
         with self._opening:
             if self._queue is None:
-                self._queue = open_queue(self.settings.queue)
+                self._queue = open_queue(self.settings.queue_url)
             return self._queue
+
+    @property
+    def admission(self) -> Admission:
+        """What this pipeline accepts: its limits, roots and workflows (the one validator)."""
+        with self._opening:
+            if self._admission is None:
+                self._admission = Admission.for_pipeline(self.settings, self.project)
+            return self._admission
 
     # -- submitting ------------------------------------------------------------------------
 
     def submit_documents(
         self, documents: Iterable[Document | None], chunk: int = 1000
     ) -> SubmitReport:
-        """Queue payload documents; unreadable ones are kept under tmp/invalid/ and reported.
+        """Queue payload documents; refused ones are kept under tmp/invalid/ and reported.
 
-        Documents are queued a chunk at a time; a ``None`` among them queues what is
-        gathered so far (the source went quiet).
+        Each document passes the pipeline's :attr:`admission` (a reference is read and
+        admitted by the worker). Documents are queued a chunk at a time; a ``None`` among
+        them queues what is gathered so far (the source went quiet).
         """
+        admission = self.admission
         report = SubmitReport()
         bodies: list[str] = []
         seen: set[str] = set()  # the same id twice in one submission runs once
@@ -157,13 +172,23 @@ class Pipeline(Closing):
                 url = keep_invalid(self.settings.payload_root, document.error, document.raw)
                 report.rejected.append(f"{document.error} (kept at {url})")
                 continue
-            payload_id = _payload_id_or_none(document.payload)
+            try:
+                # strict JSON: NaN or Infinity in a payload given as objects is refused too
+                body = json.dumps(document.payload, allow_nan=False)
+                reference = _is_reference(document.payload)
+                payload_id = None if reference else admission.admit(document.payload).id
+            except Exception as err:  # noqa: BLE001 - whatever a payload holds costs only itself
+                reason = f"{document.where or 'input'}: {refusal_text(err)}"
+                raw = document.raw or _text_or_none(document.payload)
+                url = keep_invalid(self.settings.payload_root, reason, raw)
+                report.rejected.append(f"{reason} (kept at {url})")
+                continue
             if payload_id is not None:
                 if payload_id in seen:
                     report.duplicates.append(payload_id)
                     continue
                 seen.add(payload_id)
-            bodies.append(json.dumps(document.payload))
+            bodies.append(body)
             if len(bodies) >= chunk:
                 self.queue.send_many(bodies)
                 report.queued += len(bodies)
@@ -179,7 +204,7 @@ class Pipeline(Closing):
         From a pipe or terminal, what was read is queued whenever the input pauses, so a
         feeder that writes payloads now and then sees each one queued at once.
         """
-        documents: Iterable[Document | None] = read_documents(stream, name)
+        documents: Iterable[Document | None] = read_documents(stream, name, self.settings.limits)
         if not _is_regular_file(stream):
             documents = with_pauses(documents, _QUIET_SECONDS)
         return self.submit_documents(documents)
@@ -267,7 +292,11 @@ class Pipeline(Closing):
         return outcome["report"], counts
 
     def run_one(self, payload: Any) -> PayloadResult:
-        """Run one payload now, with full state tracking; its chain is queued for later."""
+        """Run one payload now, with full state tracking; its chain is queued for later.
+
+        Raises:
+            PayloadError: the payload is refused (see :attr:`admission`); nothing is run.
+        """
         documents = list(unwrap(payload))
         if len(documents) != 1:
             from cirrus.errors import PayloadError
@@ -278,6 +307,8 @@ class Pipeline(Closing):
             from cirrus.errors import PayloadError
 
             raise PayloadError("$", str(document.error))
+        if not _is_reference(document.payload):  # a reference is read and admitted by the worker
+            self.admission.admit(document.payload)
         worker = Worker(self.settings, self.project, state_db=self.db, queue=self.queue)
         try:
             # the message goes into the durable queue, received by us at once: if this

@@ -1,25 +1,28 @@
 """Reading a batch's messages into jobs: one per payload that can run.
 
-A message whose payload is unreadable or invalid is rejected: kept under
-``<payload root>/tmp/invalid/`` with the reason, and its message deleted. A payload
-referenced by URL that cannot be read just now is tried again later, a few times. A second
-message with the same payload id in one batch is dropped as a duplicate.
+Every message passes the pipeline's one validator (:mod:`cirrus.runtime.admission`). A
+message whose payload is unreadable or refused is rejected: kept under
+``<payload root>/tmp/invalid/`` with the reason, and its message deleted. Whatever a message
+holds, it costs only itself: any error reading it (a ``RecursionError``, a
+``UnicodeEncodeError``, ...) rejects that message, never the batch. A payload referenced by
+URL that cannot be read just now is tried again later, until the queue's receive limit. A
+second message with the same payload id in one batch is dropped as a duplicate.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from cirrus.errors import CirrusError, ConfigError, NotFound, PathEscapeError, StorageError
-from cirrus.payload import Payload, parse_payload_id
+from cirrus.errors import ConfigError, NotFound, PathEscapeError, StorageError
+from cirrus.queue import DEFAULT_MAX_RECEIVES
+from cirrus.runtime.admission import Admission, refusal_text
 from cirrus.runtime.intake import keep_invalid
-from cirrus.runtime.jobs import Batch, Job, execution_key
+from cirrus.runtime.jobs import Batch, Job
+from cirrus.runtime.limits import strict_json_loads
 from cirrus.runtime.outcomes import Outcome, PayloadResult
 from cirrus.state import EventType, NewEvent
-from cirrus.storage import load_payload
 
 if TYPE_CHECKING:
     from cirrus.queue import Message, WorkQueue
@@ -31,8 +34,6 @@ logger = logging.getLogger(__name__)
 
 RETRY_UNREADABLE_SECONDS = 30.0
 """How long a payload reference that could not be read stays hidden before the next try."""
-MAX_READ_ATTEMPTS = 5
-"""Deliveries before an unreadable reference is rejected, like an SQS ``maxReceiveCount``."""
 
 
 class Reader:
@@ -42,12 +43,22 @@ class Reader:
         db: the state database (for the time of duplicate events).
         queue: the work queue (unreadable references are hidden there for a while).
         payload_root: where rejected input is kept.
+        admission: what is accepted (default: the limits' defaults, any workflow).
     """
 
-    def __init__(self, db: StateDB, queue: WorkQueue, payload_root: str) -> None:
+    def __init__(
+        self,
+        db: StateDB,
+        queue: WorkQueue,
+        payload_root: str,
+        admission: Admission | None = None,
+    ) -> None:
         self.db = db
         self.queue = queue
         self.payload_root = payload_root
+        self.admission = admission or Admission()
+        # the last delivery an unreadable reference gets before it is rejected
+        self.max_attempts = queue.max_receives or DEFAULT_MAX_RECEIVES
 
     def read(self, messages: Sequence[Message], batch: Batch) -> list[Job]:
         """The jobs of the payloads in ``messages``; the batch gathers what was turned away."""
@@ -55,22 +66,18 @@ class Reader:
         seen: set[str] = set()
         for message in messages:
             try:
-                data = load_payload(json.loads(message.body))
-                payload = Payload.from_dict(data, copy_data=False)
+                payload = self.admission.admit_text(message.body, "message")
                 payload_id = payload.id
-                parse_payload_id(payload_id)  # an explicit id must have the id's shape
-                # every file of the payload lives under this key: ids must not climb out
-                execution_key(payload_id, "x", "input.json")
             except StorageError as err:
                 permanent = isinstance(err, NotFound | PathEscapeError | ConfigError)
-                if permanent or message.receive_count >= MAX_READ_ATTEMPTS:
+                if permanent or message.receive_count >= self.max_attempts:
                     self._reject(message, err, batch)
                 else:
                     # a referenced payload could not be read just now: try it again later
                     logger.warning("cannot read a submitted payload yet: %s", err)
                     self.queue.hide([message], RETRY_UNREADABLE_SECONDS)
                 continue
-            except (CirrusError, ValueError) as err:
+            except Exception as err:  # noqa: BLE001 - whatever a message holds costs only itself
                 self._reject(message, err, batch)
                 continue
             if payload_id in seen:
@@ -92,7 +99,7 @@ class Reader:
         that is not JSON, a reference that cannot be read, a payload that is not valid).
         Neither has a payload id.
         """
-        reason = str(error)
+        reason = refusal_text(error)
         url = keep_invalid(self.payload_root, reason, message.body)
         logger.warning("invalid payload stored at %s: %s", url, reason)
         kind = (
@@ -108,7 +115,7 @@ class Reader:
 def _lacks_process(body: str) -> bool:
     """Whether ``body`` is a JSON object without ``process`` (nor a ``url`` reference)."""
     try:
-        data = json.loads(body)
-    except ValueError:
+        data = strict_json_loads(body)
+    except (ValueError, RecursionError):
         return False
     return isinstance(data, dict) and "process" not in data and "url" not in data

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cirrus._backends import Origin, resolve
 from cirrus.errors import ConfigError
+from cirrus.runtime.limits import IntakeLimits
 from cirrus.state.resolve import STATE_BACKENDS
 
 if TYPE_CHECKING:
@@ -55,6 +56,20 @@ class RuntimeSettings:
     ``all``, ``failed`` (every one that did not succeed) or ``none``."""
     time_scale: float = 1.0
     """Multiplies Wait and Retry delays (0 makes them instant, for tests)."""
+    max_receives: int = 5
+    """Deliveries of a message before it moves to the queue's dead letters (a SQLite or
+    memory queue; an SQS queue has its own redrive policy)."""
+    limits: IntakeLimits = field(default_factory=IntakeLimits)
+    """What intake accepts: payload size, depth, features, id length, reference reads."""
+    allowed_roots: tuple[str, ...] = ()
+    """Roots an absolute or URL ``path_template`` may write under, besides the data root."""
+
+    def __post_init__(self) -> None:
+        # settings travel to worker processes as JSON (dataclasses.asdict): rebuild the parts
+        if isinstance(self.limits, dict):
+            object.__setattr__(self, "limits", IntakeLimits(**self.limits))
+        if not isinstance(self.allowed_roots, tuple):
+            object.__setattr__(self, "allowed_roots", tuple(self.allowed_roots))
 
     @classmethod
     def from_config(cls, config: ProjectConfig) -> RuntimeSettings:
@@ -74,11 +89,51 @@ class RuntimeSettings:
             url_payload_threshold=config.url_payload_threshold,
             processes=config.processes,
             keep_history=config.keep_history,
+            max_receives=config.max_receives,
+            limits=IntakeLimits(
+                max_payload_bytes=config.max_payload_bytes,
+                max_depth=config.max_payload_depth,
+                max_features=config.max_features,
+                max_id_bytes=config.max_id_bytes,
+                reference_max_bytes=config.reference_max_bytes,
+                reference_timeout_seconds=config.reference_timeout_seconds,
+            ),
+            allowed_roots=config.allowed_roots,
         )
+
+    @property
+    def queue_url(self) -> str:
+        """The work queue's URL with this pipeline's receive limit, where the queue takes one.
+
+        A SQLite or memory queue named without options gets ``?max_receives=``; a queue
+        URL that sets its own options, an SQS queue (its redrive policy decides) and plugins
+        are left as they are.
+        """
+        return with_receive_limit(self.queue, self.max_receives)
 
     def with_changes(self, **changes: object) -> RuntimeSettings:
         """A copy with some settings changed (None values are ignored)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
+
+
+def with_receive_limit(url: str, max_receives: int) -> str:
+    """``url`` with ``max_receives`` as its option, for the built-in SQLite and memory queues."""
+    from cirrus.queue import QUEUE_BACKENDS
+
+    if "?" in url:
+        return url  # the URL's own options win
+    try:
+        found = resolve(url, QUEUE_BACKENDS)
+    except ConfigError:
+        return url  # opening it reports the problem
+    if found.origin is not Origin.BUILTIN or found.scheme not in ("sqlite", "memory"):
+        return url
+    if found.scheme == "memory":
+        return f"memory://?max_receives={max_receives}"
+    path = Path(found.location).expanduser()
+    if not path.is_absolute():
+        path = Path.cwd() / path
+    return f"sqlite://{path.as_posix()}?max_receives={max_receives}"
 
 
 def _queue_beside(state_db: str, root: Path) -> str:

@@ -35,6 +35,23 @@ if TYPE_CHECKING:
 __all__ = ["UpdateState"]
 
 
+def _strict_json(value: object) -> str:
+    """JSON text of a workflow's output; NaN and Infinity make the output invalid.
+
+    Raises:
+        PayloadError: the output holds NaN or Infinity (not JSON: no subscriber could read
+            the published items) or cannot be written as JSON at all.
+    """
+    from cirrus.errors import PayloadError
+
+    try:
+        return json.dumps(value, allow_nan=False)
+    except (ValueError, TypeError, RecursionError) as err:
+        raise PayloadError(
+            "output", f"is not JSON ({err})", "write null or a string instead of NaN/Infinity"
+        ) from None
+
+
 class UpdateState:
     """Concludes executions and writes out what a batch decided.
 
@@ -130,12 +147,12 @@ class UpdateState:
         output = load_payload(outcome.output)
         model = Payload.from_dict(output, copy_data=False)
         # everything that can fail comes before anything is written or announced
-        following = [json.dumps(payload) for payload in model.next_payloads()]
+        following = [_strict_json(payload) for payload in model.next_payloads()]
         # the same execution always sends the same links: a resumed update-state sends none
         chain_keys = [f"{job.payload_id}/{job.execution}/{n}" for n in range(len(following))]
         output_key = execution_key(job.payload_id, job.execution, "output.json")
         output_url = self.url(output_key)
-        batch.writes.append((output_key, json.dumps(output).encode()))
+        batch.writes.append((output_key, _strict_json(output).encode()))
         batch.announcements.append((job.payload_id, model.features))
         batch.chained.extend(following)
         batch.chain_keys.extend(chain_keys)

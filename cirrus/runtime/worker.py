@@ -22,6 +22,7 @@ at once (see :mod:`cirrus.runtime.owners`).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -29,9 +30,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from typing import TYPE_CHECKING
 
+from cirrus.errors import StateError, StorageError
 from cirrus.project import find_project
 from cirrus.project.task_resolver import ProjectTaskResolver
 from cirrus.queue import Message, WorkQueue, open_queue
+from cirrus.runtime.admission import Admission, refusal_text
 from cirrus.runtime.claim import Claimer
 from cirrus.runtime.executor import WorkflowExecutor
 from cirrus.runtime.heartbeat import Heartbeat
@@ -51,6 +54,8 @@ if TYPE_CHECKING:
     from cirrus.runtime.settings import RuntimeSettings
 
 __all__ = ["Worker"]
+
+logger = logging.getLogger(__name__)
 
 
 class Worker:
@@ -91,9 +96,10 @@ class Worker:
         # every step below records its events through this one database, which announces
         # them once recorded
         self.db = self.announcer.watch(state_db or open_state_db(settings.state_db))
-        self.queue = queue or open_queue(settings.queue)
+        self.queue = queue or open_queue(settings.queue_url)
+        found = project if project is not None else find_project()
         resolver = ProjectTaskResolver.for_project(
-            project if project is not None else find_project(),
+            found,
             payload_root=settings.payload_root,
             data_root=settings.data_root,
         )
@@ -121,7 +127,12 @@ class Worker:
             io_pool=self._io_pool,
         )
         self.abort_watch = AbortWatch(self.db, self.owner, self._stop_execution)
-        self.reader = Reader(self.db, self.queue, settings.payload_root)
+        self.reader = Reader(
+            self.db,
+            self.queue,
+            settings.payload_root,
+            Admission.for_pipeline(settings, found),
+        )
         self.claimer = Claimer(self.db, self.queue, owner=self.owner, lease_seconds=lease)
         self.starter = Starter(
             self.db, self.update_state, self.payload_store, owner=self.owner, lease_seconds=lease
@@ -148,6 +159,7 @@ class Worker:
             How many payloads ended each way.
         """
         stop = stop or threading.Event()
+        isolating = 0  # after a batch failed, messages are taken one at a time for a while
         self.release_dead_receivers()
         workers = max(1, self.settings.workers)
         with (
@@ -159,12 +171,20 @@ class Worker:
                 # already in the queue when it is counted below
                 coming = more_coming is not None and more_coming()
                 messages = self.queue.receive(
-                    self.settings.batch_size,
+                    1 if isolating else self.settings.batch_size,
                     visibility_seconds=self.settings.lease_seconds,
                     owner=self.owner,
                 )
                 if messages:
-                    self.handle(messages, pool if workers > 1 else None)
+                    try:
+                        self.handle(messages, pool if workers > 1 else None)
+                    except (StateError, StorageError):
+                        raise  # the database or a store failed: no message is to blame
+                    except Exception as err:  # noqa: BLE001 - one message must not stop the rest
+                        self._set_aside(messages, err)
+                        isolating += len(messages) * (self.queue.max_receives or 1)
+                    else:
+                        isolating = max(0, isolating - len(messages))
                     continue
                 visible, in_flight = self.queue.counts()
                 if until_empty and visible == 0 and in_flight == 0:
@@ -176,6 +196,30 @@ class Worker:
                     continue  # a worker of this machine died holding messages: take them now
                 stop.wait(0.2)  # others' messages in flight, or hidden until a lease ends
         return self.counts
+
+    def _set_aside(self, messages: Sequence[Message], error: Exception) -> None:
+        """Deal with a batch that raised: the messages are tried again one at a time.
+
+        A message that fails alone on its last delivery (the queue's receive limit) moves
+        to the dead letters with the error as its reason; any other is made visible again
+        at once, its claim ended, so that it comes back (alone) on the next receive.
+        """
+        reason = refusal_text(error)
+        logger.error("a batch of %d message(s) failed: %s", len(messages), reason, exc_info=error)
+        limit = self.queue.max_receives
+        if len(messages) == 1 and (limit is None or messages[0].receive_count >= limit):
+            self.queue.dead_letter(messages, reason)
+            self._report(PayloadResult(None, Outcome.DEAD_LETTERED, reason))
+            return
+        ids = []
+        for message in messages:
+            try:
+                ids.append(self.reader.admission.admit_text(message.body).id)
+            except Exception:  # noqa: BLE001, S112 - a payload with no id holds no claim
+                continue
+        if ids:  # end our own leases, so that the next delivery may claim them again
+            self.db.renew(ids, owner=self.owner, lease_seconds=1e-6)
+        self.queue.hide(messages, 0)
 
     def release_dead_receivers(self) -> int:
         """Free at once the messages held by workers of this machine that died."""

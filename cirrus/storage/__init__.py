@@ -22,7 +22,7 @@ from cirrus.storage.base import ObjectStore
 from cirrus.storage.errors import AlreadyExists, BadURL
 from cirrus.storage.memory import MemoryStore
 from cirrus.storage.paths import check_key, join_url, split_url, to_https_url
-from cirrus.storage.references import load_payload
+from cirrus.storage.references import load_payload, read_reference
 from cirrus.storage.resolver import clear_store_cache, open_store
 from cirrus.storage.urls import (
     copy,
@@ -56,6 +56,7 @@ __all__ = [
     "open_store",
     "read_bytes",
     "read_json",
+    "read_reference",
     "split_url",
     "to_https_url",
     "upload",

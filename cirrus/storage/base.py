@@ -35,6 +35,13 @@ Source = bytes | bytearray | memoryview | IO[bytes]
 """What :meth:`ObjectStore.put_stream` accepts: bytes or a binary file-like object."""
 
 
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # an unpaired surrogate: write the text as ASCII JSON escapes
+        return json.dumps(json.loads(text), separators=(",", ":")).encode()
+
+
 def read_all(source: Source) -> bytes:
     """The bytes of a :data:`Source` (a file-like one is read to its end, in chunks)."""
     if isinstance(source, bytes | bytearray | memoryview):
@@ -235,7 +242,15 @@ class ObjectStore(Closing, ABC):
         if_absent: bool = False,
     ) -> None:
         """Serialize ``obj`` as compact JSON and :meth:`put` it."""
-        data = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+        try:
+            text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        except ValueError as err:  # NaN or Infinity: what no JSON reader accepts
+            raise StorageError(
+                f"cannot store {self.url_for(key)} as JSON: {err} (NaN and Infinity are not "
+                "JSON, RFC 8259): write null or a string instead"
+            ) from err
+        # an unpaired surrogate cannot be UTF-8: kept as its JSON escape instead
+        data = _utf8(text)
         self.put(
             key,
             data,

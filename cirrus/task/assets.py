@@ -149,7 +149,7 @@ def upload_assets(
     Returns:
         A copy of the item with the new hrefs.
     """
-    from cirrus.storage import to_https_url
+    from cirrus.storage import join_url, to_https_url
     from cirrus.task.asset_io import S3Upload, boto3_available, bucket_region, upload_to_s3
 
     template = upload_options.get("path_template", "${collection}/${id}")
@@ -163,7 +163,7 @@ def upload_assets(
     for key in wanted:
         asset = assets[key]
         name = asset_file_name(asset["href"])
-        destination = f"{location}/{name}"
+        destination = join_url(location, name)  # checked: a name cannot leave the location
         uploads.append(
             S3Upload(_as_url(asset["href"]), destination, media_type(asset, name), key in public)
         )

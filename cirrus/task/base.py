@@ -369,13 +369,13 @@ class Task(ABC):
 
     def upload_item(self, item: dict[str, Any], file_name: str | None = None) -> str:
         """Write the item's JSON to its ``path_template`` location; returns its URL."""
-        from cirrus.storage import write_json
+        from cirrus.storage import join_url, write_json
         from cirrus.task.assets import item_location
 
         options = self.collection_upload_options(item.get("collection"))
         template = options.get("path_template", "${collection}/${id}")
         location = item_location(template, item, self.data_root)
-        url = f"{location}/{file_name or str(item['id']) + '.json'}"
+        url = join_url(location, file_name or f"{item['id']}.json")  # checked: stays in root
         write_json(url, item, content_type="application/json")
         return url
 

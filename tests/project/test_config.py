@@ -172,3 +172,33 @@ def test_a_topic_that_is_not_one_names_file_line_and_forms(tmp_path: Path, writt
     assert [(p.line, p.field) for p in problems] == [(2, "workflow_event_topic"), (None, "")]
     assert "sns://<name or ARN>" in str(problems[0])
     assert "CIRRUS_PUBLISH_TOPIC_ARN" in str(problems[1])
+
+
+def test_intake_limits_and_allowed_roots_are_settings(tmp_path: Path) -> None:
+    text = (
+        "max_receives: 3\nmax_payload_bytes: 1000\nmax_payload_depth: 20\nmax_features: 10\n"
+        "max_id_bytes: 64\nreference_max_bytes: 500\nreference_timeout_seconds: 5\n"
+        "allowed_roots: [catalog, s3://bucket/public]\n"
+    )
+    config = ProjectConfig.load(_project(tmp_path, text), env={})
+    assert (config.max_receives, config.max_payload_bytes, config.max_payload_depth) == (
+        3,
+        1000,
+        20,
+    )
+    assert (config.max_features, config.max_id_bytes) == (10, 64)
+    assert (config.reference_max_bytes, config.reference_timeout_seconds) == (500, 5)
+    assert config.allowed_roots == (str(tmp_path.resolve() / "catalog"), "s3://bucket/public")
+
+
+def test_allowed_roots_from_the_environment_are_comma_separated(tmp_path: Path) -> None:
+    env = {"CIRRUS_ALLOWED_ROOTS": "s3://a/x, /srv/catalog", "CIRRUS_MAX_RECEIVES": "9"}
+    config = ProjectConfig.load(_project(tmp_path, "name: demo\n"), env=env)
+    assert config.allowed_roots == ("s3://a/x", "/srv/catalog")
+    assert config.max_receives == 9
+
+
+@pytest.mark.parametrize("line", ["max_receives: 0", "max_payload_depth: deep", "allowed_roots: 5"])
+def test_a_bad_limit_is_a_problem_naming_the_key(tmp_path: Path, line: str) -> None:
+    problems = config_problems(_project(tmp_path, line + "\n"), env={})
+    assert [problem.field for problem in problems] == [line.split(":")[0]]

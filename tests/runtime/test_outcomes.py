@@ -31,12 +31,13 @@ def test_outcomes_keep_the_text_users_see() -> None:
         "already_processing",
         "duplicate",
         "rejected",
+        "dead_lettered",
     ]
 
 
 def test_failures_are_the_payloads_that_did_not_get_through() -> None:
     failures = {outcome.value for outcome in Outcome if outcome.is_failure}
-    assert failures == {"failed", "invalid", "aborted", "timed_out", "rejected"}
+    assert failures == {"failed", "invalid", "aborted", "timed_out", "rejected", "dead_lettered"}
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ or published.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from cirrus.state import State
@@ -19,7 +20,9 @@ def test_a_payload_with_a_malformed_id_is_rejected_and_the_batch_goes_on(
     bad = payload(item("a"), workflow="stamp-only")
     bad["id"] = "not-a-payload-id"
     pipeline = open_pipeline()
-    pipeline.submit([bad, payload(item("b"), workflow="stamp-only")])
+    report = pipeline.submit([bad, payload(item("b"), workflow="stamp-only")])
+    assert report.queued == 1 and len(report.rejected) == 1, "refused when submitted"
+    pipeline.queue.send_many([json.dumps(bad)])  # as if queued by someone else: the worker
     counts = pipeline.drain()  # raises PayloadError from claim_many: a poison message
     assert counts == {"rejected": 1, "succeeded": 1}
     assert pipeline.queue.counts() == (0, 0)

@@ -72,14 +72,14 @@ def test_task_state_timeout_is_a_task_failure_and_exits_10(proj: Proj) -> None:
     assert run.returncode == 10
     record = proj.cirrus("get-state", payload_id("n", workflow="task-timeout")).json()
     assert record["state"] == "FAILED"
-    # upstream Cirrus's text for an execution that ran out of time
-    assert record["last_error"] == "TimedOutError: The step function execution timed out."
+    # the execution failed (it did not run out of time): the state's own error is kept
+    assert record["last_error"].startswith("States.Timeout")
 
 
 def test_rejected_payload_is_reported_without_a_none_id(proj: Proj) -> None:
     run = proj.cirrus(
         "run-workflow", "-", input='{"type": "FeatureCollection", "features": []}', check=False
     )
-    assert run.returncode == 10
+    assert run.returncode == 2, "refused before it runs, as cirrus payload validate refuses it"
     assert "process is required" in run.stderr
     assert "None" not in run.stderr

@@ -62,3 +62,15 @@ def test_the_queue_sits_beside_a_relative_sqlite_state_database(
         assert Path(queue.removeprefix("sqlite://")).absolute().parent == database.path.parent
     finally:
         database.close()
+
+
+def test_the_receive_limit_reaches_a_sqlite_or_memory_queue_but_not_sqs() -> None:
+    from cirrus.runtime.settings import with_receive_limit
+
+    assert (
+        with_receive_limit("/p/.cirrus/queue.db", 3)
+        == "sqlite:///p/.cirrus/queue.db?max_receives=3"
+    )
+    assert with_receive_limit("memory://", 2) == "memory://?max_receives=2"
+    assert with_receive_limit("sqlite:///q.db?max_receives=9", 3) == "sqlite:///q.db?max_receives=9"
+    assert with_receive_limit("sqs://my-queue", 3) == "sqs://my-queue"

@@ -33,6 +33,7 @@ from cirrus.aws.sfn import StartResult, StepFunctions, execution_arn
 from cirrus.engine import ExecutionStatus
 from cirrus.errors import CirrusError
 from cirrus.queue import WorkQueue
+from cirrus.runtime.admission import Admission
 from cirrus.runtime.claim import Claimer
 from cirrus.runtime.executor import ExecutionOutcome, escaped_length
 from cirrus.runtime.jobs import Batch, Job
@@ -92,7 +93,8 @@ class ProcessFunction:
             owner=owner,
             io_pool=self._io_pool,
         )
-        reader = Reader(self.db, queue, runtime.payload_root)
+        # the limits and id rules of the embedded pipeline; writes are confined by IAM here
+        reader = Reader(self.db, queue, runtime.payload_root, Admission(runtime.limits))
         claimer = Claimer(self.db, queue, owner=owner, lease_seconds=CLAIM_LEASE_SECONDS)
         starter = Starter(
             self.db, update_state, self.store, owner=owner, lease_seconds=PROCESSING_LEASE_SECONDS

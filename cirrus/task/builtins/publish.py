@@ -29,7 +29,7 @@ class Publish(Task):
     def process(self, **kwargs: Any) -> list[dict[str, Any]]:
         """Publish every item of the payload."""
         from cirrus.errors import NotFound
-        from cirrus.storage import read_json, to_https_url, write_json
+        from cirrus.storage import join_url, read_json, to_https_url, write_json
         from cirrus.task.assets import item_location
 
         output = []
@@ -37,7 +37,8 @@ class Publish(Task):
             item = dict(source)
             options = self.collection_upload_options(item.get("collection"))
             template = options.get("path_template", "${collection}/${id}")
-            url = f"{item_location(template, item, self.data_root)}/{item['id']}.json"
+            # join_url checks the id: one a task made (``../../x``) cannot leave the root
+            url = join_url(item_location(template, item, self.data_root), f"{item['id']}.json")
             href = url
             if not options.get("s3_urls", True) and url.startswith("s3://"):
                 href = to_https_url(url)
