@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import psutil
 
@@ -86,3 +87,30 @@ def test_purge_drops_queued_payloads_of_a_workflow_after_confirmation(proj: Proj
     summary = proj.cirrus("process", "--wait", input="").json()
     assert summary.get("succeeded") == 3 and "failed" not in summary
     assert proj.cirrus("purge", "--yes").json() == {"purged": 0}
+
+
+def test_a_payload_aborted_before_it_started_is_not_run_again(
+    proj: Proj, open_pipeline: Any, tmp_path: Any
+) -> None:
+    """An abort between the claim and the start ends the payload at once: its message is
+    deleted instead of coming back after the lease."""
+    from cirrus.runtime.steer import abort
+    from tests.runtime.conftest import Standin, logged, run_worker, runs
+
+    log = tmp_path / "runs.log"
+    pipeline = open_pipeline()
+    pid = payload_id("early", "stamp-only")
+    pipeline.submit([payload(item("early"), workflow="stamp-only", tasks=logged(log))])
+
+    def start_many(items: Any, **kwargs: Any) -> Any:
+        abort(pipeline.db, pid, cause="changed my mind")
+        return pipeline.db.start_many(items, **kwargs)
+
+    counts = run_worker(pipeline, state_db=Standin(pipeline.db, start_many=start_many))
+
+    assert counts == {"aborted": 1}
+    assert runs(log) == []
+    assert pipeline.queue.counts() == (0, 0)  # the message is gone, not coming back
+    record = pipeline.db.get(pid)
+    assert record is not None and record.state.value == "ABORTED"
+    assert record.last_error == "Aborted: changed my mind"
