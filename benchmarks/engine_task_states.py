@@ -24,7 +24,7 @@ import time
 from typing import Any
 
 from cirrus.engine import PythonFunctions, StateMachine, run_execution
-from cirrus.engine.runner import _copy_json
+from cirrus.engine.task_io import copy_json
 
 DEFINITION: dict[str, Any] = {
     "StartAt": "stamp",
@@ -151,7 +151,7 @@ def main() -> None:
     per_execution = 1e6 / rate
     result = run_execution(machine, payload, time_scale=0)
     history = best_per_call(result.history, 200, args.repeat)
-    copy = best_per_call(lambda: _copy_json(payload), 2_000, args.repeat)
+    copy = best_per_call(lambda: copy_json(payload), 2_000, args.repeat)
 
     print(f"payload: {len(json.dumps(payload)):,} bytes, {len(result.events)} history events")
     print(f"{'executions/s':28} {rate:10,.0f}")

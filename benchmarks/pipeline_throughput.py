@@ -114,8 +114,12 @@ def payload(index: int) -> dict[str, object]:
     }
 
 
-def run_pipeline(root: Path, count: int) -> tuple[float, int]:
-    """Submit and drain ``count`` payloads in a fresh process; returns (seconds, max RSS KiB)."""
+def run_pipeline(root: Path, count: int) -> tuple[float, int, float]:
+    """Submit and drain ``count`` payloads in a fresh process.
+
+    Returns (seconds, max RSS KiB, CPU seconds of the process and its children): on a busy
+    machine the CPU time is the steadier figure.
+    """
     source = root / f"payloads-{count}.ndjson"
     with source.open("w") as stream:
         for index in range(count):
@@ -126,13 +130,17 @@ def run_pipeline(root: Path, count: int) -> tuple[float, int]:
         from cirrus.project import find_project
         from cirrus.runtime import Pipeline
         project = find_project(explicit={str(root)!r})
+        def cpu():
+            own = resource.getrusage(resource.RUSAGE_SELF)
+            children = resource.getrusage(resource.RUSAGE_CHILDREN)
+            return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
         with Pipeline.for_project(project) as pipeline:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), cpu()
             with open({str(source)!r}) as stream:  # as cirrus process FILE --wait does
                 _, counts = pipeline.process_stream(stream)
-            elapsed = time.perf_counter() - start
+            elapsed, used = time.perf_counter() - start, cpu() - start_cpu
         assert counts.get("succeeded") == {count}, counts
-        print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, used)
         """
     )
     result = subprocess.run(
@@ -140,8 +148,8 @@ def run_pipeline(root: Path, count: int) -> tuple[float, int]:
     )
     if result.returncode != 0:
         raise SystemExit(f"pipeline run failed:\n{result.stderr[-3000:]}")
-    elapsed, rss = result.stdout.split()
-    return float(elapsed), int(rss)
+    elapsed, rss, used = result.stdout.split()
+    return float(elapsed), int(rss), float(used)
 
 
 def run_bare_loop(root: Path, count: int) -> float:
@@ -202,13 +210,14 @@ def main() -> None:
         root = Path(folder).absolute() / "project"
         make_project(root, args.workers, args.processes, args.task_work_ms)
         small = max(1, args.payloads // 4)
-        _, small_rss = run_pipeline(root, small)
+        _, small_rss, _ = run_pipeline(root, small)
         (root / ".cirrus").rename(root / ".cirrus-small")
         runs = []
         for attempt in range(args.repeat):
             runs.append(run_pipeline(root, args.payloads))
             (root / ".cirrus").rename(root / f".cirrus-{attempt}")
-        seconds, rss = min(runs)
+        seconds, rss, _ = min(runs)
+        cpu = min(used for _, _, used in runs)
         bare = run_bare_loop(root, args.payloads)
         per_process = run_process_per_task(root, args.sample)
     pipeline_rate = args.payloads / seconds
@@ -219,6 +228,10 @@ def main() -> None:
         f"{args.task_work_ms:g} ms CPU each; processes={args.processes}, workers={args.workers}"
     )
     print(f"embedded pipeline (state + storage): {pipeline_rate:10,.0f} payloads/s")
+    print(
+        f"  CPU time per payload:              {cpu / args.payloads * 1e6:10,.0f} µs"
+        f"  ({args.payloads / cpu:,.0f} payloads per CPU-second; steadier on a busy machine)"
+    )
     print(f"bare in-process loop (the limit):    {bare_rate:10,.0f} payloads/s  (one core)")
     print(
         f"one process per task (today):        {process_rate:10,.1f} payloads/s"

@@ -24,6 +24,7 @@ from cirrus.errors import (
     StateError,
     StorageError,
     TaskError,
+    TaskTokenError,
     WorkflowError,
 )
 
@@ -51,6 +52,7 @@ __all__ = [
     "StorageError",
     "Task",
     "TaskError",
+    "TaskTokenError",
     "WorkflowError",
     "__version__",
 ]

@@ -8,6 +8,11 @@ process, and readers never wait for the one writer::
     with db.transaction() as conn:          # BEGIN IMMEDIATE ... COMMIT
         conn.execute("INSERT ...")
     rows = db.connection().execute("SELECT ...").fetchall()
+
+A file whose folder cannot be written (a read-only project, a read-only mount) is opened
+with ``read_only=True``: reads work, and a write says why it cannot be done. A file deleted
+or replaced while it is open is noticed at the next write (SQLite would go on writing to the
+deleted file, and every later change would be lost without a word).
 """
 
 from __future__ import annotations
@@ -16,13 +21,14 @@ import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from cirrus.errors import CirrusError
 
-__all__ = ["SQLiteFile", "error_code"]
+__all__ = ["SQLiteFile", "error_code", "is_locked"]
 
 _WAIT_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 """Primary result codes that mean another connection holds a lock: worth waiting for."""
@@ -39,6 +45,13 @@ def error_code(exc: sqlite3.Error) -> int | None:
     return None if code is None else int(code) & 0xFF
 
 
+def is_locked(exc: BaseException) -> bool:
+    """Whether ``exc`` (a cirrus error from :meth:`SQLiteFile.errors`) means the file stayed
+    locked by another writer: worth trying again, nothing is wrong with the request."""
+    cause = exc.__cause__
+    return isinstance(cause, sqlite3.OperationalError) and error_code(cause) in _WAIT_CODES
+
+
 class SQLiteFile:
     """Connections to one SQLite file in WAL mode, one per thread and process.
 
@@ -47,6 +60,7 @@ class SQLiteFile:
         what: what the file holds, for error messages ("payload store").
         error: the error class raised for SQLite failures.
         timeout: seconds a write waits for another writer before failing.
+        read_only: open the file for reading only (see :meth:`writable`).
     """
 
     def __init__(
@@ -56,16 +70,31 @@ class SQLiteFile:
         what: str,
         error: type[CirrusError],
         timeout: float = 30.0,
+        read_only: bool = False,
     ) -> None:
         self.path = Path(path).expanduser().absolute()
         self.what = what
         self.error = error
         self.timeout = timeout
+        self.read_only = read_only
         self._local = threading.local()
         # (process, thread, connection) of every connection opened, to close them later
         self._connections: list[tuple[int, threading.Thread, sqlite3.Connection]] = []
         self._lock = threading.Lock()
         self._closed = False
+
+    def writable(self) -> bool:
+        """Whether this process may write the file (and the -wal and -shm files beside it).
+
+        False for an existing file in a folder this process cannot write, or on a read-only
+        file system: open such a file with ``read_only=True``.
+        """
+        folder = self.path.parent
+        if not folder.is_dir():
+            return True  # made on the first write (or the error then says why not)
+        if not os.access(folder, os.W_OK):
+            return False
+        return not self.path.exists() or os.access(self.path, os.W_OK)
 
     def create_folder(self) -> None:
         """Make the file's folder (opening the file makes the file itself)."""
@@ -87,7 +116,7 @@ class SQLiteFile:
         if conn is None or local.pid != pid:
             with self.errors():
                 conn = self._connect()
-            local.conn, local.pid = conn, pid
+            local.conn, local.pid, local.inode = conn, pid, self._inode()
             with self._lock:
                 self._connections.append((pid, threading.current_thread(), conn))
                 # threads come and go (a worker pool per run): their connections go with them
@@ -98,6 +127,8 @@ class SQLiteFile:
         return conn
 
     def _connect(self) -> sqlite3.Connection:
+        if self.read_only:
+            return self._connect_read_only()
         conn = sqlite3.connect(
             self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
         )
@@ -114,6 +145,34 @@ class SQLiteFile:
             conn.close()
             raise
         return conn
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """A connection that never writes, even where the -shm file cannot be made.
+
+        ``mode=ro`` still needs the -shm file of a WAL file; where that cannot be made (a
+        read-only file system, where nobody can be writing either) the file is read as
+        ``immutable``.
+        """
+        if not self.path.is_file():
+            raise self.error(f"there is no {self.what} at {self.path}")
+        address = f"file:{urllib.parse.quote(str(self.path))}?mode=ro"
+        for options in ("", "&immutable=1"):
+            conn = sqlite3.connect(
+                address + options,
+                uri=True,
+                timeout=self.timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            try:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError:
+                conn.close()
+                if options:
+                    raise
+                continue
+            return conn
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _wal(self, conn: sqlite3.Connection) -> str:
         # a new file being switched by another process at the same time answers "locked"
@@ -140,10 +199,23 @@ class SQLiteFile:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE`` transaction, committed when the block ends."""
+        """One ``BEGIN IMMEDIATE`` transaction, committed when the block ends.
+
+        Raises:
+            CirrusError (``self.error``): the file is open read-only, or was deleted or
+                replaced since it was opened, or SQLite failed.
+        """
+        if self.read_only:
+            raise self.error(
+                f"{self.what} {self.path} is read-only here (its folder cannot be written): "
+                "run this where the project folder is writable"
+            )
         with self.errors():
             conn = self.connection()
             self._begin(conn)
+            if self._local.inode != self._inode():
+                conn.execute("ROLLBACK")
+                self._vanished()
             try:
                 yield conn
                 conn.execute("COMMIT")
@@ -161,6 +233,25 @@ class SQLiteFile:
             self._while_locked(conn, "BEGIN IMMEDIATE")
         finally:
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+
+    def _inode(self) -> tuple[int, int] | None:
+        """Which file the path names now (None: none)."""
+        try:
+            found = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return found.st_dev, found.st_ino
+
+    def _vanished(self) -> None:
+        """The file this thread's connection writes is no longer the one at the path."""
+        # its connections would go on writing to the deleted (or set-aside) file: refuse,
+        # rather than lose every later change without a word
+        now = "was deleted" if self._inode() is None else "was replaced by another file"
+        raise self.error(
+            f"{self.what} {self.path} {now} while in use: nothing more is written to it; "
+            f"restore it, or remove {self.path.name}-wal and {self.path.name}-shm beside it "
+            "to start afresh, and run again"
+        )
 
     @contextmanager
     def errors(self) -> Iterator[None]:

@@ -13,7 +13,8 @@ branches follow what the caller should do about it::
     │   ├── NotFound            nothing at that URL
     │   └── PathEscapeError     a path built from payload content would leave its root
     ├── StateError              the state database refused or failed
-    │   └── AlreadyClaimed      another worker holds the payload
+    │   ├── AlreadyClaimed      another worker holds the payload
+    │   └── TaskTokenError      no task waits on that token (unknown, answered, timed out)
     ├── TaskError               a task failed while running (any other exception is wrapped)
     ├── AnnounceError           a topic refused announcements (logged and kept, never raised
     │                           past the announcer: the payload keeps its state)
@@ -47,6 +48,7 @@ __all__ = [
     "StateError",
     "StorageError",
     "TaskError",
+    "TaskTokenError",
     "WorkflowError",
     "is_invalid_input_error",
 ]
@@ -112,6 +114,18 @@ class StateError(CirrusError):
 
 class AlreadyClaimed(StateError):
     """Another worker already holds the claim on this payload."""
+
+
+class TaskTokenError(StateError):
+    """A task token answered is unknown or no longer waits (its task ended or timed out).
+
+    Attributes:
+        error: AWS's error name for it, ``TaskDoesNotExist``.
+    """
+
+    def __init__(self, message: str, error: str = "TaskDoesNotExist") -> None:
+        super().__init__(message)
+        self.error = error
 
 
 class AnnounceError(CirrusError):

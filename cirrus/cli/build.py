@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from cirrus.cli.common import echo_json, find_project_or_none, project_option
+from cirrus.cli.common import echo_json, project_option, require_project
 from cirrus.cli.exits import reporting_errors
 
 __all__ = ["build", "build_options"]
@@ -57,15 +57,9 @@ def build(
     .cirrus/build/aws/, and prints a summary as JSON.
     """
     from cirrus.aws.build import build as build_project
-    from cirrus.errors import ConfigError
 
     with reporting_errors():
-        project = find_project_or_none(project_dir)
-        if project is None:
-            raise ConfigError(
-                "not inside a cirrus project (no cirrus.yml here or above): run `cirrus init`, "
-                "or pass --project DIR"
-            )
+        project = require_project(project_dir)
         result = build_project(
             project, deployment, out_dir=out_dir, dependencies=not no_deps, wheels=wheels
         )

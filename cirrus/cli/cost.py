@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cirrus.cli.common import echo_json, find_project_or_none, project_option
+from cirrus.cli.common import InputFile, echo_json, project_option, require_project
 from cirrus.cli.exits import reporting_errors
 
 if TYPE_CHECKING:
@@ -115,14 +115,14 @@ def _print_tables(estimates: list[Estimate], prices: Prices) -> None:
 @click.option(
     "--prices",
     "prices_file",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=InputFile(path_type=Path),
     help="A JSON price file over the shipped one (any key may be left out).",
 )
 @click.option(
     "--sample",
     "sample_files",
     multiple=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=InputFile(path_type=Path),
     help="Payloads (JSON, JSON list or NDJSON) to run once here and measure; repeatable.",
 )
 @click.option(
@@ -150,15 +150,9 @@ def cost(
     line says which is which. Step Functions Standard and Express are shown side by side.
     """
     from cirrus.aws.cost import estimate_project, load_prices
-    from cirrus.errors import ConfigError
 
     with reporting_errors():
-        project = find_project_or_none(project_dir)
-        if project is None:
-            raise ConfigError(
-                "not inside a cirrus project (no cirrus.yml here or above): run `cirrus init`, "
-                "or pass --project DIR"
-            )
+        project = require_project(project_dir)
         prices = load_prices(prices_file)
         estimates = estimate_project(
             project,

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from cirrus.cli.build import build_options
-from cirrus.cli.common import echo_json, find_project_or_none, project_option
+from cirrus.cli.common import echo_json, project_option, require_project
 from cirrus.cli.exits import reporting_errors
 
 __all__ = ["deploy"]
@@ -86,18 +86,12 @@ def deploy(
     stack; its buckets and table follow their DeletionPolicy.
     """
     from cirrus.aws.deploy import delete, deploy
-    from cirrus.errors import ConfigError
 
     def progress(line: str) -> None:
         click.echo(line, err=True)
 
     with reporting_errors():
-        project = find_project_or_none(project_dir)
-        if project is None:
-            raise ConfigError(
-                "not inside a cirrus project (no cirrus.yml here or above): run `cirrus init`, "
-                "or pass --project DIR"
-            )
+        project = require_project(project_dir)
         if delete_stack:
             if not yes:
                 click.confirm(

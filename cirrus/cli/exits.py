@@ -11,7 +11,9 @@ status :func:`exit_code` gives::
 1      a cirrus error (configuration, storage, state, task) or payloads that did not
        succeed
 2      what the command was given is not valid: a payload (``InvalidInput``), an ASL
-       definition (``DefinitionError``), or the command line itself (as click does)
+       definition (``DefinitionError``), an input file that cannot be read
+       (:class:`cirrus.cli.common.InputFileError`), or the command line itself (as click
+       does)
 10/11  ``cirrus run-workflow``: the workflow failed / timed out
 =====  ===========================================================================
 """

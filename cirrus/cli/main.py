@@ -10,6 +10,8 @@ import importlib
 
 import click
 
+from cirrus import __version__
+
 # command name -> "module:attribute" of the click command or group
 COMMANDS: dict[str, str] = {
     "run": "cirrus.cli.run:run",
@@ -22,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "process": "cirrus.cli.pipeline:process",
     "run-workflow": "cirrus.cli.pipeline:run_workflow",
     "worker": "cirrus.cli.pipeline:worker",
+    "redrive": "cirrus.cli.redrive:redrive",
     "redrive-dlq": "cirrus.cli.dead_letters:redrive_dlq",
     "get-state": "cirrus.cli.manage:get_state",
     "query": "cirrus.cli.manage:query",
@@ -30,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "get-output-payload": "cirrus.cli.manage:get_output_payload",
     "get-execution": "cirrus.cli.manage:get_execution",
     "get-execution-events": "cirrus.cli.manage:get_execution_events",
+    "logs": "cirrus.cli.logs:logs",
     "mgmt": "cirrus.cli.manage:mgmt",
     "demo": "cirrus.cli.demo:demo",
     "build": "cirrus.cli.build:build",
@@ -59,7 +63,7 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="cirrus")
+@click.version_option(version=__version__, prog_name="cirrus")
 def cli() -> None:
     """Run STAC processing pipelines locally and deploy them to AWS."""
 

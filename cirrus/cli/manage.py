@@ -321,14 +321,15 @@ _MGMT_COMMANDS = {
 }
 
 
+# --help is read by hand: after COMMAND it belongs to that command (mgmt local query --help)
 @click.command(
     context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-    add_help_option=True,
+    add_help_option=False,
 )
 @click.argument("deployment")
-@click.argument("command")
+@click.argument("command", required=False, metavar="COMMAND [ARGS]...")
 @click.pass_context
-def mgmt(ctx: click.Context, deployment: str, command: str) -> None:
+def mgmt(ctx: click.Context, deployment: str, command: str | None) -> None:
     """Upstream-style management: cirrus mgmt DEPLOYMENT COMMAND [ARGS]...
 
     DEPLOYMENT "local" is the embedded deployment of the current project; any other name is
@@ -341,6 +342,11 @@ def mgmt(ctx: click.Context, deployment: str, command: str) -> None:
     from cirrus.cli.serve import serve
     from cirrus.cli.status import status
 
+    if _HELP.intersection((deployment, command)):
+        click.echo(ctx.get_help())
+        return
+    if command is None:
+        raise click.UsageError("Missing argument 'COMMAND'.", ctx)
     environment: dict[str, str] = {}
     if deployment != "local":
         from cirrus.errors import ConfigError
@@ -383,6 +389,9 @@ def mgmt(ctx: click.Context, deployment: str, command: str) -> None:
             prog_name=f"cirrus mgmt {deployment} {command}",
             standalone_mode=True,
         )
+
+
+_HELP = frozenset({"-h", "--help"})
 
 
 def _deployment_environment(name: str) -> dict[str, str]:

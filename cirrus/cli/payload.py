@@ -9,20 +9,13 @@ from typing import TYPE_CHECKING
 
 import click
 
+from cirrus.cli.common import check_input_file, echo_json, project_option
+from cirrus.cli.exits import reporting_errors
+
 if TYPE_CHECKING:
     from cirrus.runtime import Admission
 
-from cirrus.cli.common import echo_json, project_option
-from cirrus.cli.exits import reporting_errors
-
 __all__ = ["payload", "read_text"]
-
-
-def _read(source: str) -> dict[str, object]:
-    from cirrus.storage import load_payload
-    from cirrus.task.cli import read_input
-
-    return load_payload(read_input(source))
 
 
 @click.group()
@@ -44,6 +37,7 @@ def get_id(source: str) -> None:
     from cirrus.task.cli import read_input
 
     with reporting_errors():
+        check_input_file(source)
         for document in unwrap(read_input(source), source):
             if document.payload is None:
                 raise PayloadError("$", document.error or "is not a payload")
@@ -64,6 +58,7 @@ def validate(source: str, project_dir: str | None) -> None:
     from cirrus.runtime.intake import unwrap
 
     with reporting_errors():
+        check_input_file(source)
         admission = _admission(project_dir)
         text = read_text(source, admission)
         documents = list(unwrap(admission.parse(text, source), source))
@@ -156,6 +151,7 @@ def template(
     from cirrus.templating import render_payload_template
 
     with reporting_errors():
+        check_input_file(source)
         text = sys.stdin.read() if source == "-" else Path(source).read_text()
         rendered = render_payload_template(
             text, dict(variables), silence_errors=silence_templating_errors

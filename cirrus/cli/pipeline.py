@@ -14,8 +14,9 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from cirrus.cli.common import echo_json, project_option
+from cirrus.cli.common import check_input_file, echo_json, project_option, require_project
 from cirrus.cli.exits import ExitCode, reporting_errors
+from cirrus.cli.logs import log_level_option
 
 if TYPE_CHECKING:
     from cirrus.cli.progress import ProgressReporter
@@ -25,11 +26,21 @@ __all__ = ["process", "run_workflow", "worker"]
 
 
 def open_pipeline(project_dir: str | None, **overrides: Any) -> Pipeline:
-    """The pipeline of ``--project`` or the working directory."""
+    """The pipeline of ``--project`` or the working directory.
+
+    Outside a project it is refused, unless ``CIRRUS_STATE_DB`` says where the state is
+    (as for a deployment, ``cirrus mgmt <deployment> ...``): a pipeline silently made in
+    ``./.cirrus`` would hide the mistake.
+
+    Raises:
+        ConfigError: no project, and no state database named by the environment.
+    """
     from cirrus.cli.common import find_project_or_none
     from cirrus.runtime import Pipeline
 
-    return Pipeline.for_project(find_project_or_none(project_dir), **overrides)
+    if os.environ.get("CIRRUS_STATE_DB"):
+        return Pipeline.for_project(find_project_or_none(project_dir), **overrides)
+    return Pipeline.for_project(require_project(project_dir), **overrides)
 
 
 def drain_with_progress(
@@ -136,6 +147,7 @@ _MAX_RECEIVES = click.option(
 @click.option(
     "--processes", type=click.IntRange(min=1), help="Worker processes, one per core (with --wait)."
 )
+@log_level_option
 @_MAX_RECEIVES
 @project_option
 def process(
@@ -143,6 +155,7 @@ def process(
     wait: bool,
     workers: int | None,
     processes: int | None,
+    log_level: str | None,
     max_receives: int | None,
     project_dir: str | None,
 ) -> None:
@@ -152,8 +165,13 @@ def process(
     them now and print a summary; the exit status is 1 if any payload did not succeed.
     """
     from cirrus.runtime import Outcome
+    from cirrus.task.machine_output import guard_stdout
 
-    with reporting_errors(), open_pipeline(project_dir, max_receives=max_receives) as pipeline:
+    guard_stdout()  # what tasks print goes to their logs or stderr, never into the summary
+    with reporting_errors():
+        check_input_file(source)
+        pipeline = open_pipeline(project_dir, log_level=log_level, max_receives=max_receives)
+    with reporting_errors(), pipeline:
         name = "stdin" if source == "-" else source
         with contextlib.ExitStack() as stack:
             stream = sys.stdin if source == "-" else stack.enter_context(open(source))
@@ -185,8 +203,9 @@ def process(
 
 @click.command("run-workflow")
 @click.argument("source", default="-")
+@log_level_option
 @project_option
-def run_workflow(source: str, project_dir: str | None) -> None:
+def run_workflow(source: str, log_level: str | None, project_dir: str | None) -> None:
     """Run one payload now and print its output payload.
 
     Exit status: 0 succeeded, 10 failed, invalid or aborted, 11 timed out, 2 refused
@@ -194,8 +213,13 @@ def run_workflow(source: str, project_dir: str | None) -> None:
     """
     from cirrus.cli.payload import read_text
     from cirrus.runtime import Outcome
+    from cirrus.task.machine_output import guard_stdout
 
-    with reporting_errors(), open_pipeline(project_dir) as pipeline:
+    guard_stdout()  # what tasks print goes to their logs or stderr, never into the output
+    with reporting_errors():
+        check_input_file(source)
+        pipeline = open_pipeline(project_dir, log_level=log_level)
+    with reporting_errors(), pipeline:
         admission = pipeline.admission
         result = pipeline.run_one(admission.parse(read_text(source, admission), source))
         if result.outcome is Outcome.SUCCEEDED:
@@ -223,6 +247,7 @@ def run_workflow(source: str, project_dir: str | None) -> None:
 @click.option("--until-empty", is_flag=True, help="Stop when nothing is left to do.")
 @click.option("--processes", type=click.IntRange(min=1), help="Worker processes (--until-empty).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only failures, not every payload.")
+@log_level_option
 @_MAX_RECEIVES
 @project_option
 def worker(
@@ -230,6 +255,7 @@ def worker(
     until_empty: bool,
     processes: int | None,
     quiet: bool,
+    log_level: str | None,
     max_receives: int | None,
     project_dir: str | None,
 ) -> None:
@@ -239,8 +265,13 @@ def worker(
     prints what finished and what was in flight, and exits 130.
     """
     from cirrus.cli.progress import ProgressReporter
+    from cirrus.task.machine_output import guard_stdout
 
-    with reporting_errors(), open_pipeline(project_dir, max_receives=max_receives) as pipeline:
+    guard_stdout()  # what tasks print goes to their logs or stderr, never into the counts
+    with (
+        reporting_errors(),
+        open_pipeline(project_dir, log_level=log_level, max_receives=max_receives) as pipeline,
+    ):
         if until_empty:
             _, counts = drain_with_progress(pipeline, workers, processes, project_dir=project_dir)
         else:

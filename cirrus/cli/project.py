@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cirrus.cli.common import project_option
+from cirrus.cli.common import NOT_A_PROJECT, echo_json, project_option
 from cirrus.cli.exits import ExitCode, reporting_errors
 from cirrus.task.kinds import TaskKind
 
@@ -34,11 +34,7 @@ def _project(project_dir: str | None, *, required: bool = True) -> Project:
     if project is not None:
         return project
     if required:
-        click.echo(
-            "error: not inside a cirrus project (no cirrus.yml here or above): "
-            "run `cirrus init`, or pass --project DIR",
-            err=True,
-        )
+        click.echo(f"error: {NOT_A_PROJECT}: run `cirrus init` to make one", err=True)
         sys.exit(ExitCode.FAILED)
     return Project.embedded(Path.cwd())
 
@@ -108,6 +104,7 @@ def create_task(
 
     A task gets definition.yml, README.md, src/task/task.py and test-payload.json; a batch
     task also gets Dockerfile, Dockerfile.lambda, Dockerfile.batch and requirements.txt.
+    A workflow test-NAME that runs the task alone is made with it, for the test payload.
     """
     from cirrus.project import create_component
 
@@ -122,9 +119,17 @@ def create_task(
     if not chosen:
         raise click.UsageError("a task needs a type: --type lambda, --type batch, or both")
     project = _project(project_dir)
+    test_workflow = project.folder("workflow") / f"test-{name}"
+    made_test_workflow = not test_workflow.exists()
     with reporting_errors():
         component = create_component(project, "task", name, description, sorted(chosen))
     _report_created(component, project)
+    if made_test_workflow and test_workflow.exists():
+        click.echo(
+            f"created workflow test-{name} in {test_workflow.relative_to(project.root)}/, "
+            f"which runs it: cirrus run-workflow tasks/{name}/test-payload.json",
+            err=True,
+        )
 
 
 def _simple_create(kind: str) -> click.Command:
@@ -151,9 +156,11 @@ class _ShowGroup(click.Group):
     """``show tasks`` lists; ``show task NAME [readme|definition]`` shows one component."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [*PLURALS, *KIND_CHOICES]
+        return [*PLURALS, *KIND_CHOICES, "guide"]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name == "guide":
+            return _guide
         if cmd_name in PLURALS:
             return _list_command(PLURALS[cmd_name])
         if cmd_name in KIND_CHOICES:
@@ -163,7 +170,22 @@ class _ShowGroup(click.Group):
 
 @click.group(cls=_ShowGroup)
 def show() -> None:
-    """Show components: `show tasks`, `show task NAME readme|definition`."""
+    """Show components: `show tasks`, `show task NAME readme|definition`; `show guide`."""
+
+
+@click.command("guide")
+@click.argument("name", default="projects")
+def _guide(name: str) -> None:
+    """Show a page of cirrus's guide; NAME defaults to projects (components, definition.yml
+    fields, cirrus.yml settings). The pages are the docs/ of cirrus's source, shipped with it.
+    """
+    from cirrus.project import GUIDE
+
+    pages = {page.stem: page for page in GUIDE.parent.glob("*.md")}
+    if name not in pages:
+        click.echo(f"error: no guide page {name!r}; pages: {', '.join(sorted(pages))}", err=True)
+        sys.exit(ExitCode.INVALID)
+    _show_readme(pages[name].read_text(encoding="utf-8"))
 
 
 def _types_text(component: Component) -> str:
@@ -172,13 +194,17 @@ def _types_text(component: Component) -> str:
 
 def _list_command(kind: str) -> click.Command:
     @click.command(f"{kind}s", help=f"List every {kind}, built-in and in the project.")
+    @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
     @project_option
-    def command(project_dir: str | None) -> None:
+    def command(as_json: bool, project_dir: str | None) -> None:
         from rich.table import Table
 
         project = _project(project_dir, required=False)
         with reporting_errors():
             components = project.components(kind)
+        if as_json:
+            echo_json([_listing(component) for component in components.values()])
+            return
         table = Table(title=f"{kind}s", title_justify="left")
         table.add_column("name", no_wrap=True, style="bold")
         table.add_column("built-in", no_wrap=True)
@@ -201,6 +227,22 @@ def _list_command(kind: str) -> click.Command:
     return command
 
 
+def _listing(component: Component) -> dict[str, object]:
+    """One component as ``show <kind>s --json`` lists it."""
+    listing: dict[str, object] = {
+        "name": component.name,
+        "kind": component.kind,
+        "builtin": component.builtin,
+        "overrides_builtin": component.overrides_builtin,
+        "enabled": component.enabled,
+        "description": component.description,
+        "path": str(component.path) if component.path else None,
+    }
+    if component.kind == "task":
+        listing["types"] = [t for t in ("lambda", "batch") if t in component.types]
+    return listing
+
+
 def _one_command(kind: str) -> click.Command:
     @click.command(kind, help=f"Show one {kind}: its README (default) or its definition.")
     @click.argument("name")
@@ -221,9 +263,14 @@ def _one_command(kind: str) -> click.Command:
 
 
 def _show_readme(text: str) -> None:
+    """Rendered on a terminal; the Markdown itself when piped or redirected."""
     from rich.markdown import Markdown
 
-    _console().print(Markdown(text))
+    console = _console()
+    if not console.is_terminal:
+        click.echo(text.rstrip("\n"))
+        return
+    console.print(Markdown(text))
 
 
 def _show_definition(component: Component) -> None:

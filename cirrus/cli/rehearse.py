@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
-from typing import IO
 
 import click
 
-from cirrus.cli.common import echo_json, find_project_or_none, project_option
+from cirrus.cli.common import InputFile, echo_json, project_option, require_project
 from cirrus.cli.exits import reporting_errors
 
 __all__ = ["rehearse"]
 
 
 @click.command()
-@click.argument("payloads", type=click.File("r", encoding="utf-8"))
+@click.argument("payloads", type=InputFile())
 @click.option(
     "--deployment", help="The deployment of cirrus.yml to rehearse (default: the default)."
 )
 @project_option
-def rehearse(payloads: IO[str], deployment: str | None, project_dir: str | None) -> None:
+def rehearse(payloads: str, deployment: str | None, project_dir: str | None) -> None:
     """Deploy the project to a local AWS emulator and run PAYLOADS (NDJSON, or - for stdin).
 
     moto's server starts on 127.0.0.1 (no Docker, no account); the built stack is deployed
@@ -34,11 +34,13 @@ def rehearse(payloads: IO[str], deployment: str | None, project_dir: str | None)
     from cirrus.errors import ConfigError
 
     with reporting_errors():
-        project = find_project_or_none(project_dir)
-        if project is None:
-            raise ConfigError("not inside a cirrus project: run it in one, or pass --project")
+        project = require_project(project_dir)
         documents = []
-        for number, line in enumerate(payloads, start=1):
+        if payloads == "-":
+            lines = sys.stdin.readlines()
+        else:
+            lines = Path(payloads).read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines, start=1):
             if line.strip():
                 try:
                     documents.append(json.loads(line))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
-from cirrus.cli.common import project_option
+from cirrus.cli.common import check_input_file, project_option
 from cirrus.cli.exits import reporting_errors
+from cirrus.cli.logs import log_level_option
 
 __all__ = ["run"]
 
@@ -30,6 +32,7 @@ def run() -> None:
 @click.option("--skip-upload", is_flag=True, help="Deprecated spelling of --no-upload.")
 @click.option("--skip-validation", is_flag=True, help="Deprecated spelling of --no-validate.")
 @click.option("--data-root", help="Root for relative path_template locations.")
+@log_level_option
 @project_option
 def run_task(
     task: str,
@@ -42,6 +45,7 @@ def run_task(
     skip_upload: bool,
     skip_validation: bool,
     data_root: str | None,
+    log_level: str | None,
     project_dir: str | None,
 ) -> None:
     """Run TASK on PAYLOAD (a file, URL or - for stdin) and print the output payload.
@@ -54,12 +58,13 @@ def run_task(
     from cirrus.task.registry import resolve_task
 
     with reporting_errors():
+        check_input_file(payload)
         project = find_project_or_none(project_dir)
         task_class = project.task_class(task) if project is not None else resolve_task(task)
         if data_root is None and project is not None:
             data_root = project.config.data_root
         payload_root = project.config.payload_root if project is not None else None
-    options: dict[str, object] = {"data_root": data_root}
+    options: dict[str, Any] = {"data_root": data_root}
     if payload_root:  # for tasks that pass payloads by reference, such as pre-batch
         options["payload_root"] = payload_root
     if workdir:
@@ -75,4 +80,4 @@ def run_task(
     if not issubclass(task_class, Task):
         options.pop("data_root")
         options.pop("payload_root", None)
-    sys.exit(run_and_report(task_class, payload, output, **options))
+    sys.exit(run_and_report(task_class, payload, output, log_level=log_level, **options))

@@ -264,7 +264,8 @@ def _require_geo() -> None:
     missing = [name for name in ("rasterio", "rio_cogeo") if importlib.util.find_spec(name) is None]
     if missing:
         raise ConfigError(
-            f"the demo needs {' and '.join(missing)}: install them with pip install 'cirrus[demo]'"
+            f"the demo needs {' and '.join(missing)}: install cirrus with its demo extra "
+            "(pip install -e '.[demo]' in cirrus's folder)"
         )
 
 

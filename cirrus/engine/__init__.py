@@ -19,9 +19,25 @@ job definition runs comes from the :class:`TaskResolver` it is given (see
 
 from __future__ import annotations
 
+from cirrus.engine.callbacks import (
+    LOCAL_TOKENS,
+    MemoryTaskTokens,
+    TaskTokenError,
+    TaskTokens,
+    TokenState,
+    send_task_failure,
+    send_task_heartbeat,
+    send_task_success,
+)
 from cirrus.engine.clocks import Clock, ManualClock, SystemClock
 from cirrus.engine.definition import StateMachine, load_document
 from cirrus.engine.errors import StatesError, TaskFailure
+from cirrus.engine.inspect_state import (
+    INSPECTION_LEVELS,
+    StateTestResult,
+    inspect_state,
+    single_state_machine,
+)
 from cirrus.engine.integrations import BatchJobFailed, task_target
 from cirrus.engine.objects import MemoryObjectIO, ObjectIO
 from cirrus.engine.results import ExecutionResult, ExecutionStatus
@@ -42,6 +58,8 @@ from cirrus.engine.tasks import (
 
 __all__ = [
     "FUNCTION_ARN",
+    "INSPECTION_LEVELS",
+    "LOCAL_TOKENS",
     "BatchJobFailed",
     "Catcher",
     "Clock",
@@ -51,12 +69,14 @@ __all__ = [
     "Invoke",
     "ManualClock",
     "MemoryObjectIO",
+    "MemoryTaskTokens",
     "NoTasks",
     "ObjectIO",
     "PythonFunctions",
     "ResourceError",
     "Retrier",
     "StateMachine",
+    "StateTestResult",
     "StatesError",
     "StorageObjectIO",
     "SystemClock",
@@ -65,12 +85,20 @@ __all__ = [
     "TaskHandler",
     "TaskResolver",
     "TaskTarget",
+    "TaskTokenError",
+    "TaskTokens",
+    "TokenState",
     "backoff_delay",
     "backoff_sequence",
+    "inspect_state",
     "jitter_bounds",
     "load_document",
     "parse_bucket_roots",
     "run_execution",
+    "send_task_failure",
+    "send_task_heartbeat",
+    "send_task_success",
+    "single_state_machine",
     "storage_object_io",
     "task_target",
 ]

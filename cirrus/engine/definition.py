@@ -41,6 +41,22 @@ class StateMachine:
     query_language: str = JSONPATH
     name: str = "StateMachine"
 
+    def uses_task_tokens(self) -> bool:
+        """Whether a Task state anywhere waits for a task token (``.waitForTaskToken``)."""
+        from cirrus.engine.states import MapState, ParallelState, TaskState
+
+        graphs = [self.graph]
+        while graphs:
+            graph = graphs.pop()
+            for state in graph.states.values():
+                if isinstance(state, TaskState) and state.handler and state.handler.callback:
+                    return True
+                if isinstance(state, MapState) and state.processor is not None:
+                    graphs.append(state.processor)
+                elif isinstance(state, ParallelState):
+                    graphs.extend(state.branches)
+        return False
+
     @classmethod
     def from_dict(
         cls,

@@ -13,6 +13,7 @@ from cirrus.errors import TaskError, WorkflowError
 __all__ = [
     "ALL",
     "BRANCH_FAILED",
+    "DATA_LIMIT_EXCEEDED",
     "EXCEED_TOLERATED_FAILURE_THRESHOLD",
     "HEARTBEAT_TIMEOUT",
     "INTRINSIC_FAILURE",
@@ -41,6 +42,7 @@ QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
 EXCEED_TOLERATED_FAILURE_THRESHOLD = "States.ExceedToleratedFailureThreshold"
 ITEM_READER_FAILED = "States.ItemReaderFailed"
 RESULT_WRITER_FAILED = "States.ResultWriterFailed"
+DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded"
 
 # Causes of these errors name the state and the event that entered it, as AWS writes them.
 DECORATED_ERRORS = frozenset({RUNTIME, QUERY_EVALUATION_ERROR})

@@ -42,6 +42,7 @@ from cirrus.engine.tasks import (
 __all__ = [
     "BATCH_SUBMIT_JOB_SYNC",
     "LAMBDA_INVOKE",
+    "WAIT_FOR_TASK_TOKEN",
     "BatchJobFailed",
     "BoundTask",
     "batch_job_detail",
@@ -51,6 +52,8 @@ __all__ = [
 ]
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+WAIT_FOR_TASK_TOKEN = ".waitForTaskToken"  # noqa: S105 - a resource suffix, not a secret
+"""The suffix of a Resource that waits for a task token (the callback pattern)."""
 BATCH_SUBMIT_JOB_SYNC = "arn:aws:states:::batch:submitJob.sync"
 _FIELDS = {LAMBDA_INVOKE: "FunctionName", BATCH_SUBMIT_JOB_SYNC: "JobDefinition"}
 REGION = "us-east-1"
@@ -95,12 +98,15 @@ class BoundTask:
         resource_type: history ``resourceType``.
         resource: history ``resource``.
         lambda_events: record ``LambdaFunction*`` history events (a function ARN resource).
+        callback: the resource ends in ``.waitForTaskToken``: after ``invoke`` hands the
+            token on, the state waits for an answer (:mod:`cirrus.engine.callbacks`).
     """
 
     invoke: Invoke
     resource_type: str
     resource: str
     lambda_events: bool = False
+    callback: bool = False
 
 
 def task_target(
@@ -118,6 +124,10 @@ def task_target(
             the parameter that names what to run.
     """
     resource = raw.get("Resource")
+    if isinstance(resource, str) and resource.endswith(WAIT_FOR_TASK_TOKEN):
+        resource = resource[: -len(WAIT_FOR_TASK_TOKEN)]
+        if resource not in _FIELDS:
+            return TaskTarget(TargetKind.RESOURCE, raw["Resource"], (*path, "Resource"))
     if isinstance(resource, str) and resource in _FIELDS:
         field = _FIELDS[resource]
         key = "Arguments" if jsonata else "Parameters"
@@ -147,6 +157,7 @@ def bind_task(
         ResourceError: the resource kind is unsupported or the resolver refuses its target.
     """
     resource = raw.get("Resource")
+    callback = isinstance(resource, str) and resource.endswith(WAIT_FOR_TASK_TOKEN)
     target = task_target(raw, jsonata, path)
     try:
         handler = resolver.resolve(target) if target is not None else None
@@ -155,10 +166,13 @@ def bind_task(
     if target is not None and target.kind is TargetKind.RESOURCE:
         assert handler is not None
         is_arn = isinstance(resource, str) and FUNCTION_ARN.fullmatch(resource) is not None
-        return BoundTask(handler.invoke, handler.resource_type, handler.resource, is_arn)
+        return BoundTask(handler.invoke, handler.resource_type, handler.resource, is_arn, callback)
     static = handler.invoke if handler is not None else None
     if resource == LAMBDA_INVOKE:
         return BoundTask(_lambda_invoke(static, resolver), "lambda", "invoke")
+    if resource == LAMBDA_INVOKE + WAIT_FOR_TASK_TOKEN:
+        invoke = _lambda_invoke(static, resolver)
+        return BoundTask(invoke, "lambda", "invoke.waitForTaskToken", callback=True)
     return BoundTask(_batch_submit(static, resolver), "batch", "submitJob.sync")
 
 

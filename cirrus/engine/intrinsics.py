@@ -275,12 +275,7 @@ def _format(template: Any, *values: Any) -> str:
     pieces: list[str] = []
     count = 0
     for value in values:
-        if isinstance(value, str):
-            pieces.append(value)
-        elif isinstance(value, dict | list):
-            raise _Invalid("arguments must be strings, numbers, booleans or null")
-        else:
-            pieces.append(dumps(value))
+        pieces.append(value if isinstance(value, str) else _java_text(value))
     out: list[str] = []
     for piece in template.pieces:
         if piece is None:
@@ -291,6 +286,18 @@ def _format(template: Any, *values: Any) -> str:
             out.append(piece)
     _require(count == len(pieces), "more arguments than '{}' placeholders")
     return "".join(out)
+
+
+def _java_text(value: Any) -> str:
+    """A value as AWS's States.Format prints it: Java's ``toString`` of the parsed JSON,
+    so objects are ``{a=1, b=[]}`` and strings inside them are not quoted."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}={_java_text(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_java_text(item) for item in value) + "]"
+    if isinstance(value, str):
+        return value
+    return dumps(value)
 
 
 def _string_to_json(value: Any) -> Any:
@@ -400,16 +407,27 @@ def _json_merge(first: Any, second: Any, deep: Any) -> dict[str, Any]:
     return merged
 
 
+def _java_round(value: Any, what: str) -> int:
+    """A number rounded as AWS's math intrinsics round it (Java ``Math.round``: halves go
+    up, so 1.5 is 2 and -1.5 is -1)."""
+    _require(
+        isinstance(value, int | float) and not isinstance(value, bool), f"{what} must be numbers"
+    )
+    return int(value) if isinstance(value, int) else math.floor(value + 0.5)
+
+
 def _math_random(start: Any, end: Any, seed: Any = None) -> int:
-    _require(_is_int(start) and _is_int(end), "start and end must be integers")
-    _require(int(start) < int(end), "start must be less than end")
-    rng = random.Random(int(seed)) if seed is not None and _is_int(seed) else random  # noqa: S311
-    return rng.randrange(int(start), int(end))
+    low = _java_round(start, "start and end")
+    high = _java_round(end, "start and end")
+    _require(low < high, "start must be less than end")
+    if seed is not None:
+        rng = random.Random(_java_round(seed, "the seed"))  # noqa: S311 - not for security
+        return rng.randrange(low, high)
+    return random.randrange(low, high)  # noqa: S311 - not for security
 
 
-def _math_add(a: Any, b: Any) -> int | float:
-    _require(_is_int(a) and _is_int(b), "both arguments must be integers")
-    return int(a) + int(b)
+def _math_add(a: Any, b: Any) -> int:
+    return _java_round(a, "both arguments") + _java_round(b, "both arguments")
 
 
 def _string_split(value: Any, delimiters: Any) -> list[str]:

@@ -16,12 +16,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from cirrus.engine.errors import QUERY_EVALUATION_ERROR, StatesError
+from cirrus.engine.jsonata_functions import (
+    AWS_FUNCTIONS,
+    FunctionError,
+    bindings_to_jsonata,
+    from_jsonata,
+)
 from cirrus.engine.paths import PathSyntaxError
 
 __all__ = ["JsonataTemplate", "compile_jsonata", "is_expression"]
 
-_UNDEFINED = object()
 Evaluator = Callable[[Mapping[str, Any]], Any]
+_JSON_TYPES = (dict, list, str, int, float, bool)
+
+
+def _null() -> Any:
+    from jsonata.utils import Utils
+
+    return Utils.NULL_VALUE
 
 
 def is_expression(value: Any) -> bool:
@@ -34,6 +46,13 @@ def is_expression(value: Any) -> bool:
     )
 
 
+def query_error(message: str, field: str) -> StatesError:
+    """A ``States.QueryEvaluationError`` about ``field``, the field AWS names in its history."""
+    error = StatesError(QUERY_EVALUATION_ERROR, message)
+    error.location = field  # type: ignore[attr-defined]
+    return error
+
+
 def _compile_expression(text: str, field: str) -> Evaluator:
     import jsonata
     from jsonata.jexception import JException
@@ -43,36 +62,32 @@ def _compile_expression(text: str, field: str) -> Evaluator:
         expression = jsonata.Jsonata(source)
     except JException as err:
         raise PathSyntaxError(f"invalid JSONata expression in {field!r}: {err}") from err
+    # JSON null stays distinct from "undefined" (None) on the way out; from_jsonata maps it.
+    expression.set_output_convert_nulls(False)
+    for name, function in AWS_FUNCTIONS.items():
+        expression.register_lambda(name, function)
+    prefix = f"The JSONata expression '{source}' specified for the field '{field}'"
 
     def evaluate(bindings: Mapping[str, Any]) -> Any:
         try:
             value = expression.evaluate(None, bindings)
         except JException as err:
-            raise StatesError(
-                QUERY_EVALUATION_ERROR,
-                f"The JSONata expression '{source}' specified for the field '{field}' "
-                f"threw an error during evaluation. {err}",
+            raise query_error(
+                f"{prefix} threw an error during evaluation. {err.error}: {err}", field
             ) from None
+        except FunctionError as err:
+            raise query_error(f"{prefix} threw an error during evaluation. {err}", field) from None
         except RecursionError:
-            raise StatesError(
-                QUERY_EVALUATION_ERROR,
-                f"The JSONata expression '{source}' specified for the field '{field}' "
-                "exceeded the maximum evaluation depth",
-            ) from None
-        return _UNDEFINED if value is None else _normalise(value)
+            raise query_error(f"{prefix} exceeded the maximum evaluation depth", field) from None
+        except TypeError as err:  # an AWS function called with too many arguments
+            raise query_error(f"{prefix} threw an error during evaluation. {err}", field) from None
+        if value is None:
+            raise query_error(f"{prefix} returned nothing (undefined).", field)
+        if not isinstance(value, _JSON_TYPES) and value is not _null():
+            raise query_error(f"{prefix} returned an unsupported result type.", field)
+        return from_jsonata(value)
 
     return evaluate
-
-
-def _normalise(value: Any) -> Any:
-    """Plain JSON out of a JSONata result: integral floats become ints, as in JSON text."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    if isinstance(value, list):
-        return [_normalise(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _normalise(item) for key, item in value.items()}
-    return value
 
 
 def _compile_node(node: Any, field: str) -> Evaluator | None:
@@ -80,7 +95,7 @@ def _compile_node(node: Any, field: str) -> Evaluator | None:
         return _compile_expression(node, field)
     if isinstance(node, dict):
         parts = [
-            (key, _compile_node(child, f"{field}.{key}"), child) for key, child in node.items()
+            (key, _compile_node(child, f"{field}/{key}"), child) for key, child in node.items()
         ]
         if all(getter is None for _, getter, _ in parts):
             return None
@@ -88,9 +103,7 @@ def _compile_node(node: Any, field: str) -> Evaluator | None:
         def build_object(bindings: Mapping[str, Any]) -> Any:
             out: dict[str, Any] = {}
             for key, getter, const in parts:
-                value = const if getter is None else getter(bindings)
-                if value is not _UNDEFINED:
-                    out[key] = value
+                out[key] = const if getter is None else getter(bindings)
             return out
 
         return build_object
@@ -100,8 +113,7 @@ def _compile_node(node: Any, field: str) -> Evaluator | None:
             return None
 
         def build_array(bindings: Mapping[str, Any]) -> Any:
-            values = [const if getter is None else getter(bindings) for getter, const in items]
-            return [None if value is _UNDEFINED else value for value in values]
+            return [const if getter is None else getter(bindings) for getter, const in items]
 
         return build_array
     return None
@@ -126,28 +138,17 @@ class JsonataTemplate:
         """Whether the value holds no expression."""
         return self.build is None
 
-    def evaluate(self, bindings: Mapping[str, Any], *, required: bool = True) -> Any:
-        """Evaluate with ``bindings`` (``states`` plus variables).
+    def evaluate(self, bindings: Mapping[str, Any]) -> Any:
+        """Evaluate with ``bindings`` (``states`` plus variables), plain JSON values.
 
         Raises:
-            StatesError: ``States.QueryEvaluationError`` when evaluation fails, or when
-                ``required`` and the expression returned nothing.
+            StatesError: ``States.QueryEvaluationError`` when evaluation fails or an
+                expression returns nothing; ``location`` names the field as AWS does
+                (``Output/result``).
         """
         if self.build is None:
             return self.source
-        value = self.build(bindings)
-        if value is _UNDEFINED:
-            if required:
-                expression = (
-                    self.source[2:-2].strip() if is_expression(self.source) else self.source
-                )
-                raise StatesError(
-                    QUERY_EVALUATION_ERROR,
-                    f"The JSONata expression '{expression}' specified for the field "
-                    f"'{self.field}' returned nothing (undefined).",
-                )
-            return None
-        return value
+        return self.build(bindings_to_jsonata(bindings))
 
 
 def compile_jsonata(value: Any, *, field: str) -> JsonataTemplate:

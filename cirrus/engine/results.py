@@ -62,6 +62,10 @@ class ExecutionResult:
         start_time: start, epoch seconds (execution timeline).
         stop_time: end, epoch seconds (execution timeline).
         transitions: the number of states entered.
+        redrive_point: for an execution that did not succeed, where a redrive starts
+            again (plain JSON: the top-level state that failed, its input, the variables,
+            the history); pass it to :meth:`~cirrus.engine.Execution.redrive`. None when
+            it succeeded or cannot be redriven.
     """
 
     status: ExecutionStatus
@@ -74,6 +78,7 @@ class ExecutionResult:
     start_time: float
     stop_time: float
     transitions: int
+    redrive_point: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     _events: list[dict[str, Any]] | None = field(
         default=None, init=False, repr=False, compare=False
     )

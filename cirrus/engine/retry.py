@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cirrus.engine.errors import ALL, RUNTIME, TASK_FAILED, TIMEOUT
+from cirrus.engine.errors import ALL, DATA_LIMIT_EXCEEDED, RUNTIME, TASK_FAILED, TIMEOUT
 
 __all__ = [
     "Catcher",
@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 # Errors no Retry or Catch can handle: they always end the execution.
-UNCATCHABLE = frozenset({RUNTIME, "States.DataLimitExceeded"})
+UNCATCHABLE = frozenset({RUNTIME, DATA_LIMIT_EXCEEDED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +77,11 @@ def error_matches(error_equals: Sequence[str], error: str) -> bool:
     """Whether an ``ErrorEquals`` list handles ``error``.
 
     ``States.ALL`` matches every error and ``States.TaskFailed`` every error except
-    ``States.Timeout``; neither (nor anything else) matches ``States.Runtime``.
+    ``States.Timeout``; nothing matches ``States.Runtime``, and only its own name
+    ``States.DataLimitExceeded`` (a terminal error, as AWS treats it).
     """
     if error in UNCATCHABLE:
-        return False
+        return error == DATA_LIMIT_EXCEEDED and error in error_equals
     for name in error_equals:
         if name in (error, ALL):
             return True

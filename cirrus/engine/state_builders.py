@@ -12,6 +12,7 @@ from typing import Any
 from cirrus.engine.choice import Predicate, compile_rule, parse_timestamp
 from cirrus.engine.integrations import bind_task
 from cirrus.engine.jsonata_eval import JsonataTemplate, compile_jsonata, is_expression
+from cirrus.engine.limits import result_too_large
 from cirrus.engine.paths import (
     Template,
     compile_path,
@@ -63,7 +64,12 @@ class StateBuilders:
         self, name: str, raw: dict[str, Any], jsonata: bool, language: str, path: Path
     ) -> State:
         return PassState(
-            name, "Pass", jsonata, result=raw.get("Result"), has_result="Result" in raw
+            name,
+            "Pass",
+            jsonata,
+            result=raw.get("Result"),
+            has_result="Result" in raw,
+            result_too_large="Result" in raw and result_too_large(raw["Result"]),
         )
 
     def build_task(
@@ -92,14 +98,18 @@ class StateBuilders:
                 raw["TimeoutSecondsPath"], field="TimeoutSecondsPath", definite=True
             )
         heartbeat = raw.get("HeartbeatSeconds")
-        if heartbeat is not None and not (jsonata and is_expression(heartbeat)):
+        if jsonata and is_expression(heartbeat):
+            state.heartbeat_path = compile_jsonata(heartbeat, field="HeartbeatSeconds")
+        elif heartbeat is not None:
             if not is_int(heartbeat) or heartbeat <= 0:
                 raise ValueError("HeartbeatSeconds must be a positive integer")
             if state.timeout is not None and heartbeat >= state.timeout:
                 raise ValueError("HeartbeatSeconds must be smaller than TimeoutSeconds")
             state.heartbeat = float(heartbeat)
         if "HeartbeatSecondsPath" in raw:
-            compile_path(raw["HeartbeatSecondsPath"], field="HeartbeatSecondsPath", definite=True)
+            state.heartbeat_path = compile_path(
+                raw["HeartbeatSecondsPath"], field="HeartbeatSecondsPath", definite=True
+            )
         return state
 
     def build_choice(
@@ -232,7 +242,9 @@ class StateBuilders:
         processor = self.graph(
             graph_spec, language_of(graph_spec, language), f"State '{name}'.{key}", (*path, key)
         )
-        state = MapState(name, "Map", jsonata, processor=processor)
+        state = MapState(
+            name, "Map", jsonata, processor=processor, distributed=mode == "DISTRIBUTED"
+        )
         if "ItemsPath" in raw:
             state.items_text = raw["ItemsPath"]
             if raw["ItemsPath"] != "$":
@@ -288,6 +300,7 @@ class StateBuilders:
                 state.dynamic[key] = compile_path(
                     raw[f"{key}Path"], field=f"{key}Path", definite=True
                 )
+                state.dynamic_paths[key] = raw[f"{key}Path"]
                 continue
             if key not in raw:
                 continue

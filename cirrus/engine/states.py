@@ -88,6 +88,7 @@ class PassState(State):
 
     result: Any = None
     has_result: bool = False
+    result_too_large: bool = False
 
 
 @dataclass(eq=False, slots=True)
@@ -99,7 +100,9 @@ class TaskState(State):
         handler: what runs it, resolved when the machine loads.
         timeout: ``TimeoutSeconds`` (constant) or None.
         timeout_path: ``TimeoutSecondsPath`` getter, or a JSONata template.
-        heartbeat: ``HeartbeatSeconds``, or None (accepted; local tasks send none).
+        heartbeat: ``HeartbeatSeconds``, or None. Enforced while a ``.waitForTaskToken``
+            state waits (heartbeats come with its token); other tasks send none.
+        heartbeat_path: ``HeartbeatSecondsPath`` getter, or a JSONata template.
     """
 
     resource: Any = ""
@@ -107,6 +110,7 @@ class TaskState(State):
     timeout: float | None = None
     timeout_path: Getter | JsonataTemplate | None = None
     heartbeat: float | None = None
+    heartbeat_path: Getter | JsonataTemplate | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -182,6 +186,9 @@ class MapState(State):
         tolerated_count: ``ToleratedFailureCount``, or None.
         tolerated_percentage: ``ToleratedFailurePercentage``, or None.
         dynamic: ``...Path`` (or JSONata) forms of the three numbers above, by field.
+        dynamic_paths: the ``...Path`` texts as written, by field, for messages.
+        distributed: ``ProcessorConfig.Mode`` is ``DISTRIBUTED``: each item runs as a child
+            execution with a history of its own (``MapRunStarted`` in this one).
     """
 
     processor: Graph | None = None
@@ -196,6 +203,8 @@ class MapState(State):
     tolerated_count: float | None = None
     tolerated_percentage: float | None = None
     dynamic: dict[str, Getter | JsonataTemplate] = field(default_factory=dict)
+    dynamic_paths: dict[str, str] = field(default_factory=dict)
+    distributed: bool = False
 
 
 @dataclass(eq=False, slots=True)

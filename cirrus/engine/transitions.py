@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from cirrus.engine import fanout
 from cirrus.engine.choice import parse_timestamp
 from cirrus.engine.errors import NO_CHOICE_MATCHED, RUNTIME, StatesError
-from cirrus.engine.jsonata_eval import JsonataTemplate
+from cirrus.engine.jsonata_eval import JsonataTemplate, query_error
+from cirrus.engine.limits import data_limit_exceeded, result_too_large
 from cirrus.engine.paths import PathMissing, Template, dumps, set_path
 from cirrus.engine.retry import Catcher
 from cirrus.engine.states import (
@@ -112,6 +113,8 @@ def step_pass(
         effective_input(state, data, lane) if (state.input_path or state.input_null) else data
     )
     if state.has_result:
+        if state.result_too_large:
+            raise data_limit_exceeded(state.name)
         result = state.result
     elif state.parameters is not None:
         assert isinstance(state.parameters, Template)
@@ -129,7 +132,12 @@ def step_pass(
 def step_task(
     execution: Execution, state: TaskState, data: Any, lane: Lane
 ) -> tuple[Any, str | None, dict[str, Any] | None]:
-    if state.default_data_flow and state.timeout_path is None:
+    handler = state.handler
+    callback = handler is not None and handler.callback
+    if callback:
+        # The token must be in $$.Task.Token before Parameters/Arguments are evaluated.
+        execution.prepare_token(lane, data)
+    if state.default_data_flow and state.timeout_path is None and state.heartbeat_path is None:
         # The input is the task's payload and its result the state output.
         return execution.run_task(state, data, state.timeout, lane), state.next, None
     if state.jsonata:
@@ -139,8 +147,9 @@ def step_task(
             if isinstance(state.parameters, JsonataTemplate)
             else data
         )
-        timeout = _task_timeout(state, data, lane, bindings)
-        result = execution.run_task(state, payload, timeout, lane)
+        timeout = task_timeout(state, data, lane, bindings)
+        heartbeat = task_heartbeat(state, data, lane, bindings) if callback else None
+        result = execution.run_task(state, payload, timeout, lane, heartbeat)
         output, assigned = finish_jsonata(state, data, lane, result, result=result)
         return output, state.next, assigned
     effective = effective_input(state, data, lane)
@@ -149,8 +158,9 @@ def step_task(
         if isinstance(state.parameters, Template)
         else effective
     )
-    timeout = _task_timeout(state, data, lane, None)
-    result = execution.run_task(state, payload, timeout, lane)
+    timeout = task_timeout(state, data, lane, None)
+    heartbeat = task_heartbeat(state, data, lane, None) if callback else None
+    result = execution.run_task(state, payload, timeout, lane, heartbeat)
     return _finish_jsonpath(state, data, result, lane)
 
 
@@ -165,7 +175,7 @@ def _finish_jsonpath(
     return output, state.next, assigned
 
 
-def _task_timeout(
+def task_timeout(
     state: TaskState, data: Any, lane: Lane, bindings: dict[str, Any] | None
 ) -> float | None:
     if state.timeout_path is None:
@@ -184,6 +194,30 @@ def _task_timeout(
         raise StatesError(
             RUNTIME,
             f"The TimeoutSecondsPath parameter must reference a positive integer: {dumps(value)}",
+        )
+    return float(value)
+
+
+def task_heartbeat(
+    state: TaskState, data: Any, lane: Lane, bindings: dict[str, Any] | None
+) -> float | None:
+    """The state's HeartbeatSeconds (from HeartbeatSecondsPath or JSONata when dynamic)."""
+    if state.heartbeat_path is None:
+        return state.heartbeat
+    if isinstance(state.heartbeat_path, JsonataTemplate):
+        value = state.heartbeat_path.evaluate(bindings or {})
+    else:
+        try:
+            value = state.heartbeat_path(data, lane)
+        except PathMissing as missing:
+            raise StatesError(
+                RUNTIME,
+                f"Invalid path '{missing.path}' : No results for path: $['{missing.path[2:]}']",
+            ) from None
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise StatesError(
+            RUNTIME,
+            f"The HeartbeatSecondsPath parameter must reference a positive integer: {dumps(value)}",
         )
     return float(value)
 
@@ -233,7 +267,7 @@ def step_wait(
         if state.seconds_expr is not None:
             seconds = _wait_seconds(state.seconds_expr.evaluate(bindings), "Seconds")
         elif state.timestamp_expr is not None:
-            seconds = _until(state.timestamp_expr.evaluate(bindings), "Timestamp", lane)
+            seconds = _jsonata_until(state.timestamp_expr.evaluate(bindings), lane)
         else:
             seconds = _static_wait(state, lane)
         execution.sleep(lane, seconds)
@@ -291,10 +325,23 @@ def _wait_seconds(value: Any, field: str, path: str = "") -> float:
     return float(value)
 
 
+def _jsonata_until(value: Any, lane: Lane) -> float:
+    moment = parse_timestamp(value)
+    if moment is None:
+        raise query_error(
+            "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time "
+            f"format string: {value if isinstance(value, str) else dumps(value)}",
+            "Timestamp",
+        )
+    return max(moment.timestamp() - lane.now(), 0.0)
+
+
 def _until(value: Any, field: str, lane: Lane, path: str = "") -> float:
     moment = parse_timestamp(value)
     if moment is None:
-        described = f"{path} == {dumps(value)}" if path else dumps(value)
+        # AWS prints the value as it is: a string without quotes.
+        shown = value if isinstance(value, str) else dumps(value)
+        described = f"{path} == {shown}" if path else shown
         raise StatesError(
             RUNTIME,
             f"The {field} parameter does not reference a valid ISO-8601 extended offset "
@@ -364,7 +411,7 @@ def step_parallel(
             if isinstance(state.parameters, JsonataTemplate)
             else data
         )
-        result = fanout.run_parallel(execution, state, branch_input, lane)
+        result = _sized(fanout.run_parallel(execution, state, branch_input, lane), state)
         output, assigned = finish_jsonata(state, data, lane, result, result=result)
         return output, state.next, assigned
     effective = effective_input(state, data, lane)
@@ -373,7 +420,7 @@ def step_parallel(
         if isinstance(state.parameters, Template)
         else effective
     )
-    result = fanout.run_parallel(execution, state, branch_input, lane)
+    result = _sized(fanout.run_parallel(execution, state, branch_input, lane), state)
     return _finish_jsonpath(state, data, result, lane)
 
 
@@ -381,12 +428,19 @@ def step_map(
     execution: Execution, state: Any, data: Any, lane: Lane
 ) -> tuple[Any, str | None, dict[str, Any] | None]:
     if state.jsonata:
-        result = fanout.run_map(execution, state, data, data, lane)
+        result = _sized(fanout.run_map(execution, state, data, data, lane), state)
         output, assigned = finish_jsonata(state, data, lane, result, result=result)
         return output, state.next, assigned
     effective = effective_input(state, data, lane)
-    result = fanout.run_map(execution, state, effective, data, lane)
+    result = _sized(fanout.run_map(execution, state, effective, data, lane), state)
     return _finish_jsonpath(state, data, result, lane)
+
+
+def _sized(result: Any, state: State) -> Any:
+    """``result``, unless it is larger than AWS lets a state return."""
+    if result_too_large(result):
+        raise data_limit_exceeded(state.name)
+    return result
 
 
 def apply_catch(

@@ -25,11 +25,12 @@ from cirrus.project.components import (
 from cirrus.project.config import ProjectConfig
 from cirrus.project.problems import Problem
 from cirrus.project.project import Project, find_project
-from cirrus.project.scaffold import create_component, init_project
+from cirrus.project.scaffold import GUIDE, create_component, init_project
 from cirrus.project.settings import BatchSettings, LambdaSettings
 from cirrus.project.validate import validate_project
 
 __all__ = [
+    "GUIDE",
     "BatchSettings",
     "BuiltinTask",
     "Component",

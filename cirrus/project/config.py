@@ -14,6 +14,8 @@ Every setting has a default, so an empty ``cirrus.yml`` (or none, see
     workers: 4
     lease_seconds: 900
     url_payload_threshold: 120000
+    isolate_tasks: false                # CIRRUS_ISOLATE_TASKS: every task in a process of its own
+    environment: {}                     # variables of every task (under each definition's own)
     max_receives: 5                     # deliveries before a message is dead-lettered
     max_payload_bytes: 134217728        # intake limits (see docs/reliability.md, "Limits")
     max_payload_depth: 100
@@ -39,7 +41,7 @@ import difflib
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +87,11 @@ class ProjectConfig:
         processes: worker processes draining the queue together (one per core helps
             CPU-bound tasks).
         keep_history: which executions keep their state history: all, failed, none.
+        isolate_tasks: run every lambda-type task in a process of its own (by default only
+            those with a timeout, a memory limit or an environment do).
+        environment: variables set for every task, locally and on AWS (upstream's
+            ``provider.environment``); a task's ``environment``, then its ``lambda`` or
+            ``batch`` one, go on top.
         max_receives: deliveries of a queued payload before it moves to the dead letters.
         max_payload_bytes: largest payload accepted, in bytes of JSON.
         max_payload_depth: deepest nesting of objects and arrays accepted in a payload.
@@ -111,6 +118,8 @@ class ProjectConfig:
     url_payload_threshold: int = 120_000
     processes: int = 1
     keep_history: str = "failed"
+    isolate_tasks: bool = False
+    environment: Mapping[str, str] = field(default_factory=dict)
     queue: str = ""
     max_receives: int = 5
     max_payload_bytes: int = 128 * 1024 * 1024
@@ -213,6 +222,29 @@ def _history_choice(value: Any) -> str:
     return str(value)
 
 
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
+        return value.strip().lower() in ("true", "1")
+    raise ValueError
+
+
+def _environment(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(key, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) for key in value
+    ):
+        raise ValueError
+    if any(isinstance(item, dict | list) for item in value.values()):
+        raise ValueError
+    return {
+        key: ("true" if item else "false") if isinstance(item, bool) else str(item)
+        for key, item in value.items()
+    }
+
+
 def _roots(value: Any) -> tuple[str, ...]:
     """A list of roots (a comma-separated string from the environment)."""
     if isinstance(value, str):
@@ -267,6 +299,12 @@ _FIELDS: dict[str, tuple[Callable[[Any], Any], bool, str]] = {
     "url_payload_threshold": (_positive_int, False, "a positive whole number of characters"),
     "processes": (_positive_int, False, "a positive whole number of worker processes"),
     "keep_history": (_history_choice, False, "one of all, failed, none"),
+    "isolate_tasks": (_flag, False, "true or false"),
+    "environment": (
+        _environment,
+        False,
+        "a mapping of variable names (letters, digits, _) to plain values",
+    ),
     "max_receives": (_positive_int, False, "a positive whole number of deliveries"),
     "max_payload_bytes": (_positive_int, False, "a positive whole number of bytes"),
     "max_payload_depth": (_positive_int, False, "a positive whole number of levels"),
@@ -294,6 +332,7 @@ _ENV: dict[str, str] = {
     "CIRRUS_URL_PAYLOAD_THRESHOLD": "url_payload_threshold",
     "CIRRUS_PROCESSES": "processes",
     "CIRRUS_KEEP_HISTORY": "keep_history",
+    "CIRRUS_ISOLATE_TASKS": "isolate_tasks",
     "CIRRUS_MAX_RECEIVES": "max_receives",
     "CIRRUS_MAX_PAYLOAD_BYTES": "max_payload_bytes",
     "CIRRUS_MAX_PAYLOAD_DEPTH": "max_payload_depth",

@@ -22,9 +22,12 @@ from cirrus.project.names import class_name_for, project_name_for
 from cirrus.project.project import Project, normalize_kind
 from cirrus.task.kinds import TaskKind
 
-__all__ = ["TASK_TYPES", "TEMPLATES_DIR", "create_component", "init_project"]
+__all__ = ["GUIDE", "TASK_TYPES", "TEMPLATES_DIR", "create_component", "init_project"]
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+GUIDE = Path(__file__).parent / "docs" / "projects.md"
+"""The project guide (``docs/projects.md``; all of ``docs/`` ships in the package beside it,
+``cirrus show guide [NAME]`` shows them)."""
 TASK_TYPES = tuple(TaskKind)
 GITIGNORE_LINE = ".cirrus/"
 
@@ -139,13 +142,41 @@ def create_component(
         "class_name": class_name_for(name),
         "types": " and ".join(chosen),
     }
-    files = _files_for(kind, chosen, values)
+    _write(folder, _files_for(kind, chosen, values))
+    if kind == "task":
+        _create_test_workflow(project, name, chosen[0], values)
+    return project.component(kind, name)
+
+
+def _create_test_workflow(
+    project: Project, task: str, task_type: str, values: dict[str, str]
+) -> None:
+    """Write ``workflows/test-<task>`` so that the task's test payload runs as created.
+
+    Nothing is written when that workflow exists already or its name would be too long.
+    """
+    from cirrus.project.names import check_name
+
+    name = f"test-{task}"  # as test-payload.json names it
+    folder = project.folder("workflow") / name
+    if check_name(name, "workflow") or folder.exists():
+        return
+    values = {**values, "type": task_type}
+    _write(
+        folder,
+        {
+            README_FILE: _render("task/test-workflow-README.md", values),
+            DEFINITION_FILE: _render("task/test-workflow.yml", values),
+        },
+    )
+
+
+def _write(folder: Path, files: dict[str, str]) -> None:
     folder.mkdir(parents=True)
     for relative, text in files.items():
         target = folder / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
-    return project.component(kind, name)
 
 
 def _task_types(types: Iterable[str] | None) -> tuple[str, ...]:

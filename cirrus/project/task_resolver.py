@@ -21,15 +21,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cirrus.engine import BatchJobFailed, Invoke, ResourceError, TargetKind, TaskHandler, TaskTarget
-from cirrus.project.components import TaskComponent, builtin_components
+from cirrus.project.components import BuiltinTask, TaskComponent, builtin_components
+from cirrus.project.settings import LambdaSettings, environment_values
 from cirrus.project.task_targets import match_task
 from cirrus.task.kinds import TaskKind
 
 if TYPE_CHECKING:
     from cirrus.project.project import Project
+    from cirrus.task.limits import TaskSettings
     from cirrus.task.runner import TaskRunner
 
-__all__ = ["ProjectTaskResolver", "task_catalog"]
+__all__ = ["ProjectTaskResolver", "task_catalog", "task_settings"]
 
 _HISTORY = {
     TaskKind.LAMBDA: ("lambda", "invoke"),
@@ -49,6 +51,51 @@ def task_catalog(components: Mapping[str, Any]) -> dict[str, frozenset[str]]:
     }
 
 
+def task_settings(component: TaskComponent, *, isolate: bool = False) -> TaskSettings:
+    """What a task's definition asks of the place it runs (see :class:`TaskSettings`).
+
+    The Lambda ``timeout`` and ``memory`` count only when the definition sets them: a task
+    without them runs in-process, where nothing can be enforced, as before. Variables merge
+    as upstream's do: the component's < ``lambda`` or ``batch`` (the project's go under
+    both, see :class:`~cirrus.task.runner.TaskRunner`).
+    """
+    from cirrus.errors import ConfigError
+    from cirrus.task.limits import TaskSettings
+
+    if isinstance(component, BuiltinTask):
+        return TaskSettings(spec=component.entry_point.value, isolate=isolate)
+    try:
+        document = component.document
+        lambda_settings = component.lambda_settings if TaskKind.LAMBDA in component.types else None
+        batch_settings = component.batch_settings if TaskKind.BATCH in component.types else None
+    except ConfigError:
+        return TaskSettings(spec=component.name, isolate=isolate)
+    raw = document.get("lambda")
+    section: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    spec = str(component.code_file)
+    if component.class_name:
+        spec += f":{component.class_name}"
+    if lambda_settings is None:  # a task without a lambda section runs as lambda, unlimited
+        lambda_settings = LambdaSettings(
+            environment=environment_values(document.get("environment"))
+        )
+    return TaskSettings(
+        spec=spec,
+        isolate=isolate,
+        lambda_timeout=lambda_settings.timeout if "timeout" in section else None,
+        lambda_memory=lambda_settings.memory if "memory" in section else None,
+        lambda_environment=lambda_settings.environment,
+        batch_timeout=batch_settings.timeout if batch_settings else None,
+        batch_memory=batch_settings.memory if batch_settings else None,
+        batch_attempts=batch_settings.retry if batch_settings else 1,
+        batch_environment=(
+            batch_settings.environment
+            if batch_settings
+            else environment_values(document.get("environment"))
+        ),
+    )
+
+
 def _never_runs(payload: Any, timeout: float | None) -> Any:
     raise AssertionError("a validating resolver never runs a task")  # pragma: no cover
 
@@ -66,7 +113,7 @@ def _as_batch_job(run: Invoke) -> Invoke:
                 log_stream_name=failed.log_url,
                 exit_code=failed.exit_code,
                 # without its log, the job detail still says what the task reported
-                reason=None if failed.log_url else str(failed),
+                reason=failed.status_reason or (None if failed.log_url else str(failed)),
             ) from failed
 
     return submit
@@ -100,15 +147,32 @@ class ProjectTaskResolver:
         from cirrus.task.registry import resolve_task
         from cirrus.task.runner import TaskRunner
 
-        tasks = task_catalog(project.tasks() if project is not None else builtin_components("task"))
+        components = project.tasks() if project is not None else builtin_components("task")
+        tasks = task_catalog(components)
         config = project.config if project is not None else None
+        isolate = config.isolate_tasks if config is not None else False
+        environment = config.environment if config is not None else {}
+
+        def settings_of(name: str) -> TaskSettings | None:
+            component = components.get(name)
+            if not isinstance(component, TaskComponent):
+                return None
+            return task_settings(component, isolate=isolate)
+
         runner = TaskRunner(
             project.task_class if project is not None else resolve_task,
             payload_root or (config.payload_root if config else None),
             data_root or (config.data_root if config else None),
             project.root if project is not None else None,
+            settings_of=settings_of,
+            environment=environment,
         )
         return cls(tasks, runner)
+
+    def close(self) -> None:
+        """End the task processes the runner keeps warm."""
+        if self.runner is not None:
+            self.runner.close()
 
     def resolve(self, target: TaskTarget) -> TaskHandler:
         """The handler for the task ``target`` names.

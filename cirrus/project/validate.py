@@ -12,6 +12,7 @@ with them.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 from typing import Any
 
 from cirrus.engine import StateMachine, TaskTarget
@@ -34,8 +35,14 @@ from cirrus.project.yamlfile import KeyPath, LoadedYaml, dotted
 __all__ = ["check_workflow", "validate_project"]
 
 
-def validate_project(project: Project) -> list[Problem]:
-    """Every problem in the project, errors and warnings, sorted by file and line."""
+def validate_project(project: Project, *, local: bool = True) -> list[Problem]:
+    """Every problem in the project, errors and warnings, sorted by file and line.
+
+    Args:
+        project: the project.
+        local: also warn about settings a local run cannot honour (a build for AWS does
+            not need to hear it).
+    """
     problems: list[Problem] = []
     if project.config_file.is_file():
         problems += config_problems(project.root)
@@ -52,12 +59,58 @@ def validate_project(project: Project) -> list[Problem]:
             problems += component.problems()
             if isinstance(component, CodeComponent):
                 problems += _code_problems(component)
+    if local:
+        problems += _not_honoured_locally(project.project_components("task").values())
     tasks = project.tasks()
     for workflow in project.workflows().values():
         problems += check_workflow(workflow, tasks)
     problems += _stray_files(project)
     unique = list(dict.fromkeys(problems))
     return sorted(unique, key=lambda p: (str(p.file), p.line or 0, p.field))
+
+
+# settings a local run cannot honour, and why; each is reported once per project
+_AWS_ONLY_SETTINGS: dict[tuple[str, str], str] = {
+    ("lambda", "image"): "locally the task runs from its code in the project, not the image",
+    ("batch", "image"): "locally the task runs from its code in the project, not the image",
+    ("batch", "gpu"): "locally a batch task gets no GPU reserved",
+}
+
+
+def _not_honoured_locally(components: Iterable[Any]) -> list[Problem]:
+    """One warning per setting that a local run cannot honour, at its first use."""
+    found: dict[tuple[str, str], tuple[Problem, int]] = {}
+    for component in components:
+        loaded = component.loaded_definition()
+        data = loaded.data if loaded is not None else None
+        if loaded is None or not isinstance(data, dict):
+            continue
+        for (section, key), why in _AWS_ONLY_SETTINGS.items():
+            part = data.get(section)
+            if not isinstance(part, dict) or key not in part or (key == "gpu" and not part[key]):
+                continue
+            if (section, key) in found:
+                first, count = found[(section, key)]
+                found[(section, key)] = (first, count + 1)
+                continue
+            problem = Problem(
+                loaded.file,
+                loaded.line((section, key)),
+                f"{section}.{key}",
+                f"applies on AWS only: {why}",
+                severity="warning",
+            )
+            found[(section, key)] = (problem, 1)
+    problems = []
+    for problem, count in found.values():
+        if count > 1:
+            others = count - 1
+            message = f"{problem.message} (and in {others} other task{'s' if others > 1 else ''})"
+            problem = Problem(
+                problem.file, problem.line, problem.field, message, severity="warning"
+            )
+        problems.append(problem)
+    return problems
 
 
 def _stray_files(project: Project) -> list[Problem]:

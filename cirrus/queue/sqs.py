@@ -123,7 +123,9 @@ def _client() -> Any:
     try:
         import boto3
     except ImportError as exc:
-        raise ConfigError("the SQS work queue needs boto3: pip install 'cirrus[aws]'") from exc
+        raise ConfigError(
+            "the SQS work queue needs boto3: pip install boto3 (cirrus's aws extra)"
+        ) from exc
     with sqs_errors("(none yet)", "connect"):
         return boto3.session.Session().client("sqs")
 

@@ -30,7 +30,6 @@ its DynamoDB key; refusing keeps every accepted id exactly upstream's, and item 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cirrus.errors import CirrusError, PayloadError
@@ -178,14 +177,16 @@ class Admission:
 
     @classmethod
     def for_pipeline(cls, settings: RuntimeSettings, project: Project | None) -> Admission:
-        """The admission of a pipeline: its limits, roots and its project's workflows."""
-        if project is None:
-            from cirrus.project import Project
+        """The admission of a pipeline: its limits, roots and its project's workflows.
 
-            project = Project.embedded(Path.cwd())
+        Without a project folder (``cirrus mgmt DEPLOYMENT process`` submits to a
+        deployment's queue from anywhere), any workflow name is admitted: the deployment
+        knows its own workflows and records an unknown one as FAILED.
+        """
+        in_a_project = project is not None and project.config.source is not None
         return cls(
             settings.limits,
-            workflows=project.workflows(),
+            workflows=project.workflows() if project is not None and in_a_project else None,
             data_root=settings.data_root,
             allowed_roots=settings.allowed_roots,
         )

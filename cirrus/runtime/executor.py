@@ -1,5 +1,12 @@
 """Running a payload's workflow on the engine and reporting how it ended.
 
+Each execution gets a log (:class:`~cirrus.task.tasklog.ExecutionLog`) bound to its context:
+what its tasks write lands there, and the outcome carries it, to be stored beside the
+execution's input as ``log.txt``. When the engine is done, no process of the execution's
+tasks outlives it (a task the engine gave up on at its timeout is killed then), so nothing a
+task does lands after its payload's outcome. :func:`terminate_tasks` stops them earlier, for
+an abort.
+
 An input whose JSON is longer than ``url_payload_threshold`` is stored under
 ``<payload root>/tmp/oversized/`` for the duration of the run and handed to the execution as
 ``{"url": ...}``, which tasks read like any payload reference.
@@ -16,13 +23,16 @@ from typing import TYPE_CHECKING, Any
 
 from cirrus.engine import ExecutionStatus
 from cirrus.errors import ConfigError, WorkflowError
+from cirrus.task.children import stop_own
+from cirrus.task.tasklog import ExecutionLog, bind, unbind
 
 if TYPE_CHECKING:
     from cirrus.engine import TaskResolver
     from cirrus.project import Project
     from cirrus.runtime.jobs import Job
+    from cirrus.runtime.snapshots import ExecutionSnapshots
 
-__all__ = ["ExecutionOutcome", "WorkflowExecutor", "escaped_length"]
+__all__ = ["ExecutionOutcome", "WorkflowExecutor", "escaped_length", "terminate_tasks"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +51,21 @@ class ExecutionOutcome:
     """When the execution started (wall clock, UTC); None for an adopted output."""
     ended: datetime | None = None
     """When it ended."""
+    log: bytes | None = None
+    """What the execution's tasks wrote (None: nothing)."""
+
+
+def terminate_tasks(execution: str) -> int:
+    """Kill the processes of the tasks running for ``execution`` now; returns how many.
+
+    For an abort: the tasks that run in a process of their own (batch-type tasks, and
+    lambda-type tasks with a timeout, memory limit or environment) are gone when this
+    returns, and fail as terminated. Tasks running in this process's threads cannot be
+    stopped; the engine stops the execution at its next state.
+    """
+    from cirrus.task.children import terminate_execution
+
+    return terminate_execution(execution)
 
 
 class WorkflowExecutor:
@@ -58,7 +83,20 @@ class WorkflowExecutor:
         keep_history: str = "failed",
         payload_root: str = "",
         url_payload_threshold: int | None = None,
+        log_level: str = "INFO",
+        max_log_bytes: int | None = None,
+        snapshots: ExecutionSnapshots | None = None,
     ) -> None:
+        from cirrus.task.interrupts import watch_interrupts
+        from cirrus.task.tasklog import DEFAULT_MAX_LOG_BYTES, install, parse_level
+
+        self.snapshots = snapshots
+        """Where executions waiting for a task token keep their snapshots (None: nowhere)."""
+        self.log_level = parse_level(log_level)
+        self.max_log_bytes = max_log_bytes or DEFAULT_MAX_LOG_BYTES
+        install(self.log_level)
+        watch_interrupts()
+        self._live_logs = LiveLogs(payload_root) if payload_root else None
         self.project = project
         self.resolver = resolver
         self.time_scale = time_scale
@@ -124,8 +162,17 @@ class WorkflowExecutor:
             self.keep_history == "failed" and status is not ExecutionStatus.SUCCEEDED
         )
 
-    def run(self, workflow: str, payload: Any, execution: str) -> ExecutionOutcome:
-        """Run a workflow on a payload to its end."""
+    def run(
+        self,
+        workflow: str,
+        payload: Any,
+        execution: str,
+        *,
+        payload_id: str | None = None,
+        snapshot: dict[str, Any] | None = None,
+    ) -> ExecutionOutcome:
+        """Run a workflow on a payload to its end (from ``snapshot``: to resume one that
+        waited for a task token, or to redrive a failed one)."""
         from cirrus.engine import Execution
 
         try:
@@ -139,13 +186,16 @@ class WorkflowExecutor:
 
             self._object_io = storage_object_io()
         started = datetime.now(UTC)
-        running = Execution(
-            machine,
-            payload,
-            name=execution,
-            time_scale=self.time_scale,
-            object_io=self._object_io,
-        )
+        options: dict[str, Any] = {"time_scale": self.time_scale, "object_io": self._object_io}
+        if self.snapshots is not None and self.snapshots.store is not None:
+            options["tokens"] = self.snapshots.store
+            options["on_wait"] = self.snapshots.on_wait(payload_id or execution, execution)
+        if snapshot is not None and snapshot.get("redrive"):
+            running = Execution.redrive(machine, snapshot, **options)
+        elif snapshot is not None:
+            running = Execution.resume(machine, snapshot, **options)
+        else:
+            running = Execution(machine, payload, name=execution, **options)
         with self._lock:
             self._running[execution] = running
         try:
@@ -153,6 +203,8 @@ class WorkflowExecutor:
         finally:
             with self._lock:
                 self._running.pop(execution, None)
+        if self.snapshots is not None:
+            self.snapshots.ended(execution, payload_id or execution, result.redrive_point)
         return ExecutionOutcome(
             status=result.status,
             output=result.output,
@@ -164,7 +216,49 @@ class WorkflowExecutor:
         )
 
     def execute(self, job: Job) -> ExecutionOutcome:
-        """Run a job's workflow on its input (by reference when oversized); never raises."""
+        """Run a job's workflow on its input, with its log; never raises."""
+        log = ExecutionLog(
+            job.payload_id, job.execution, level=self.log_level, max_bytes=self.max_log_bytes
+        )
+        token = bind(log, job.execution)
+        live = self._live_logs
+        if live is not None:  # watched from its first line on: most executions log nothing
+            log.on_first_line = lambda: live.add(job, log)
+        try:
+            outcome = self._execute(job)
+        finally:
+            if log and live is not None:
+                live.remove(job)
+            unbind(token)
+            # a task the engine gave up on (its state's timeout) stops before the outcome
+            stop_own(job.execution)
+        if log:
+            outcome.log = log.text().encode()
+        return outcome
+
+    def close(self) -> None:
+        """End the task processes kept warm for this executor's tasks."""
+        if self._live_logs is not None:
+            self._live_logs.close()
+        close = getattr(self.resolver, "close", None)
+        if close is not None:
+            close()
+
+    def _execute(self, job: Job) -> ExecutionOutcome:
+        if job.snapshot is not None:  # it waits for a task token again, or is redriven
+            try:
+                return self.run(
+                    job.payload.workflow,
+                    job.input,
+                    job.execution,
+                    payload_id=job.payload_id,
+                    snapshot=job.snapshot,
+                )
+            except Exception as err:  # an engine bug must not take the worker down
+                logger.exception("resuming %s of %s crashed", job.execution, job.payload_id)
+                return ExecutionOutcome(
+                    ExecutionStatus.FAILED, error=type(err).__name__, cause=str(err)
+                )
         data = job.input  # as stored when the execution started
         execution_input: Any = data
         text = job.input_text
@@ -176,7 +270,9 @@ class WorkflowExecutor:
             write_bytes(url, text.encode(), content_type="application/json")
             execution_input = {"url": url}
         try:
-            return self.run(job.payload.workflow, execution_input, job.execution)
+            return self.run(
+                job.payload.workflow, execution_input, job.execution, payload_id=job.payload_id
+            )
         except Exception as err:  # an engine bug must not take the worker down
             logger.exception("execution %s of %s crashed", job.execution, job.payload_id)
             return ExecutionOutcome(
@@ -187,6 +283,65 @@ class WorkflowExecutor:
                 from cirrus.storage import delete
 
                 delete(execution_input["url"])
+
+
+class LiveLogs:
+    """Writes the logs of running executions now and then, for ``cirrus logs --follow``.
+
+    Every ``interval`` seconds, the log of each running execution that got new lines is
+    written where its final log goes; the final one is written with the execution's
+    outcome. A log is never written once its execution is done (the lock sees to it), so an
+    older copy cannot replace the final one.
+    """
+
+    def __init__(self, payload_root: str, interval: float = 2.0) -> None:
+        self.payload_root = payload_root
+        self.interval = interval
+        self._running: dict[str, tuple[Job, ExecutionLog, int]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, job: Job, log: ExecutionLog) -> None:
+        """Watch the log of an execution that starts."""
+        with self._lock:
+            self._running[job.execution] = (job, log, 0)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="cirrus-live-logs", daemon=True
+                )
+                self._thread.start()
+
+    def remove(self, job: Job) -> None:
+        """Stop watching an execution that ended (its final log goes with its outcome)."""
+        with self._lock:
+            self._running.pop(job.execution, None)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the logs that got new lines since they were last written."""
+        from cirrus.errors import CirrusError
+        from cirrus.runtime.jobs import execution_key
+        from cirrus.storage import join_url, write_bytes
+
+        with self._lock:
+            for execution, (job, log, written) in list(self._running.items()):
+                if log.lines_added == written or not log:
+                    continue
+                key = execution_key(job.payload_id, execution, "log.txt")
+                try:
+                    write_bytes(join_url(self.payload_root, key), log.text().encode())
+                except CirrusError:
+                    logger.warning("could not write the running log of %s", job.payload_id)
+                    continue
+                self._running[execution] = (job, log, log.lines_added)
+
+    def close(self) -> None:
+        """Stop writing."""
+        self._stop.set()
 
 
 def escaped_length(text: str) -> int:

@@ -102,6 +102,7 @@ class Heartbeat:
                     logger.warning("lost the claim on %d payload(s): %s", len(lost), lost[:5])
             if messages:
                 self.queue.hide(messages, self.lease_seconds)
-        except CirrusError:
-            # a busy database must not end the heartbeat: try again next beat
-            logger.warning("could not renew leases", exc_info=True)
+        except CirrusError as err:
+            # a busy database must not end the heartbeat: try again next beat (the error
+            # says what is wrong; the worker's next write meets it too)
+            logger.warning("could not renew leases: %s", err)

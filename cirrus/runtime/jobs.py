@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from cirrus.queue import Message
     from cirrus.runtime.executor import ExecutionOutcome
     from cirrus.runtime.outcomes import PayloadResult
+    from cirrus.runtime.publish import Published
     from cirrus.state import FinishUpdate, NewEvent, StateRecord
 
 __all__ = ["Batch", "Job", "execution_key", "execution_name"]
@@ -55,6 +56,9 @@ class Job:
     aborted_elsewhere: bool = False
     """Someone else (``cirrus abort``) ended the payload ABORTED while it ran: its end is
     already written, and only the message is left to delete."""
+    snapshot: dict[str, Any] | None = None
+    """The engine's snapshot of the execution this job resumes (it waited for a task token
+    when its worker died); None for a new execution."""
 
     @property
     def delivery(self) -> Message:
@@ -68,7 +72,7 @@ class Batch:
     """What a batch decided and has yet to write out, and the results it reported.
 
     Args:
-        report: called with every result as it is decided (counts, progress).
+        report: called with every result once it is written out (counts, progress).
     """
 
     report: Callable[[PayloadResult], None] = lambda result: None
@@ -83,16 +87,57 @@ class Batch:
     chained: list[str] = field(default_factory=list)
     chain_keys: list[str] = field(default_factory=list)
     writes: list[tuple[str, bytes]] = field(default_factory=list)
-    announcements: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
+    announcements: list[Published] = field(default_factory=list)
     results: list[PayloadResult] = field(default_factory=list)
+    unreported: list[PayloadResult] = field(default_factory=list)
+    """Results decided but not written out yet."""
 
     def add_result(self, result: PayloadResult) -> None:
-        """Keep and report what happened to one payload."""
+        """Keep one payload's result; it is reported once the batch's decisions are written."""
         self.results.append(result)
-        self.report(result)
+        self.unreported.append(result)
+
+    def fail_announced(self, error: str) -> None:
+        """End FAILED, with ``error``, the payloads whose items could not be announced.
+
+        Their next links are not sent; their outputs stay stored (a rerun makes new ones).
+        """
+        from cirrus.engine import ExecutionStatus
+        from cirrus.runtime.outcomes import ending
+        from cirrus.state import FinishUpdate, NewEvent
+
+        failed = ending(ExecutionStatus.FAILED, "PublishLogError")
+        ids = {published.payload_id for published in self.announcements}
+        prefixes = tuple(f"{p.payload_id}/{p.execution}/" for p in self.announcements)
+        self.finishes[:] = [
+            FinishUpdate(f.payload_id, failed.state, owner=f.owner, error=error)
+            if f.payload_id in ids
+            else f
+            for f in self.finishes
+        ]
+        self.events[:] = [
+            NewEvent(e.payload_id, failed.event, e.execution, error, e.input_url, time=e.time)
+            if e.payload_id in ids and e.output_url is not None
+            else e
+            for e in self.events
+        ]
+        links = [
+            (body, key)
+            for body, key in zip(self.chained, self.chain_keys, strict=True)
+            if not key.startswith(prefixes)
+        ]
+        self.chained[:] = [body for body, _ in links]
+        self.chain_keys[:] = [key for _, key in links]
+        for result in self.unreported:
+            if result.payload_id in ids:
+                result.outcome, result.error, result.output = failed.outcome, error, None
+        self.announcements.clear()
 
     def committed(self) -> None:
-        """Forget what was written out (the results stay, for the caller)."""
+        """Report what was written out, and forget it (the results stay, for the caller)."""
+        unreported, self.unreported = self.unreported, []
+        for result in unreported:
+            self.report(result)
         for pending in (
             self.started,
             self.events,

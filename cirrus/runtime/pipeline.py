@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import queue
 import stat
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from cirrus.project import Project
 
 __all__ = ["Pipeline", "SubmitReport"]
+
+logger = logging.getLogger(__name__)
 
 
 def _is_reference(data: dict[str, Any]) -> bool:
@@ -149,22 +152,29 @@ class Pipeline(Closing):
     # -- submitting ------------------------------------------------------------------------
 
     def submit_documents(
-        self, documents: Iterable[Document | None], chunk: int = 1000
+        self,
+        documents: Iterable[Document | None],
+        chunk: int = 1000,
+        *,
+        stop: threading.Event | None = None,
     ) -> SubmitReport:
         """Queue payload documents; refused ones are kept under tmp/invalid/ and reported.
 
         Each document passes the pipeline's :attr:`admission` (a reference is read and
         admitted by the worker). Documents are queued a chunk at a time; a ``None`` among
-        them queues what is gathered so far (the source went quiet).
+        them queues what is gathered so far (the source went quiet). Once ``stop`` is set,
+        what was gathered is queued and the rest is left unread.
         """
         admission = self.admission
         report = SubmitReport()
         bodies: list[str] = []
         seen: set[str] = set()  # the same id twice in one submission runs once
         for document in documents:
+            if stop is not None and stop.is_set():
+                break
             if document is None:
                 if bodies:
-                    self.queue.send_many(bodies)
+                    self._send(bodies)
                     report.queued += len(bodies)
                     bodies = []
                 continue
@@ -190,24 +200,44 @@ class Pipeline(Closing):
                 seen.add(payload_id)
             bodies.append(body)
             if len(bodies) >= chunk:
-                self.queue.send_many(bodies)
+                self._send(bodies)
                 report.queued += len(bodies)
                 bodies = []
         if bodies:
-            self.queue.send_many(bodies)
+            self._send(bodies)
             report.queued += len(bodies)
         return report
 
-    def submit_stream(self, stream: IO[str], name: str = "input") -> SubmitReport:
+    def _send(self, bodies: list[str]) -> None:
+        """Queue payloads, waiting as long as another process keeps the queue locked.
+
+        What was read from a pipe cannot be read again: giving up would lose it.
+        """
+        from cirrus._sqlite import is_locked
+        from cirrus.errors import CirrusError
+
+        while True:
+            try:
+                self.queue.send_many(bodies)
+                return
+            except CirrusError as err:
+                if not is_locked(err):
+                    raise
+                logger.warning("%s; %d payload(s) read are kept and sent again", err, len(bodies))
+
+    def submit_stream(
+        self, stream: IO[str], name: str = "input", *, stop: threading.Event | None = None
+    ) -> SubmitReport:
         """Queue every payload in a JSON / JSON array / NDJSON stream (envelopes opened).
 
         From a pipe or terminal, what was read is queued whenever the input pauses, so a
-        feeder that writes payloads now and then sees each one queued at once.
+        feeder that writes payloads now and then sees each one queued at once. Once
+        ``stop`` is set, what was read is queued and the rest is left unread.
         """
         documents: Iterable[Document | None] = read_documents(stream, name, self.settings.limits)
         if not _is_regular_file(stream):
             documents = with_pauses(documents, _QUIET_SECONDS)
-        return self.submit_documents(documents)
+        return self.submit_documents(documents, stop=stop)
 
     def submit(self, payloads: Iterable[Any]) -> SubmitReport:
         """Queue payload dicts (or envelopes, or references)."""
@@ -270,11 +300,12 @@ class Pipeline(Closing):
         """
         submitting = threading.Event()
         submitting.set()
+        stop_reading = threading.Event()
         outcome: dict[str, Any] = {}
 
         def submit() -> None:
             try:
-                outcome["report"] = self.submit_stream(stream, name)
+                outcome["report"] = self.submit_stream(stream, name, stop=stop_reading)
                 if on_read is not None:
                     on_read(outcome["report"])
             except BaseException as err:  # noqa: BLE001 - handed to the caller after the drain
@@ -284,8 +315,15 @@ class Pipeline(Closing):
 
         thread = threading.Thread(target=submit, name="cirrus-submit", daemon=True)
         thread.start()
-        # if the drain fails (Ctrl-C), the reader is left behind: it may wait on a pipe forever
-        counts = self.drain(on_result, more_coming=submitting.is_set, **overrides)
+        # on Ctrl-C the reader is left behind: it may wait on a pipe forever
+        try:
+            counts = self.drain(on_result, more_coming=submitting.is_set, **overrides)
+        except Exception:
+            # the run failed (a database stayed locked, say): what was read from the input
+            # is queued before the error is reported, for the next run; never lost
+            stop_reading.set()
+            thread.join()
+            raise
         thread.join()
         if "error" in outcome:
             raise outcome["error"]

@@ -2,8 +2,10 @@
 
 Each output item becomes one announcement carrying the attributes subscribers filter on,
 in SNS's form (:func:`~cirrus.runtime.announcements.sns_attributes`): a line in the NDJSON
-log, a POST to
-the webhook, and a message on the publish topic. Every workflow event the runtime records
+log, a POST to the webhook, and a message on the publish topic. A log line and a webhook POST
+name the item by its own id and collection, with the workflow and execution that published
+it (never the payload id, which holds every item id of the payload: repeated on each line,
+it made the log grow with the square of the items). Every workflow event the runtime records
 becomes a message on the workflow-event topic. Build the announcer from the settings, and
 hand the runtime steps the state database it watches::
 
@@ -25,14 +27,15 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import os
 import threading
 import urllib.request
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
-from cirrus.errors import CirrusError
+from cirrus.errors import CirrusError, StorageError
 from cirrus.runtime.announcements import item_attributes, sns_attributes
 from cirrus.runtime.sns import (
     MAX_ENTRIES,
@@ -48,9 +51,27 @@ if TYPE_CHECKING:
     from cirrus.state import NewEvent, StateDB
     from cirrus.storage import ObjectStore
 
-__all__ = ["UNANNOUNCED_PREFIX", "Announcer", "item_attributes"]
+__all__ = [
+    "UNANNOUNCED_PREFIX",
+    "Announcer",
+    "PublishLogError",
+    "Published",
+    "item_attributes",
+]
 
 logger = logging.getLogger(__name__)
+
+
+class Published(NamedTuple):
+    """The items one execution published, and where they came from."""
+
+    payload_id: str
+    """Not written in announcements (it holds every item id): it names what failed."""
+    workflow: str
+    execution: str
+    """The execution's name (listed in its payload's state record)."""
+    items: Sequence[dict[str, Any]]
+
 
 UNANNOUNCED_PREFIX = "tmp/unannounced"
 """Where, under the payload root, messages a topic refused are kept."""
@@ -129,15 +150,22 @@ class Announcer:
 
     # -- items -----------------------------------------------------------------------------
 
-    def announce_many(self, batch: Sequence[tuple[str, Sequence[dict[str, Any]]]]) -> None:
-        """Announce the items of several payloads with one append to the log.
+    def announce_many(self, batch: Sequence[Published]) -> None:
+        """Announce the items of several executions with one append to the log.
 
         A failing webhook or topic is logged, never raised.
         """
-        items = [(payload_id, item) for payload_id, items in batch for item in items]
         messages = [
-            {"payload_id": payload_id, "attributes": sns_attributes(item), "item": item}
-            for payload_id, item in items
+            {
+                "id": item.get("id"),
+                "collection": item.get("collection"),
+                "workflow": published.workflow,
+                "execution": published.execution,
+                "attributes": sns_attributes(item),
+                "item": item,
+            }
+            for published in batch
+            for item in published.items
         ]
         if self.log_path is not None and messages:
             self._append(messages)
@@ -145,19 +173,37 @@ class Announcer:
             for message in messages:
                 self._post(message)
         if self.publish_topic is not None and messages:
-            self._publish(self.publish_topic, [item_message(item) for _, item in items])
+            items = [item for published in batch for item in published.items]
+            self._publish(self.publish_topic, [item_message(item) for item in items])
 
     def _append(self, messages: list[dict[str, Any]]) -> None:
+        """Append one line per message, all or none of them.
+
+        Raises:
+            PublishLogError: the log cannot be written (disk full, no permission); what
+                was written of this append is taken back.
+        """
         assert self.log_path is not None
-        text = "".join(json.dumps(message, separators=(",", ":")) + "\n" for message in messages)
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, self.log_path.open("a") as log:
-            # other processes append too: hold the file lock so lines never interleave
-            fcntl.flock(log, fcntl.LOCK_EX)
-            try:
-                log.write(text)
-            finally:
-                fcntl.flock(log, fcntl.LOCK_UN)
+        lines = [json.dumps(message, separators=(",", ":")).encode() for message in messages]
+        text = b"\n".join(lines) + b"\n"
+        del lines
+        try:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            # unbuffered: a failed write leaves nothing in a buffer to stand in the way of
+            # taking back what got through
+            with self._lock, self.log_path.open("a+b", buffering=0) as log:
+                # other processes append too: hold the file lock so lines never interleave
+                fcntl.flock(log, fcntl.LOCK_EX)
+                try:
+                    _append_whole(log, text)
+                finally:
+                    fcntl.flock(log, fcntl.LOCK_UN)
+        except OSError as err:
+            raise PublishLogError(
+                f"cannot append to the publish log {self.log_path}: "
+                f"{err.strerror or err}; free space (or point publish_log elsewhere) and "
+                "rerun the payloads that failed"
+            ) from err
 
     def _post(self, message: dict[str, Any]) -> None:
         assert self.webhook is not None
@@ -233,6 +279,28 @@ class Announcer:
             logger.error("could not keep %d refused message(s): %s", len(refused), err)
             return []
         return [self.dead_letters.url_for(key) for key, _ in writes]
+
+
+class PublishLogError(StorageError):
+    """The publish log could not be written; the payloads concerned end FAILED."""
+
+
+def _append_whole(log: BinaryIO, text: bytes) -> None:
+    """Write ``text`` at the end of ``log`` (unbuffered) in full, or leave it as it was."""
+    size = log.seek(0, os.SEEK_END)
+    if size:
+        # a line cut short by an earlier crash must not swallow the first new one
+        log.seek(size - 1)
+        if log.read(1) != b"\n":
+            text = b"\n" + text
+    view = memoryview(text)
+    try:
+        while view:
+            written = log.write(view)
+            view = view[written or 0 :]
+    except OSError:
+        log.truncate(size)
+        raise
 
 
 def _topic(value: str | None, setting: str) -> SNSTopic | None:

@@ -56,6 +56,10 @@ class RuntimeSettings:
     ``all``, ``failed`` (every one that did not succeed) or ``none``."""
     time_scale: float = 1.0
     """Multiplies Wait and Retry delays (0 makes them instant, for tests)."""
+    log_level: str = "INFO"
+    """Lines of task logs below this level are not kept (``DEBUG`` ... ``CRITICAL``)."""
+    max_log_bytes: int = 1_000_000
+    """What one execution's log keeps at most: its first and last half, a marker between."""
     max_receives: int = 5
     """Deliveries of a message before it moves to the queue's dead letters (a SQLite or
     memory queue; an SQS queue has its own redrive policy)."""

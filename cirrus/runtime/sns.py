@@ -387,7 +387,9 @@ def _boto3() -> Any:
     try:
         import boto3
     except ImportError as exc:
-        raise ConfigError("announcing on SNS needs boto3: pip install 'cirrus[aws]'") from exc
+        raise ConfigError(
+            "announcing on SNS needs boto3: pip install boto3 (cirrus's aws extra)"
+        ) from exc
     return boto3
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cirrus.engine import ExecutionStatus
 from cirrus.runtime.executor import ExecutionOutcome
@@ -19,6 +19,7 @@ from cirrus.runtime.outcomes import Outcome, PayloadResult
 from cirrus.state import EventType, NewEvent, State, StateRecord
 
 if TYPE_CHECKING:
+    from cirrus.runtime.snapshots import ExecutionSnapshots
     from cirrus.runtime.update_state import UpdateState
     from cirrus.state import StateDB
     from cirrus.storage import ObjectStore
@@ -45,7 +46,10 @@ class Starter:
         *,
         owner: str,
         lease_seconds: float,
+        snapshots: ExecutionSnapshots | None = None,
     ) -> None:
+        self.snapshots = snapshots
+        """Executions that waited for a task token: a resumed claim goes on with them."""
         self.db = db
         self.update_state = update_state
         self.payload_store = payload_store
@@ -83,6 +87,18 @@ class Starter:
                 )
                 job.outcome = self._adopt(job)
                 adopted.append(job)
+                continue
+            snapshot = self._waiting(job, previous) or self._redrive(previous)
+            if snapshot is not None:
+                # its execution waited for a task token: it goes on waiting, not again; or
+                # `cirrus redrive` asked to run it again from the state that failed
+                job.execution, job.snapshot = previous[-1], snapshot
+                job.input_url = self.update_state.url(
+                    execution_key(job.payload_id, job.execution, "input.json")
+                )
+                job.input = snapshot["input"]
+                job.input_text = json.dumps(job.input)
+                to_start.append(job)
                 continue
             job.execution = execution_name(job.payload_id, len(previous) + 1)
             key = execution_key(job.payload_id, job.execution, "input.json")
@@ -145,6 +161,16 @@ class Starter:
             if record is not None and record.state is State.ABORTED and job.message is not None:
                 batch.done.append(job.message)
                 batch.add_result(PayloadResult(job.payload_id, Outcome.ABORTED, record.last_error))
+
+    def _waiting(self, job: Job, previous: tuple[str, ...]) -> dict[str, Any] | None:
+        if self.snapshots is None or not job.resumed or not previous:
+            return None
+        return self.snapshots.resumable(previous[-1])
+
+    def _redrive(self, previous: tuple[str, ...]) -> dict[str, Any] | None:
+        if self.snapshots is None or not previous:
+            return None
+        return self.snapshots.redrive(previous[-1])
 
     def _unrecorded_output(self, record: StateRecord, execution: str) -> bool:
         """Whether ``execution`` wrote its output but its success was never recorded.

@@ -15,7 +15,6 @@ processes it started.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import threading
@@ -40,7 +39,6 @@ __all__ = [
     "input_payload",
     "plan_purge",
     "rerun",
-    "terminate_task_processes",
 ]
 
 logger = logging.getLogger(__name__)
@@ -113,38 +111,6 @@ def abort(db: StateDB, payload_id: str, *, cause: str = "aborted by an operator"
     )
     assert not isinstance(finished, Exception)  # owner=None always finishes
     return finished
-
-
-def terminate_task_processes(execution: str, payload_id: str) -> int:
-    """Kill the task processes an execution started; returns how many were found.
-
-    Tasks that run in a process of their own register it under their execution in
-    ``cirrus.task.children`` when that module is there; batch tasks started without it are
-    found among this process's children by the payload's batch folder in their arguments.
-    """
-    killed = 0
-    try:
-        children: Any = importlib.import_module("cirrus.task.children")
-    except ImportError:
-        children = None
-    if children is not None and hasattr(children, "terminate_execution"):
-        killed += int(children.terminate_execution(execution))
-    import psutil
-
-    marker = f"/tmp/batch/{payload_id}/"  # noqa: S108 - a key under the payload root, not /tmp
-    try:
-        processes = psutil.Process().children(recursive=True)
-    except psutil.Error:
-        return killed
-    for process in processes:
-        try:
-            if any(marker in argument for argument in process.cmdline()):
-                for child in [*process.children(recursive=True), process]:
-                    child.kill()
-                killed += 1
-        except psutil.Error:
-            continue
-    return killed
 
 
 class AbortWatch:

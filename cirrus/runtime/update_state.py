@@ -23,12 +23,12 @@ from cirrus.runtime.executor import ExecutionOutcome
 from cirrus.runtime.failures import failure_of
 from cirrus.runtime.jobs import Batch, Job, execution_key
 from cirrus.runtime.outcomes import Outcome, PayloadResult, ending
+from cirrus.runtime.publish import Announcer, Published, PublishLogError
 from cirrus.state import FinishUpdate, NewEvent
 from cirrus.storage import load_payload
 
 if TYPE_CHECKING:
     from cirrus.queue import WorkQueue
-    from cirrus.runtime.publish import Announcer
     from cirrus.state import StateDB
     from cirrus.storage import ObjectStore
 
@@ -105,6 +105,10 @@ class UpdateState:
         if outcome.history:
             key = execution_key(job.payload_id, job.execution, "history.json")
             batch.writes.append((key, json.dumps(outcome.history).encode()))
+        if outcome.log:
+            batch.writes.append(
+                (execution_key(job.payload_id, job.execution, "log.txt"), outcome.log)
+            )
         if outcome.status is ExecutionStatus.SUCCEEDED:
             try:
                 self._succeed(job, outcome, batch)
@@ -153,7 +157,9 @@ class UpdateState:
         output_key = execution_key(job.payload_id, job.execution, "output.json")
         output_url = self.url(output_key)
         batch.writes.append((output_key, _strict_json(output).encode()))
-        batch.announcements.append((job.payload_id, model.features))
+        batch.announcements.append(
+            Published(job.payload_id, model.workflow, job.execution, model.features)
+        )
         batch.chained.extend(following)
         batch.chain_keys.extend(chain_keys)
         end = ending(ExecutionStatus.SUCCEEDED)
@@ -199,7 +205,12 @@ class UpdateState:
         # a second submission of the next links harmless
         self.write_all(batch.writes)
         if batch.announcements:
-            self.announcer.announce_many(batch.announcements)
+            try:
+                self.announcer.announce_many(batch.announcements)
+            except PublishLogError as err:
+                # a full disk: these payloads end FAILED with the reason, none is left
+                # PROCESSING; a rerun announces them once there is room
+                batch.fail_announced(f"PublishLogError: {err}")
         if batch.chained:
             self.queue.send_many(batch.chained, keys=batch.chain_keys)
         events = [*batch.started, *batch.events]  # claims not logged yet come first

@@ -1,10 +1,17 @@
-"""Run a batch's executions on a few threads and hand back the finished ones in waves.
+"""Run a batch's executions on a few threads and hand back the finished ones at once.
 
-A wave is what finished in the last second or so: quick executions are written out together
-(one transaction for many), and a slow one does not hold back the results of the others::
+A wave is everything that finished since the caller last asked: the caller commits it, and
+what finishes meanwhile makes the next wave (a group commit). Under load a wave holds many
+executions (one transaction for many); when executions are slow each is handed back as soon
+as it ends, so a process killed at any moment has only its running executions to redo::
 
-    for finished in run_in_waves(jobs, execute, pool, threads=4):
-        commit(finished)
+    waves = run_in_waves(jobs, execute, pool, threads=4)
+    try:
+        for finished in waves:
+            commit(finished)
+    except BaseException:
+        commit(waves.stop())  # Ctrl-C: what finished is still written out
+        raise
 """
 
 from __future__ import annotations
@@ -12,18 +19,17 @@ from __future__ import annotations
 import concurrent.futures
 import queue
 import threading
-import time
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Generic, TypeVar
 
-__all__ = ["WAVE_SECONDS", "run_in_waves"]
-
-WAVE_SECONDS = 1.0
-"""Executions finished within this long of the first of a wave are handed back together."""
+__all__ = ["Waves", "run_in_waves"]
 
 T = TypeVar("T")
+
+_POLL_SECONDS = 0.5
+"""How often a caller waiting for the next wave looks up (a wait that signals can end)."""
 
 
 def run_in_waves(
@@ -32,80 +38,105 @@ def run_in_waves(
     pool: ThreadPoolExecutor | None,
     *,
     threads: int,
-    wave_seconds: float = WAVE_SECONDS,
-) -> Generator[list[T], None, None]:
-    """Call ``run`` on every item (``threads`` at a time on ``pool``), yielding finished ones.
+) -> Waves[T]:
+    """Call ``run`` on every item (``threads`` at a time on ``pool``); iterate for the waves.
 
-    Without a pool (or with one item) the items run in this thread, in order. Closing the
-    generator early (``close()``, or an error in the caller's loop with ``closing``)
-    starts no further items and waits for the ones already running.
+    Without a pool (or with one item) the items run in the caller's thread, in order, and
+    each is handed back as it ends. With one thread they run in order too, on the pool, so
+    that the caller commits one wave while the next runs.
     """
-    if pool is None or len(items) < 2 or threads < 2:
-        yield from _inline(items, run, wave_seconds)
-        return
-    pending = deque(items)
-    finished: queue.SimpleQueue[T] = queue.SimpleQueue()
-    all_done = threading.Event()
-    count = min(threads, len(items))
-    running = [count]
-    lock = threading.Lock()
+    return Waves(items, run, pool, threads=threads)
 
-    def take_until_done() -> None:
+
+class Waves(Generic[T]):
+    """Items being run, handed back in waves as they finish (see the module docstring)."""
+
+    def __init__(
+        self,
+        items: list[T],
+        run: Callable[[T], None],
+        pool: ThreadPoolExecutor | None,
+        *,
+        threads: int,
+    ) -> None:
+        self._run = run
+        self._pending = deque(items)
+        # finished items, each in a 1-tuple; None wakes a waiting caller when all is done
+        self._finished: queue.SimpleQueue[tuple[T] | None] = queue.SimpleQueue()
+        self._futures: list[concurrent.futures.Future[None]] = []
+        self._inline = pool is None or len(items) < 2
+        self._lock = threading.Lock()
+        self._running = 0
+        self._all_done = threading.Event()
+        if self._inline or pool is None:
+            return
+        self._running = min(threads, len(items))
+        self._futures = [pool.submit(self._take_until_done) for _ in range(self._running)]
+
+    def __iter__(self) -> Iterator[list[T]]:
+        if self._inline:
+            while self._pending:
+                item = self._pending.popleft()
+                self._run(item)
+                self._finished.put((item,))
+                yield self._take()
+            return
+        while True:
+            over = self._all_done.is_set()  # read before taking: nothing is missed
+            wave = self._take(wait=not over)
+            if wave:
+                yield wave
+            elif over:
+                break
+        self._raise_failures()
+
+    def stop(self) -> list[T]:
+        """Start nothing more, wait for what runs, and return what finished but was not
+        handed back yet."""
+        self._pending.clear()
+        concurrent.futures.wait(self._futures)
+        return self._take()
+
+    # -- the threads -----------------------------------------------------------------------
+
+    def _take_until_done(self) -> None:
         # each thread takes the next item until none is left: one future per thread, not
         # per item, keeps the hand-overs between threads few
         try:
             while True:
                 try:
-                    item = pending.popleft()
+                    item = self._pending.popleft()
                 except IndexError:
                     return
-                run(item)
-                finished.put(item)
+                self._run(item)
+                self._finished.put((item,))
         finally:
-            with lock:
-                running[0] -= 1
-                if not running[0]:
-                    all_done.set()
+            with self._lock:
+                self._running -= 1
+                if not self._running:
+                    self._all_done.set()
+                    self._finished.put(None)
 
-    futures = [pool.submit(take_until_done) for _ in range(count)]
-    try:
-        # this thread wakes once a wave (or when all is done), not once an item: every
-        # wake-up would take the interpreter lock from the threads doing the work
+    # -- the caller ------------------------------------------------------------------------
+
+    def _take(self, *, wait: bool = False) -> list[T]:
+        """Everything finished so far; with ``wait``, the first one is waited for a while.
+
+        One wake-up per wave, not per item: every wake-up takes the interpreter lock from
+        the threads doing the work.
+        """
+        taken: list[tuple[T] | None] = []
+        if wait:
+            try:
+                taken.append(self._finished.get(timeout=_POLL_SECONDS))
+            except queue.Empty:
+                return []
         while True:
-            over = all_done.wait(wave_seconds)
-            wave = _take_all(finished)
-            if wave:
-                yield wave
-            if over:
-                break
-    finally:
-        pending.clear()  # nothing more starts; what runs finishes
-        concurrent.futures.wait(futures)
-    for future in futures:
-        future.result()  # a failure of the loop itself (not of an item) surfaces here
+            try:
+                taken.append(self._finished.get_nowait())
+            except queue.Empty:
+                return [entry[0] for entry in taken if entry is not None]
 
-
-def _take_all(finished: queue.SimpleQueue[T]) -> list[T]:
-    taken: list[T] = []
-    while True:
-        try:
-            taken.append(finished.get_nowait())
-        except queue.Empty:
-            return taken
-
-
-def _inline(
-    items: list[T], run: Callable[[T], None], wave_seconds: float
-) -> Generator[list[T], None, None]:
-    wave: list[T] = []
-    due = 0.0
-    for item in items:
-        run(item)
-        if not wave:
-            due = time.monotonic() + wave_seconds
-        wave.append(item)
-        if time.monotonic() >= due:
-            yield wave
-            wave = []
-    if wave:
-        yield wave
+    def _raise_failures(self) -> None:
+        for future in self._futures:
+            future.result()  # a failure of the loop itself (not of an item) surfaces here

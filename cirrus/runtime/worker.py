@@ -8,9 +8,12 @@ do on AWS, in this order, so that a process killed at any point loses nothing:
 3. store each input at ``executions/<payload id>/<execution>/input.json``, mark PROCESSING,
    and log the claims and starts;
 4. run the workflows (``workers`` at a time);
-5. as they finish (in waves about a second apart): store outputs, announce published
-   items, queue the next links of each chain;
+5. as they finish (what finished while the last wave was being written makes the next
+   wave): store outputs, announce published items, queue the next links of each chain;
 6. record the terminal states and events, and only then delete the messages.
+
+So a process killed at any moment has only its running executions to redo; Ctrl-C and
+SIGTERM write out what finished before the process ends.
 
 A message is deleted only once its payload reached a decision. If a worker dies, its
 messages reappear after the lease, its claims lapse, and the next worker resumes them; a
@@ -22,29 +25,32 @@ at once (see :mod:`cirrus.runtime.owners`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
 from typing import TYPE_CHECKING
 
-from cirrus.errors import StateError, StorageError
+from cirrus._sqlite import is_locked
+from cirrus.errors import CirrusError, StateError, StorageError
 from cirrus.project import find_project
 from cirrus.project.task_resolver import ProjectTaskResolver
 from cirrus.queue import Message, WorkQueue, open_queue
 from cirrus.runtime.admission import Admission, refusal_text
 from cirrus.runtime.claim import Claimer
-from cirrus.runtime.executor import WorkflowExecutor
+from cirrus.runtime.executor import WorkflowExecutor, terminate_tasks
 from cirrus.runtime.heartbeat import Heartbeat
 from cirrus.runtime.jobs import Batch, Job
 from cirrus.runtime.outcomes import Outcome, PayloadResult
 from cirrus.runtime.owners import is_dead_local_owner, new_owner
 from cirrus.runtime.publish import Announcer
 from cirrus.runtime.read import Reader
+from cirrus.runtime.signals import terminate_as_interrupt
+from cirrus.runtime.snapshots import ExecutionSnapshots
 from cirrus.runtime.start import Starter
-from cirrus.runtime.steer import AbortWatch, terminate_task_processes
+from cirrus.runtime.steer import AbortWatch
 from cirrus.runtime.update_state import UpdateState
 from cirrus.runtime.waves import run_in_waves
 from cirrus.state import StateDB, open_state_db
@@ -53,7 +59,10 @@ if TYPE_CHECKING:
     from cirrus.project import Project
     from cirrus.runtime.settings import RuntimeSettings
 
-__all__ = ["Worker"]
+__all__ = ["IN_HAND_PER_WORKER", "Worker"]
+
+IN_HAND_PER_WORKER = 8
+"""Messages a worker receives at once per thread (at most ``batch_size``)."""
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +112,8 @@ class Worker:
             payload_root=settings.payload_root,
             data_root=settings.data_root,
         )
+        # executions waiting for a task token survive this worker (resumed by the next)
+        self.snapshots = ExecutionSnapshots(settings.state_db)
         self.executor = WorkflowExecutor(
             project,
             resolver,
@@ -110,6 +121,9 @@ class Worker:
             keep_history=settings.keep_history,
             payload_root=settings.payload_root,
             url_payload_threshold=settings.url_payload_threshold,
+            log_level=settings.log_level,
+            max_log_bytes=settings.max_log_bytes,
+            snapshots=self.snapshots,
         )
         self.owner = new_owner()
         self.on_result = on_result
@@ -135,7 +149,12 @@ class Worker:
         )
         self.claimer = Claimer(self.db, self.queue, owner=self.owner, lease_seconds=lease)
         self.starter = Starter(
-            self.db, self.update_state, self.payload_store, owner=self.owner, lease_seconds=lease
+            self.db,
+            self.update_state,
+            self.payload_store,
+            owner=self.owner,
+            lease_seconds=lease,
+            snapshots=self.snapshots,
         )
 
     # -- the loop --------------------------------------------------------------------------
@@ -162,7 +181,17 @@ class Worker:
         isolating = 0  # after a batch failed, messages are taken one at a time for a while
         self.release_dead_receivers()
         workers = max(1, self.settings.workers)
+        # a worker killed holding messages counts a receive against each of them (the
+        # receive limit sends a message past it to the dead letters): hold only what is
+        # run soon, so that kills do not use up the receives of payloads never started
+        in_hand = min(self.settings.batch_size, workers * IN_HAND_PER_WORKER)
+        # the first message is taken alone: one received before means its batch never
+        # finished (a task may have killed its process), so messages go one at a time while
+        # such ones come back; alone, a message that kills its process again costs only its
+        # own receives, until the receive limit moves it to the dead letters
+        careful = True
         with (
+            terminate_as_interrupt(),
             self.heartbeat.running(),
             ThreadPoolExecutor(workers, thread_name_prefix="cirrus-task") as pool,
         ):
@@ -170,14 +199,24 @@ class Worker:
                 # asked before looking at the queue: input that ends after this look is
                 # already in the queue when it is counted below
                 coming = more_coming is not None and more_coming()
-                messages = self.queue.receive(
-                    1 if isolating else self.settings.batch_size,
-                    visibility_seconds=self.settings.lease_seconds,
-                    owner=self.owner,
-                )
+                one = careful or isolating > 0
+                try:
+                    messages = self._receive(1 if one else in_hand)
+                except CirrusError as err:
+                    if not is_locked(err):
+                        raise
+                    # nothing is held yet: wait for the other writer rather than give up
+                    logger.warning("%s; waiting on", err)
+                    continue
                 if messages:
+                    suspects = any(message.receive_count > 1 for message in messages)
+                    if one and not isolating and not suspects and in_hand > 1:
+                        # a fresh message: the rest of its batch comes with it
+                        with contextlib.suppress(CirrusError):  # locked: run what is in hand
+                            messages += self._receive(in_hand - 1)
+                    careful = suspects
                     try:
-                        self.handle(messages, pool if workers > 1 else None)
+                        self.handle(messages, pool)
                     except (StateError, StorageError):
                         raise  # the database or a store failed: no message is to blame
                     except Exception as err:  # noqa: BLE001 - one message must not stop the rest
@@ -193,9 +232,15 @@ class Worker:
                     stop.wait(0.02)
                     continue
                 if in_flight and self.release_dead_receivers():
+                    careful = True
                     continue  # a worker of this machine died holding messages: take them now
                 stop.wait(0.2)  # others' messages in flight, or hidden until a lease ends
         return self.counts
+
+    def _receive(self, count: int) -> list[Message]:
+        return self.queue.receive(
+            count, visibility_seconds=self.settings.lease_seconds, owner=self.owner
+        )
 
     def _set_aside(self, messages: Sequence[Message], error: Exception) -> None:
         """Deal with a batch that raised: the messages are tried again one at a time.
@@ -248,17 +293,35 @@ class Worker:
             self.heartbeat.hold(claims=[job.payload_id for job in jobs])
             started = self.starter.start(jobs, batch)
             threads = max(1, self.settings.workers)
-            # closing the waves (on any error) starts no more executions and waits for the
-            # running ones, so that none runs on after its claim stops being renewed
-            with closing(run_in_waves(started, self._run, pool, threads=threads)) as waves:
+            waves = run_in_waves(started, self._run, pool, threads=threads)
+            try:
                 for finished in waves:
-                    for job in finished:
-                        self.update_state.conclude(job, batch)
-                    self._commit(batch)
+                    self._conclude(finished, batch)
+            except BaseException as stopped:
+                # start no more executions and wait for the running ones, so that none runs
+                # on after its claim stops being renewed; on Ctrl-C or SIGTERM what finished
+                # is written out before leaving (after a failed commit, it is not tried again)
+                finished = waves.stop()
+                if not isinstance(stopped, Exception):
+                    self._commit_on_the_way_out(finished, batch)
+                raise
             self._commit(batch)
         finally:
             self.heartbeat.clear()
         return batch.results
+
+    def _conclude(self, finished: Sequence[Job], batch: Batch) -> None:
+        for job in finished:
+            self.update_state.conclude(job, batch)
+        self._commit(batch)
+
+    def _commit_on_the_way_out(self, finished: Sequence[Job], batch: Batch) -> None:
+        try:
+            self._conclude(finished, batch)
+        except CirrusError:
+            # the commit the interruption cut short may have gone through in part: whatever
+            # is missing is redone when the payloads are resumed
+            logger.warning("could not write out the finished executions", exc_info=True)
 
     def _run(self, job: Job) -> None:
         self.abort_watch.running(job.payload_id, job.execution)
@@ -268,7 +331,7 @@ class Worker:
     def _stop_execution(self, payload_id: str, execution: str) -> None:
         """Abort an execution whose payload was aborted elsewhere, with its task processes."""
         self.executor.abort(execution)
-        terminate_task_processes(execution, payload_id)
+        terminate_tasks(execution)
 
     def _commit(self, batch: Batch) -> None:
         """Write out what the batch decided so far; its payloads need no more heartbeats."""
@@ -288,6 +351,7 @@ class Worker:
         """Stop the I/O threads; close the state database and queue if this worker opened them."""
         self._io_pool.shutdown()
         self.abort_watch.close()
+        self.executor.close()
         if self._owns[0]:
             self.db.close()
         if self._owns[1]:

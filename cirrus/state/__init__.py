@@ -40,6 +40,7 @@ from cirrus.state.models import (
 )
 from cirrus.state.resolve import open_state_db
 from cirrus.state.sqlite import SQLiteStateDB
+from cirrus.state.task_tokens import SQLiteTaskTokens, open_task_tokens
 
 __all__ = [
     "ACTIVE_STATES",
@@ -56,12 +57,14 @@ __all__ = [
     "QueryFilter",
     "QueryPage",
     "SQLiteStateDB",
+    "SQLiteTaskTokens",
     "State",
     "StateDB",
     "StateRecord",
     "WorkflowEvent",
     "execution_times",
     "open_state_db",
+    "open_task_tokens",
     "parse_since",
     "split_payload_id",
 ]

@@ -148,7 +148,7 @@ def _client() -> Any:
         import boto3
     except ImportError as exc:
         raise ConfigError(
-            "the DynamoDB state database needs boto3: pip install 'cirrus[aws]'"
+            "the DynamoDB state database needs boto3: pip install boto3 (cirrus's aws extra)"
         ) from exc
     with dynamodb_errors("(none yet)", "connect"):
         return boto3.session.Session().client("dynamodb")

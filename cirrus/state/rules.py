@@ -191,10 +191,16 @@ def apply_start(
             f"cannot start {execution!r} for {payload_id!r}: execution "
             f"{current.executions[-1] if current.executions else None!r} is already running"
         )
+    if current.executions and current.executions[-1] == execution:
+        # a resumed claim going on with the execution it had (one that waited for a task
+        # token when its worker died): the execution is not a new one
+        executions = current.executions
+    else:
+        executions = (*current.executions, execution)
     return current.evolve(
         state=State.PROCESSING,
         updated=now,
-        executions=(*current.executions, execution),
+        executions=executions,
         lease_expires=now + lease,
         started=now,
     )

@@ -217,10 +217,17 @@ class SQLiteStateDB(TransactionalStateDB[sqlite3.Connection]):
                 "use open_state_db('memory://') for a state database in memory"
             )
         self._file = SQLiteFile(path, what="state database", error=StateError, timeout=timeout)
-        self._file.create_folder()
         self.path = self._file.path
         self.timeout = timeout
-        self._migrate()
+        if self._file.writable():
+            self._file.create_folder()
+            self._migrate()
+        else:
+            # a read-only project: queries work, changes say why they cannot be made
+            self._file = SQLiteFile(
+                path, what="state database", error=StateError, timeout=timeout, read_only=True
+            )
+            self._check_version()
 
     @classmethod
     def from_url(cls, url: str) -> SQLiteStateDB:
@@ -254,6 +261,16 @@ class SQLiteStateDB(TransactionalStateDB[sqlite3.Connection]):
                 for statement in _MIGRATIONS[target]:
                     conn.execute(statement)
                 conn.execute("INSERT INTO schema_version (version) VALUES (?)", (target,))
+
+    def _check_version(self) -> None:
+        with self._read() as conn:
+            version = conn.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            raise StateError(
+                f"state database {self.path} has schema version {version}, and its folder "
+                f"cannot be written to bring it to version {SCHEMA_VERSION}: open it where "
+                "it can be written once"
+            )
 
     @staticmethod
     def _load(conn: sqlite3.Connection, payload_ids: Iterable[str]) -> dict[str, StateRecord]:

@@ -5,7 +5,7 @@ Configuration comes from the standard AWS variables: ``AWS_ENDPOINT_URL_S3`` /
 ``AWS_REGION`` / ``AWS_DEFAULT_REGION`` and the credential variables.
 
 obstore cannot set an object ACL, so ``public=True`` writes the object with obstore and then
-grants public read with boto3 (``pip install 'cirrus[aws]'``).
+grants public read with boto3 (cirrus's ``aws`` extra).
 """
 
 from __future__ import annotations
@@ -279,7 +279,7 @@ class S3Store(ObjectStore):
                 except ImportError as exc:
                     raise StorageError(
                         f"public objects on {self.url} need boto3 to set the public-read ACL: "
-                        "pip install 'cirrus[aws]'"
+                        "pip install boto3 (cirrus's aws extra)"
                     ) from exc
                 self._boto_client = boto3.client(
                     "s3", endpoint_url=self._endpoint, region_name=self._region

@@ -77,6 +77,13 @@ class SQLiteStore(ObjectStore):
         if not self._ready and not self._file.path.is_file():
             return False
         if not self._ready:
+            if not self._file.writable():
+                # a read-only project: reads work, a write says why it cannot be done
+                self._file = SQLiteFile(
+                    self._file.path, what="payload store", error=StorageError, read_only=True
+                )
+                self._ready = True
+                return True
             self._writable()  # an existing file from an older run may lack the table
         return True
 

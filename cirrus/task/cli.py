@@ -23,9 +23,19 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ERROR_FILE_ENV", "build_parser", "main", "parse_args", "read_input", "run_and_report"]
+__all__ = [
+    "ERROR_FILE_ENV",
+    "LOG_PAYLOAD_ENV",
+    "build_parser",
+    "main",
+    "parse_args",
+    "read_input",
+    "run_and_report",
+]
 
 ERROR_FILE_ENV = "CIRRUS_TASK_ERROR_FILE"
+LOG_PAYLOAD_ENV = "CIRRUS_LOG_PAYLOAD_ID"
+"""The payload id the log lines of a task's own process carry (set by the pipeline)."""
 EXIT_FAILED = 1
 EXIT_INVALID = 2
 
@@ -150,7 +160,9 @@ def write_output(output: Any, destination: str | None) -> None:
     """Write an output payload to a path or URL, or print it on stdout."""
     text = json.dumps(output)
     if destination is None:
-        sys.stdout.write(text + "\n")
+        from cirrus.task.machine_output import machine_stdout
+
+        machine_stdout().write(text + "\n")
     elif "://" in destination:
         from cirrus.storage import write_bytes
 
@@ -160,16 +172,49 @@ def write_output(output: Any, destination: str | None) -> None:
         Path(destination).write_text(text)
 
 
-def run_and_report(task_class: type, source: str, destination: str | None, **options: Any) -> int:
+def run_and_report(
+    task_class: type,
+    source: str,
+    destination: str | None,
+    *,
+    log_level: str | None = None,
+    **options: Any,
+) -> int:
     """Run a task from the command line; returns the exit status.
 
-    Failures are reported on stderr as ``<Error>: <message>`` (and in the error file).
+    Failures are reported on stderr as ``<Error>: <message>`` after their traceback (and in
+    the error file). What the task writes (logging, warnings, print) goes to stderr as log
+    lines with time, level, task and payload id; stdout holds only the output payload.
     """
-    from cirrus.task.invoke import describe_error, invoke_task, is_invalid
+    from cirrus.errors import TaskError
+    from cirrus.task.children import CHILD_ENV, die_with_parent
+    from cirrus.task.invoke import describe_error, describe_exit, invoke_task, is_invalid
+    from cirrus.task.machine_output import guard_stdout
+    from cirrus.task.tasklog import StreamLog, bound, install, parse_level, task_named
 
+    if os.environ.get(CHILD_ENV):  # started by a pipeline: end with it
+        die_with_parent()
+    guard_stdout()
+    try:
+        level = parse_level(log_level or os.environ.get("CIRRUS_LOG_LEVEL") or "INFO")
+    except ValueError:
+        level = logging.INFO
+    install(level)
+    name = str(getattr(task_class, "name", "") or task_class.__name__)
+    sink = StreamLog(sys.__stderr__ or sys.stderr, os.environ.get(LOG_PAYLOAD_ENV, ""), level=level)
     try:
         event = read_input(source)
-        output = invoke_task(task_class, event, **options)
+        with bound(sink), task_named(name):
+            try:
+                output = invoke_task(task_class, event, **options)
+            except (SystemExit, KeyboardInterrupt) as exit_:
+                error, cause = describe_exit(exit_)
+                logging.getLogger("cirrus.task").error("%s: %s", error, cause, exc_info=exit_)
+                raise TaskError(error, cause) from exit_
+            except Exception as err:
+                error, cause = describe_error(err)
+                logging.getLogger("cirrus.task").error("%s: %s", error, cause, exc_info=err)
+                raise
         write_output(output, destination)
     except Exception as err:  # noqa: BLE001 - any task failure becomes an exit status
         name, message = describe_error(err)
@@ -184,11 +229,11 @@ def run_and_report(task_class: type, source: str, destination: str | None, **opt
 def main(task_class: type, argv: list[str] | None = None) -> None:
     """Parse the command line and run the task; exits with the task's status."""
     args = parse_args(task_class, sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=str(args.get("logging", "INFO")).upper(), stream=sys.stderr)
     options: dict[str, Any] = {"upload": args["upload"], "validate": args["validate"]}
     if args.get("workdir"):
         options["workdir"] = args["workdir"]
     if args.get("save_workdir"):
         options["save_workdir"] = True
     source = args.get("input") or "-"
-    sys.exit(run_and_report(task_class, source, args.get("output"), **options))
+    level = str(args.get("logging", "INFO"))
+    sys.exit(run_and_report(task_class, source, args.get("output"), log_level=level, **options))

@@ -9,6 +9,7 @@ from cirrus.task.base import Task
 
 __all__ = [
     "describe_error",
+    "describe_exit",
     "invoke_task",
     "is_cirrus_task",
     "is_task_class",
@@ -79,6 +80,16 @@ def describe_error(error: BaseException) -> tuple[str, str]:
     name = type(error).__name__
     message = str(error) or name
     return name, message
+
+
+def describe_exit(error: SystemExit | KeyboardInterrupt) -> tuple[str, str]:
+    """The (error name, message) for a task that called ``sys.exit`` or raised Ctrl-C itself.
+
+    Either ends only the task's payload, never the process that runs it.
+    """
+    if isinstance(error, SystemExit):
+        return "SystemExit", f"the task called sys.exit({error.code!r}); a task returns or raises"
+    return "KeyboardInterrupt", "the task raised KeyboardInterrupt"
 
 
 def is_invalid(error: BaseException) -> bool:

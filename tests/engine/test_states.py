@@ -29,7 +29,8 @@ def test_pass_chain_history() -> None:
         "ExecutionSucceeded",
     ]
     history = result.history()
-    assert [e["previousEventId"] for e in history] == [0, 1, 2, 3, 4, 5]
+    # as AWS records it: the first state entered follows no event
+    assert [e["previousEventId"] for e in history] == [0, 0, 2, 3, 4, 5]
     assert history[1]["stateEnteredEventDetails"] == {
         "name": "A",
         "input": '{"in":true}',
@@ -137,7 +138,7 @@ def test_wait_errors() -> None:
     result = run(single({"Type": "Wait", "TimestampPath": "$.t"}), {"t": "soon"})
     assert result.cause is not None and result.cause.endswith(
         "The TimestampPath parameter does not reference a valid ISO-8601 extended offset "
-        'date-time format string: $.t == "soon"'
+        "date-time format string: $.t == soon"
     )
 
 

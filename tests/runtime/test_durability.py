@@ -178,8 +178,11 @@ def test_sigkill_then_rerun_runs_replace_payloads_once(proj: Proj) -> None:
     outputs = {pid: len(proj.outputs(pid)) for pid in records}
     several = {pid: count for pid, count in outputs.items() if count != 1}
     assert several == {}, f"{len(several)} payloads have more than one output"
+    # every item announced; one whose commit the kill cut short after its announcement is
+    # announced again when its payload is finished (at-least-once publishing)
     announced = Counter(line["item"]["id"] for line in proj.published)
-    assert announced == dict.fromkeys(ids, 1)
+    assert set(announced) == set(ids)
+    assert max(announced.values()) <= 2
 
 
 def test_sigkill_of_a_two_process_run_then_rerun_finishes_every_payload_once(proj: Proj) -> None:

@@ -96,7 +96,12 @@ def test_succeeded_items_are_written_to_the_catalog_and_announced(mixed: Mixed) 
     links = {link["rel"]: link["href"] for link in catalog_item["links"]}
     assert Path(links["self"]) == location
     announced = mixed.proj.published
-    assert [(line["payload_id"], line["item"]["id"]) for line in announced] == [(OK, "a")]
+    # each line names its item and the execution that published it, not the payload id
+    (execution,) = mixed.records[OK]["executions"]
+    keys = ("id", "collection", "workflow", "execution")
+    lines = [tuple(line[key] for key in keys) for line in announced]
+    assert lines == [("a", "test", "three", execution)]
+    assert "payload_id" not in announced[0]
     # the attributes in SNS's form, as upstream Cirrus sends them
     assert announced[0]["attributes"]["collection"] == {"DataType": "String", "StringValue": "test"}
     assert announced[0]["item"] == catalog_item
@@ -161,7 +166,8 @@ def test_invalid_input_error_gives_invalid(mixed: Mixed, pid: str, message: str)
     record = mixed.records[pid]
     assert record["state"] == "INVALID"
     assert record["last_error"] == f"InvalidInput: {message}"
-    assert all(line["payload_id"] != pid for line in mixed.proj.published)
+    item_id = pid.rsplit("/", 1)[-1]
+    assert all(line["id"] != item_id for line in mixed.proj.published)
 
 
 def test_unreadable_input_is_kept_under_tmp_invalid_with_the_reason(mixed: Mixed) -> None:

@@ -1,4 +1,4 @@
-"""Results are committed as executions finish, and every event has the time it happened."""
+"""Results are committed as soon as executions finish, and every event has the time it happened."""
 
 from __future__ import annotations
 
@@ -57,26 +57,30 @@ def _sleeper(log: list[str]) -> Callable[[float], None]:
     return run
 
 
-def test_run_in_waves_hands_back_quick_items_while_a_slow_one_runs() -> None:
+def test_run_in_waves_hands_back_each_item_as_it_finishes_while_a_slow_one_runs() -> None:
     log: list[str] = []
-    items = [1.5, 0.01, 0.01, 0.01]
+    items = [1.5, 0.05, 0.1, 0.2]
     with ThreadPoolExecutor(2) as pool:
         waves = []
-        for wave in run_in_waves(items, _sleeper(log), pool, threads=2, wave_seconds=0.2):
+        for wave in run_in_waves(items, _sleeper(log), pool, threads=2):
             waves.append(sorted(wave))
-            log.append(f"wave of {len(wave)}")
-    assert waves == [[0.01, 0.01, 0.01], [1.5]]
-    assert log.index("wave of 3") < log.index("ran 1.5")
+            log.append(f"wave of {wave}")
+    # nothing waits for a wave to fill: each quick item is handed back on its own
+    assert waves == [[0.05], [0.1], [0.2], [1.5]]
+    assert log.index("wave of [0.2]") < log.index("ran 1.5")
+
+
+def test_what_finishes_while_the_caller_is_busy_makes_the_next_wave() -> None:
+    with ThreadPoolExecutor(4) as pool:
+        waves = []
+        for wave in run_in_waves(list(range(40)), lambda n: time.sleep(0.01), pool, threads=4):
+            waves.append(wave)
+            time.sleep(0.05)  # a slow commit
+    assert sorted(n for wave in waves for n in wave) == list(range(40))
+    assert len(waves) < 15, "the caller was handed back items one at a time"
 
 
 def test_run_in_waves_starts_nothing_more_once_its_caller_stopped() -> None:
-    """Closing the wave iterator (an error or Ctrl-C in the caller) leaves its threads going.
-
-    The threads keep taking items from ``pending`` until it is empty; the batch's
-    executions used to go through ``pool.map``, whose iterator cancels what has not
-    started when it is closed.
-    """
-
     ran: list[int] = []
 
     def run(number: int) -> None:
@@ -84,20 +88,27 @@ def test_run_in_waves_starts_nothing_more_once_its_caller_stopped() -> None:
         ran.append(number)
 
     with ThreadPoolExecutor(2) as pool:
-        waves = run_in_waves(list(range(40)), run, pool, threads=2, wave_seconds=0.05)
-        next(waves)
-        waves.close()  # the caller failed while handling the first wave
+        waves = run_in_waves(list(range(40)), run, pool, threads=2)
+        first = next(iter(waves))
+        rest = waves.stop()  # the caller failed while handling the first wave
     assert len(ran) < 40, "every item ran after the caller had stopped"
+    # what finished after the first wave is handed over by stop(), nothing twice
+    assert sorted(first + rest) == sorted(ran)
 
 
 def test_run_in_waves_without_threads_runs_every_item_once_in_order() -> None:
     log: list[str] = []
-    waves = list(
-        run_in_waves([0.0, 0.25, 0.0, 0.0], _sleeper(log), None, threads=1, wave_seconds=0.2)
-    )
-    assert [item for wave in waves for item in wave] == [0.0, 0.25, 0.0, 0.0]
-    assert len(waves) == 2  # the first wave was due once the slow item ended
+    waves = list(run_in_waves([0.0, 0.25, 0.0, 0.0], _sleeper(log), None, threads=1))
+    assert waves == [[0.0], [0.25], [0.0], [0.0]]
     assert log == ["ran 0.0", "ran 0.25", "ran 0.0", "ran 0.0"]
+
+
+def test_run_in_waves_on_one_thread_runs_every_item_once_in_order() -> None:
+    log: list[str] = []
+    with ThreadPoolExecutor(1) as pool:
+        waves = list(run_in_waves([0.0, 0.05, 0.0], _sleeper(log), pool, threads=1))
+    assert [item for wave in waves for item in wave] == [0.0, 0.05, 0.0]
+    assert log == ["ran 0.0", "ran 0.05", "ran 0.0"]
 
 
 def test_a_failure_of_the_run_itself_surfaces() -> None:

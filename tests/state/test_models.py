@@ -34,6 +34,7 @@ NOT_API = {
     "resolve",
     "rules",
     "sqlite",
+    "task_tokens",
 }
 
 

@@ -117,6 +117,7 @@ class _Batch:
             [*bucket_statements([PAYLOAD_BUCKET, DATA_BUCKET]), *self.extra_statements(task)],
         )
         environment = {
+            **self.inputs.environment,
             **settings.environment,
             **base_environment(self.inputs.deployment),
             "CIRRUS_DATA_BUCKET": ref(DATA_BUCKET),

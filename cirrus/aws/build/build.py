@@ -173,7 +173,7 @@ def _validated(project: Project) -> list[Problem]:
     Raises:
         ConfigError: listing every error.
     """
-    problems = validate_project(project)
+    problems = validate_project(project, local=False)
     _raise(problems, project, f"project {project.root}")
     return [problem for problem in problems if not problem.is_error]
 
@@ -186,7 +186,12 @@ def _stack(
     warnings: list[Problem],
 ) -> Stack:
     inputs = StackInputs(
-        project.config.name, settings, code_key, layer_key is not None, project.root
+        project.config.name,
+        settings,
+        code_key,
+        layer_key is not None,
+        project.root,
+        project.config.environment,
     )
     template = Template(
         f"cirrus project {inputs.project}, deployment {settings.name} "

@@ -47,6 +47,11 @@ __all__ = [
     "task_requirements",
 ]
 
+DISTRIBUTION = "cirrus-stac"
+"""cirrus's distribution name (the import name stays ``cirrus``; ``cirrus`` and ``cirrus-geo``
+on PyPI are other projects)."""
+_OWN_NAMES = frozenset({DISTRIBUTION, "cirrus"})
+"""Requirement names that mean cirrus itself (``cirrus`` as written before the rename)."""
 LAMBDA_PYTHON = "3.12"
 """The Python of the Lambda runtime the artifacts are built for (``python3.12``)."""
 LAMBDA_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
@@ -166,11 +171,11 @@ def _pyproject() -> dict[str, Any] | None:
         return None
     data = tomllib.loads(file.read_text(encoding="utf-8"))
     project = data.get("project", {})
-    return project if project.get("name") == "cirrus" else None
+    return project if project.get("name") == DISTRIBUTION else None
 
 
 def _distribution_files() -> dict[str, bytes]:
-    """``cirrus-<version>.dist-info``: what importlib.metadata needs to find entry points."""
+    """``cirrus_stac-<version>.dist-info``: what importlib.metadata needs for entry points."""
     project = _pyproject()
     if project is not None:
         version = str(project.get("version", cirrus.__version__))
@@ -184,11 +189,11 @@ def _distribution_files() -> dict[str, bytes]:
             lines.append("")
         entry_points = "\n".join(lines)
     else:
-        distribution = importlib.metadata.distribution("cirrus")
+        distribution = importlib.metadata.distribution(DISTRIBUTION)
         version = distribution.version
         entry_points = distribution.read_text("entry_points.txt") or ""
-    folder = f"cirrus-{version}.dist-info"
-    metadata = f"Metadata-Version: 2.1\nName: cirrus\nVersion: {version}\n"
+    folder = f"{DISTRIBUTION.replace('-', '_')}-{version}.dist-info"
+    metadata = f"Metadata-Version: 2.1\nName: {DISTRIBUTION}\nVersion: {version}\n"
     return {
         f"{folder}/METADATA": metadata.encode(),
         f"{folder}/entry_points.txt": entry_points.encode(),
@@ -205,7 +210,7 @@ def _cirrus_requires() -> tuple[list[str], dict[str, list[str]]]:
         }
     base: list[str] = []
     extras: dict[str, list[str]] = {}
-    for requirement in importlib.metadata.requires("cirrus") or []:
+    for requirement in importlib.metadata.requires(DISTRIBUTION) or []:
         text, _, marker = requirement.partition(";")
         found = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", marker)
         if found:
@@ -218,8 +223,8 @@ def _cirrus_requires() -> tuple[list[str], dict[str, list[str]]]:
 def cirrus_requirements(extras: Iterable[str] = ("aws",)) -> list[str]:
     """cirrus's own requirements for the Lambda layer, with ``extras`` expanded.
 
-    An extra naming cirrus itself (``demo = ["cirrus[geo]"]``) is expanded too, never
-    installed from an index (the name may mean another package there).
+    An extra naming cirrus itself (``demo = ["cirrus-stac[geo]"]``) is expanded too, never
+    installed from an index (``cirrus`` there is another package).
     """
     base, table = _cirrus_requires()
     found = list(base)
@@ -231,7 +236,7 @@ def cirrus_requirements(extras: Iterable[str] = ("aws",)) -> list[str]:
         seen.add(extra)
         for requirement in table.get(extra, []):
             name, wanted = _split(requirement)
-            if name == "cirrus":
+            if name in _OWN_NAMES:
                 pending += wanted
             else:
                 found.append(requirement)
@@ -247,7 +252,7 @@ def _split(requirement: str) -> tuple[str, list[str]]:
 
 
 def task_requirements(requirements_file: Path) -> list[str]:
-    """The requirements of a task's ``requirements.txt``; ``cirrus[...]`` becomes cirrus's own.
+    """A task's ``requirements.txt``; ``cirrus-stac[...]`` (or ``cirrus[...]``) is cirrus's own.
 
     Raises:
         ConfigError: a line holds pip options (``-r``, ``-e``, ``--index-url``), which would
@@ -264,7 +269,7 @@ def task_requirements(requirements_file: Path) -> list[str]:
                 "can go into the Lambda dependency layer; pip options cannot"
             )
         name, extras = _split(line)
-        found += cirrus_requirements(extras) if name == "cirrus" else [line]
+        found += cirrus_requirements(extras) if name in _OWN_NAMES else [line]
     return found
 
 

@@ -23,7 +23,8 @@ DeploymentParameter       ``/cirrus/deployments/<prefix>``, and one parameter pe
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,8 @@ class StackInputs:
         code_key: the code zip's key in the artifact bucket.
         layer: whether the dependency layer is built and attached.
         root: the project folder (files in messages are shown relative to it).
+        environment: the project's variables for every task (``environment`` in
+            ``cirrus.yml``), under each task's own.
     """
 
     project: str
@@ -96,6 +99,7 @@ class StackInputs:
     code_key: str
     layer: bool
     root: Path | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def prefix(self) -> str:

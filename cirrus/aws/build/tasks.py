@@ -120,6 +120,7 @@ def _add(
     default_memory = DEFAULT_MEMORY[task] if helper else settings.memory
     default_timeout = DEFAULT_TIMEOUTS[task] if helper else settings.timeout
     environment: dict[str, Any] = {
+        **inputs.environment,
         **settings.environment,
         **base_environment(inputs.deployment),
         "CIRRUS_DATA_BUCKET": ref(DATA_BUCKET),

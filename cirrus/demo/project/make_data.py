@@ -9,7 +9,7 @@ kilobytes. Nothing binary is committed: run this before the demo.
 writes ``OUT_DIR/<id>.tif`` and ``OUT_DIR/<id>.json`` (one payload per scene),
 ``OUT_DIR/collection.json`` (their STAC collection) and ``OUT_DIR/payloads.ndjson`` (all
 payloads, one per line), and prints the payload paths.
-OUT_DIR defaults to ``.cirrus/input`` beside this file. Needs rasterio (``cirrus[geo]``).
+OUT_DIR defaults to ``.cirrus/input`` beside this file. Needs rasterio (cirrus's ``geo`` extra).
 """
 
 from __future__ import annotations

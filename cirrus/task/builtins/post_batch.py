@@ -211,7 +211,8 @@ def last_log_line(stream: str, log_group: str | None = None) -> str | None:
         import boto3
     except ImportError as err:
         raise ConfigError(
-            "post-batch reads Batch logs from CloudWatch with boto3: pip install 'cirrus[aws]'"
+            "post-batch reads Batch logs from CloudWatch with boto3: pip install boto3 "
+            "(cirrus's aws extra)"
         ) from err
     client = boto3.session.Session().client("logs")
     with _logs_errors(group, stream):

@@ -14,7 +14,7 @@ import pytest
 
 from cirrus.aws.build import BuildResult, build, build_stack
 from cirrus.errors import ConfigError
-from cirrus.project import Project
+from cirrus.project import Project, find_project
 from cirrus.state.dynamodb import table_definition
 from tests.aws.build.conftest import lint
 from tests.project.conftest import write
@@ -379,7 +379,7 @@ def test_the_code_zip_runs_the_projects_tasks_with_the_task_handler(
     assert "project/tasks/convert/src/task/task.py" in names
     assert not any(name.startswith("project/tasks/segment/") for name in names)  # an image
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
-    [entry_points] = unpacked.glob("cirrus-*.dist-info/entry_points.txt")
+    [entry_points] = unpacked.glob("cirrus_stac-*.dist-info/entry_points.txt")
     assert "pre-batch = " in entry_points.read_text()  # built-ins are found in the zip
     payload = {
         "type": "FeatureCollection",
@@ -483,3 +483,14 @@ def test_fargate_memory_must_fit_the_vcpus(mixed: Project) -> None:
     definition.write_text(definition.read_text().replace("memory: 8192", "memory: 20480"))
     with pytest.raises(ConfigError, match=r"heavy/definition.yml:4: batch.memory: is 20480 MB"):
         build_stack(mixed)
+
+
+def test_the_projects_environment_goes_under_each_tasks_own(mixed: Project) -> None:
+    with (mixed.root / "cirrus.yml").open("a") as config:
+        config.write("environment:\n  FROM_PROJECT: p\n  HEAVY_THREADS: '1'\n")
+    result = build(find_project(explicit=mixed.root), dependencies=False)
+    container = properties(result, "HeavyJobDefinition")["ContainerProperties"]
+    assert {"Name": "FROM_PROJECT", "Value": "p"} in container["Environment"]
+    assert {"Name": "HEAVY_THREADS", "Value": "2"} in container["Environment"]  # the task's own
+    segment = properties(result, "SegmentTaskFunction")["Environment"]["Variables"]
+    assert segment["FROM_PROJECT"] == "p"

@@ -103,10 +103,12 @@ def test_requirements_name_cirrus_as_its_own_dependencies(tmp_path: Path) -> Non
     own = cirrus_requirements(("aws",))
     assert any(line.startswith("boto3") for line in own)
     assert not any(line.lower().startswith("cirrus") for line in own)
-    file = write(tmp_path / "requirements.txt", "cirrus[geo]\nnumpy>=1.26  # arrays\n\n")
-    found = task_requirements(file)
-    assert any(line.startswith("rasterio") for line in found)
-    assert found[-1] == "numpy>=1.26"
+    for own_name in ("cirrus-stac", "cirrus"):  # the distribution, and its name before
+        file = write(tmp_path / "requirements.txt", f"{own_name}[geo]\nnumpy>=1.26  # arrays\n\n")
+        found = task_requirements(file)
+        assert any(line.startswith("rasterio") for line in found)
+        assert not any(line.lower().startswith("cirrus") for line in found)
+        assert found[-1] == "numpy>=1.26"
     write(file, "numpy\n-r other.txt\n")
     with pytest.raises(ConfigError, match=r"requirements.txt:2: `-r other.txt`"):
         task_requirements(file)
