@@ -5,9 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
-import signal
 import sys
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
@@ -78,17 +76,17 @@ def drain_with_progress(
 def interrupt_summary(
     pipeline: Pipeline, reporter: ProgressReporter, project_dir: str | None
 ) -> Iterator[None]:
-    """While the block runs, Ctrl-C prints what finished, what was in flight and the command
-    that finishes the rest, then ends the process with status 130 at once.
+    """Ctrl-C (or SIGTERM) in the block prints what finished, what was in flight and the
+    command that finishes the rest, then ends the process with status 130.
 
-    Nothing is lost by ending at once: the payloads in flight keep their state records and
-    queue messages, and the next worker resumes them (see :mod:`cirrus.runtime.worker`).
+    The worker has already written out the executions that finished when the interruption
+    reaches here (see :mod:`cirrus.runtime.signals`); the payloads still in flight keep their
+    state records and queue messages, and the next worker resumes them. The process ends at
+    once, so that a thread still reading the input cannot hold it open.
     """
-    if threading.current_thread() is not threading.main_thread():
+    try:
         yield
-        return
-
-    def interrupted(signum: int, frame: object) -> None:
+    except KeyboardInterrupt:
         reporter.close()
         try:
             queued, in_flight = pipeline.queue.counts()
@@ -111,12 +109,6 @@ def interrupt_summary(
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(ExitCode.INTERRUPTED)
-
-    previous = signal.signal(signal.SIGINT, interrupted)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _count_dead_letters(pipeline: Pipeline, summary: dict[str, int]) -> None:
