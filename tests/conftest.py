@@ -20,12 +20,14 @@ __all__ = ["aws", "moto_server", "topics"]  # fixtures for every test module
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """``--update-snapshots``: rewrite committed snapshots instead of comparing with them."""
+    """``--update-snapshots``: rewrite committed snapshots instead of comparing with them
+    (and the dashboard screenshots of ``docs/img/``)."""
     parser.addoption(
         "--update-snapshots",
         action="store_true",
         default=False,
-        help="rewrite the committed snapshots (tests/aws/build/snapshots/) from this run",
+        help="rewrite the committed snapshots (tests/aws/build/snapshots/) and the dashboard "
+        "screenshots (docs/img/) from this run",
     )
 
 

@@ -44,6 +44,8 @@ class ExitCode(IntEnum):
     """``cirrus run-workflow``: the payload failed, was invalid or was aborted."""
     WORKFLOW_TIMED_OUT = 11
     """``cirrus run-workflow``: the execution timed out."""
+    INTERRUPTED = 130
+    """Stopped by Ctrl-C (128 + SIGINT, as shells report it)."""
 
 
 def exit_code(error: CirrusError) -> ExitCode:

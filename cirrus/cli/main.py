@@ -40,6 +40,10 @@ COMMANDS: dict[str, str] = {
     "cost": "cirrus.cli.cost:cost",
     "deploy": "cirrus.cli.deploy:deploy",
     "rehearse": "cirrus.cli.rehearse:rehearse",
+    "status": "cirrus.cli.status:status",
+    "serve": "cirrus.cli.serve:serve",
+    "abort": "cirrus.cli.manage:abort",
+    "purge": "cirrus.cli.steer:purge",
 }
 
 

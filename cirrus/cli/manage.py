@@ -274,18 +274,35 @@ def _deployed_execution(record: StateRecord) -> str | None:
 @click.option("--cause", default="aborted by an operator", show_default=True)
 @project_option
 def abort(payload_id: str, cause: str, project_dir: str | None) -> None:
-    """Stop PAYLOAD_ID's running execution on a deployment; update-state records ABORTED."""
-    from cirrus.aws.sfn import StepFunctions
-    from cirrus.errors import ConfigError, StateError
+    """Stop PAYLOAD_ID's running execution; the payload becomes ABORTED.
+
+    Locally the record is ABORTED at once and the worker running it stops the execution at
+    its next state, terminating the task processes it started. On a deployment the Step
+    Functions execution is stopped and update-state records ABORTED.
+    """
+    from cirrus.errors import StateError
 
     with reporting_errors(), open_pipeline(project_dir) as pipeline:
         record = _record(pipeline, payload_id)
         arn = _deployed_execution(record)
         if arn is None:
-            raise ConfigError(
-                "abort stops a Step Functions execution: use it as cirrus mgmt <deployment> "
-                "abort PAYLOAD_ID"
+            from cirrus.runtime.steer import abort as abort_locally
+
+            aborted = abort_locally(pipeline.db, payload_id, cause=cause)
+            click.echo(
+                f"{payload_id} is ABORTED; its worker stops the execution at the next state",
+                err=True,
             )
+            echo_json(
+                {
+                    "payload_id": payload_id,
+                    "execution": aborted.executions[-1] if aborted.executions else None,
+                    "state": aborted.state.value,
+                }
+            )
+            return
+        from cirrus.aws.sfn import StepFunctions
+
         if record.state is not State.PROCESSING:
             raise StateError(f"payload {payload_id!r} is {record.state.value}, not PROCESSING")
         StepFunctions().stop(arn, error="Aborted", cause=cause)
@@ -319,9 +336,11 @@ def mgmt(ctx: click.Context, deployment: str, command: str | None) -> None:
     a deployed stack, found through SSM (/cirrus/deployments/<name>) in the account and region
     of the AWS credentials. COMMAND is one of process, run-workflow (local only), get-state,
     query, get-input-payload(s), get-output-payload, get-execution, get-execution-events,
-    abort (deployments only), list-deployments.
+    abort, status, serve (the dashboard and API on the deployment's state), list-deployments.
     """
     from cirrus.cli.pipeline import process, run_workflow
+    from cirrus.cli.serve import serve
+    from cirrus.cli.status import status
 
     if _HELP.intersection((deployment, command)):
         click.echo(ctx.get_help())
@@ -341,6 +360,8 @@ def mgmt(ctx: click.Context, deployment: str, command: str | None) -> None:
         **_MGMT_COMMANDS,
         "process": process,
         "run-workflow": run_workflow,
+        "status": status,
+        "serve": serve,
     }
     if command == "list-deployments":
         with reporting_errors():

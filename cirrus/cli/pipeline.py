@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 import click
@@ -15,7 +17,8 @@ from cirrus.cli.exits import ExitCode, reporting_errors
 from cirrus.cli.logs import log_level_option
 
 if TYPE_CHECKING:
-    from cirrus.runtime import Outcome, PayloadResult, Pipeline, SubmitReport
+    from cirrus.cli.progress import ProgressReporter
+    from cirrus.runtime import Outcome, Pipeline, SubmitReport
 
 __all__ = ["process", "run_workflow", "worker"]
 
@@ -45,47 +48,67 @@ def drain_with_progress(
     *,
     source: IO[str] | None = None,
     name: str = "input",
+    project_dir: str | None = None,
 ) -> tuple[SubmitReport | None, Counter[Outcome]]:
-    """Run workers until the queue is empty, with a progress bar on stderr.
+    """Run workers until the queue is empty, showing progress on stderr.
 
-    With ``source``, its payloads are submitted while the workers already run.
+    With ``source``, its payloads are submitted while the workers already run. Ctrl-C
+    prints what finished and what was in flight, and exits 130.
     """
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from cirrus.cli.progress import ProgressReporter
 
-    console = Console(stderr=True)
-    counts: Counter[Outcome] = Counter()
-    with Progress(
-        TextColumn("[bold]processing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[summary]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=not console.is_terminal,
-        disable=not console.is_terminal,
-    ) as progress:
-        bar = progress.add_task("payloads", total=None, summary="")
-
-        def on_result(result: PayloadResult) -> None:
-            counts[result.outcome] += 1
-            if result.outcome.is_failure:
-                console.print(
-                    f"[red]{result.outcome}[/] {result.payload_id or ''} {result.error or ''}"
-                )
-            done = sum(counts.values())
-            visible, in_flight = pipeline.queue.counts() if done % 100 == 0 else (0, 0)
-            summary = " ".join(f"{name}={count}" for name, count in sorted(counts.items()))
-            total = max(done + visible + in_flight, progress.tasks[0].total or 0)
-            progress.update(bar, completed=done, total=total, summary=summary)
-
+    with ProgressReporter() as reporter, interrupt_summary(pipeline, reporter, project_dir):
         if source is None:
-            pipeline.drain(on_result, workers=workers, processes=processes)
-            return None, counts
+            pipeline.drain(reporter.result, workers=workers, processes=processes)
+            return None, reporter.counts
         report, _ = pipeline.process_stream(
-            source, name, on_result, workers=workers, processes=processes
+            source,
+            name,
+            reporter.result,
+            on_read=reporter.read,
+            workers=workers,
+            processes=processes,
         )
-    return report, counts
+    return report, reporter.counts
+
+
+@contextlib.contextmanager
+def interrupt_summary(
+    pipeline: Pipeline, reporter: ProgressReporter, project_dir: str | None
+) -> Iterator[None]:
+    """Ctrl-C (or SIGTERM) in the block prints what finished, what was in flight and the
+    command that finishes the rest, then ends the process with status 130.
+
+    The worker has already written out the executions that finished when the interruption
+    reaches here (see :mod:`cirrus.runtime.signals`); the payloads still in flight keep their
+    state records and queue messages, and the next worker resumes them. The process ends at
+    once, so that a thread still reading the input cannot hold it open.
+    """
+    try:
+        yield
+    except KeyboardInterrupt:
+        reporter.close()
+        try:
+            queued, in_flight = pipeline.queue.counts()
+        except Exception:  # the summary must not fail on a busy database  # noqa: BLE001
+            queued = in_flight = -1
+        finish = "cirrus worker --until-empty"
+        if project_dir:
+            finish += f" --project {shlex.quote(project_dir)}"
+        lines = [
+            f"interrupted: {reporter.done} payload(s) finished ({reporter.summary() or 'none'})",
+            f"in flight: {in_flight} payload(s) being processed, {queued} still queued; "
+            "they are kept and resumed by the next worker",
+            f"finish the rest with: {finish}",
+        ]
+        for line in lines:
+            reporter.line(line)
+        echo_json(
+            {**dict(reporter.counts), "interrupted": True, "in_flight": in_flight, "queued": queued}
+        )
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(ExitCode.INTERRUPTED)
 
 
 def _count_dead_letters(pipeline: Pipeline, summary: dict[str, int]) -> None:
@@ -147,7 +170,7 @@ def process(
             counts: Counter[Outcome] = Counter()
             if wait:  # processing starts with the first payloads read
                 submitted, counts = drain_with_progress(
-                    pipeline, workers, processes, source=stream, name=name
+                    pipeline, workers, processes, source=stream, name=name, project_dir=project_dir
                 )
                 assert submitted is not None
                 report = submitted
@@ -215,6 +238,7 @@ def run_workflow(source: str, log_level: str | None, project_dir: str | None) ->
 @click.option("--workers", type=click.IntRange(min=1), help="Payloads run at once.")
 @click.option("--until-empty", is_flag=True, help="Stop when nothing is left to do.")
 @click.option("--processes", type=click.IntRange(min=1), help="Worker processes (--until-empty).")
+@click.option("--quiet", "-q", is_flag=True, help="Print only failures, not every payload.")
 @log_level_option
 @_MAX_RECEIVES
 @project_option
@@ -222,11 +246,17 @@ def worker(
     workers: int | None,
     until_empty: bool,
     processes: int | None,
+    quiet: bool,
     log_level: str | None,
     max_receives: int | None,
     project_dir: str | None,
 ) -> None:
-    """Process submitted payloads (forever, or --until-empty)."""
+    """Process submitted payloads (forever, or --until-empty).
+
+    Prints one line per finished payload on stderr (only failures with --quiet); Ctrl-C
+    prints what finished and what was in flight, and exits 130.
+    """
+    from cirrus.cli.progress import ProgressReporter
     from cirrus.task.machine_output import guard_stdout
 
     guard_stdout()  # what tasks print goes to their logs or stderr, never into the counts
@@ -235,16 +265,18 @@ def worker(
         open_pipeline(project_dir, log_level=log_level, max_receives=max_receives) as pipeline,
     ):
         if until_empty:
-            _, counts = drain_with_progress(pipeline, workers, processes)
+            _, counts = drain_with_progress(pipeline, workers, processes, project_dir=project_dir)
         else:
             click.echo("worker started; Ctrl-C stops it", err=True)
-            running = pipeline.worker(workers=workers)
-            try:
-                counts = running.run(until_empty=False)
-            except KeyboardInterrupt:
-                counts = running.counts
-            finally:
-                running.close()
+            with (
+                ProgressReporter(every_success=not quiet, bar=False) as reporter,
+                interrupt_summary(pipeline, reporter, project_dir),
+            ):
+                running = pipeline.worker(reporter.result, workers=workers)
+                try:
+                    counts = running.run(until_empty=False)
+                finally:
+                    running.close()
         summary: dict[str, int] = {str(outcome): count for outcome, count in counts.items()}
         _count_dead_letters(pipeline, summary)
         echo_json(summary)

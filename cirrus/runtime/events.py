@@ -33,7 +33,7 @@ if TYPE_CHECKING:
         StateRecord,
         WorkflowEvent,
     )
-    from cirrus.state.base import GroupBy, QueryFilter
+    from cirrus.state.base import EventCount, GroupBy, Period, QueryFilter
 
 __all__ = ["AnnouncingStateDB", "EventSink"]
 
@@ -143,6 +143,9 @@ class AnnouncingStateDB(StateDB):
         self, *, since: timedelta | str | None = None, group_by: GroupBy = "workflow"
     ) -> dict[tuple[str, State], int]:
         return self.inner.counts(since=since, group_by=group_by)
+
+    def event_counts(self, *, since: datetime, period: Period) -> list[EventCount]:
+        return self.inner.event_counts(since=since, period=period)
 
     def _select(
         self, where: QueryFilter, after: tuple[datetime, str] | None, limit: int | None

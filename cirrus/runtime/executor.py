@@ -18,6 +18,7 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from cirrus.engine import ExecutionStatus
@@ -46,6 +47,10 @@ class ExecutionOutcome:
     error: str | None = None
     cause: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    started: datetime | None = None
+    """When the execution started (wall clock, UTC); None for an adopted output."""
+    ended: datetime | None = None
+    """When it ended."""
     log: bytes | None = None
     """What the execution's tasks wrote (None: nothing)."""
 
@@ -103,6 +108,16 @@ class WorkflowExecutor:
         self._machines: dict[str, Any] = {}
         self._object_io: Any = None  # Map ItemReader/ResultWriter storage, made on first use
         self._lock = threading.Lock()
+        self._running: dict[str, Any] = {}  # execution name -> engine Execution, while it runs
+
+    def abort(self, execution: str, cause: str = "aborted by an operator") -> bool:
+        """Stop a running execution at its next state (it ends ABORTED); False if not running."""
+        with self._lock:
+            running = self._running.get(execution)
+        if running is None:
+            return False
+        running.abort("Aborted", cause)
+        return True
 
     def definition(self, workflow: str) -> dict[str, Any]:
         """The ASL definition of a workflow.
@@ -170,17 +185,24 @@ class WorkflowExecutor:
             from cirrus.engine import storage_object_io
 
             self._object_io = storage_object_io()
+        started = datetime.now(UTC)
         options: dict[str, Any] = {"time_scale": self.time_scale, "object_io": self._object_io}
         if self.snapshots is not None and self.snapshots.store is not None:
             options["tokens"] = self.snapshots.store
             options["on_wait"] = self.snapshots.on_wait(payload_id or execution, execution)
         if snapshot is not None and snapshot.get("redrive"):
-            runner = Execution.redrive(machine, snapshot, **options)
+            running = Execution.redrive(machine, snapshot, **options)
         elif snapshot is not None:
-            runner = Execution.resume(machine, snapshot, **options)
+            running = Execution.resume(machine, snapshot, **options)
         else:
-            runner = Execution(machine, payload, name=execution, **options)
-        result = runner.run()
+            running = Execution(machine, payload, name=execution, **options)
+        with self._lock:
+            self._running[execution] = running
+        try:
+            result = running.run()
+        finally:
+            with self._lock:
+                self._running.pop(execution, None)
         if self.snapshots is not None:
             self.snapshots.ended(execution, payload_id or execution, result.redrive_point)
         return ExecutionOutcome(
@@ -189,6 +211,8 @@ class WorkflowExecutor:
             error=result.error,
             cause=result.cause,
             history=result.history() if self._keeps(result.status) else [],
+            started=started,
+            ended=datetime.now(UTC),
         )
 
     def execute(self, job: Job) -> ExecutionOutcome:

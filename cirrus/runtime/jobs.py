@@ -53,6 +53,9 @@ class Job:
     input_text: str = ""
     """``input`` as stored, in JSON."""
     outcome: ExecutionOutcome | None = None
+    aborted_elsewhere: bool = False
+    """Someone else (``cirrus abort``) ended the payload ABORTED while it ran: its end is
+    already written, and only the message is left to delete."""
     snapshot: dict[str, Any] | None = None
     """The engine's snapshot of the execution this job resumes (it waited for a task token
     when its worker died); None for a new execution."""

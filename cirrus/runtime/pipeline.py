@@ -285,12 +285,15 @@ class Pipeline(Closing):
         stream: IO[str],
         name: str = "input",
         on_result: Callable[[PayloadResult], None] | None = None,
+        *,
+        on_read: Callable[[SubmitReport], None] | None = None,
         **overrides: Any,
     ) -> tuple[SubmitReport, Counter[Outcome]]:
         """Submit a stream and process it at the same time, until everything is done.
 
         Processing starts with the first payloads instead of after the last one is read:
-        a long file or a slow feeder on stdin gives results from the start.
+        a long file or a slow feeder on stdin gives results from the start. ``on_read`` is
+        called with the submission's report once the whole stream is read (progress totals).
 
         Returns:
             What the submission accepted and refused, and the outcome counts.
@@ -303,6 +306,8 @@ class Pipeline(Closing):
         def submit() -> None:
             try:
                 outcome["report"] = self.submit_stream(stream, name, stop=stop_reading)
+                if on_read is not None:
+                    on_read(outcome["report"])
             except BaseException as err:  # noqa: BLE001 - handed to the caller after the drain
                 outcome["error"] = err
             finally:

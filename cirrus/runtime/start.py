@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from cirrus.engine import ExecutionStatus
 from cirrus.runtime.executor import ExecutionOutcome
 from cirrus.runtime.jobs import Batch, Job, execution_key, execution_name
-from cirrus.state import EventType, NewEvent, StateRecord
+from cirrus.runtime.outcomes import Outcome, PayloadResult
+from cirrus.state import EventType, NewEvent, State, StateRecord
 
 if TYPE_CHECKING:
     from cirrus.runtime.snapshots import ExecutionSnapshots
@@ -130,6 +131,7 @@ class Starter:
             lease_seconds=self.lease_seconds,
         )
         started = []
+        lost = []
         for job, result in zip(jobs, results, strict=True):
             if isinstance(result, StateRecord):
                 started.append(job)
@@ -142,11 +144,23 @@ class Starter:
                         input_url=job.input_url,
                     )
                 )
-            # else: the claim lapsed before the start; the message will come back
+            else:  # the claim lapsed before the start: the message will come back ...
+                lost.append(job)
+        if lost:
+            self._drop_aborted(lost, batch)
         # claims and starts are in the log before any execution runs, long ones included
         self.db.add_events(batch.started)
         batch.started.clear()
         return started
+
+    def _drop_aborted(self, lost: list[Job], batch: Batch) -> None:
+        """... unless the claim was lost to ``cirrus abort``: then the payload is decided."""
+        records = self.db.get_many([job.payload_id for job in lost])
+        for job in lost:
+            record = records.get(job.payload_id)
+            if record is not None and record.state is State.ABORTED and job.message is not None:
+                batch.done.append(job.message)
+                batch.add_result(PayloadResult(job.payload_id, Outcome.ABORTED, record.last_error))
 
     def _waiting(self, job: Job, previous: tuple[str, ...]) -> dict[str, Any] | None:
         if self.snapshots is None or not job.resumed or not previous:

@@ -22,7 +22,7 @@ from cirrus.payload import Payload
 from cirrus.runtime.executor import ExecutionOutcome
 from cirrus.runtime.failures import failure_of
 from cirrus.runtime.jobs import Batch, Job, execution_key
-from cirrus.runtime.outcomes import PayloadResult, ending
+from cirrus.runtime.outcomes import Outcome, PayloadResult, ending
 from cirrus.runtime.publish import Announcer, Published, PublishLogError
 from cirrus.state import FinishUpdate, NewEvent
 from cirrus.storage import load_payload
@@ -97,6 +97,11 @@ class UpdateState:
         """Decide how a finished execution ends its payload; the batch gathers the writes."""
         outcome = job.outcome
         assert outcome is not None
+        if job.aborted_elsewhere:  # whoever aborted it wrote its end
+            if job.message is not None:
+                batch.done.append(job.message)
+            batch.add_result(PayloadResult(job.payload_id, Outcome.ABORTED, "Aborted"))
+            return
         if outcome.history:
             key = execution_key(job.payload_id, job.execution, "history.json")
             batch.writes.append((key, json.dumps(outcome.history).encode()))
@@ -111,13 +116,19 @@ class UpdateState:
             except CirrusError as err:
                 # the workflow's output is wrong, not the submitted input: FAILED, not INVALID
                 outcome = ExecutionOutcome(
-                    ExecutionStatus.FAILED, error="InvalidOutput", cause=str(err)
+                    ExecutionStatus.FAILED,
+                    error="InvalidOutput",
+                    cause=str(err),
+                    started=outcome.started,
+                    ended=outcome.ended,
                 )
         name, message = failure_of(outcome.status, outcome.error, outcome.cause, outcome.history)
         error = f"{name}: {message}" if message else name
         end = ending(outcome.status, name)
         batch.finishes.append(
-            FinishUpdate(job.payload_id, end.state, owner=self.owner, error=error)
+            FinishUpdate(
+                job.payload_id, end.state, owner=self.owner, error=error, ended=outcome.ended
+            )
         )
         batch.events.append(
             NewEvent(
@@ -126,6 +137,7 @@ class UpdateState:
                 execution=job.execution,
                 error=error,
                 input_url=job.input_url,
+                time=outcome.ended,
             )
         )
         if job.message is not None:
@@ -152,7 +164,13 @@ class UpdateState:
         batch.chain_keys.extend(chain_keys)
         end = ending(ExecutionStatus.SUCCEEDED)
         batch.finishes.append(
-            FinishUpdate(job.payload_id, end.state, owner=self.owner, output_url=output_url)
+            FinishUpdate(
+                job.payload_id,
+                end.state,
+                owner=self.owner,
+                output_url=output_url,
+                ended=outcome.ended,
+            )
         )
         batch.events.append(
             NewEvent(
@@ -161,6 +179,7 @@ class UpdateState:
                 execution=job.execution,
                 input_url=job.input_url,
                 output_url=output_url,
+                time=outcome.ended,
             )
         )
         if job.message is not None:

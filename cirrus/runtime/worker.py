@@ -40,7 +40,7 @@ from cirrus.project.task_resolver import ProjectTaskResolver
 from cirrus.queue import Message, WorkQueue, open_queue
 from cirrus.runtime.admission import Admission, refusal_text
 from cirrus.runtime.claim import Claimer
-from cirrus.runtime.executor import WorkflowExecutor
+from cirrus.runtime.executor import WorkflowExecutor, terminate_tasks
 from cirrus.runtime.heartbeat import Heartbeat
 from cirrus.runtime.jobs import Batch, Job
 from cirrus.runtime.outcomes import Outcome, PayloadResult
@@ -50,6 +50,7 @@ from cirrus.runtime.read import Reader
 from cirrus.runtime.signals import terminate_as_interrupt
 from cirrus.runtime.snapshots import ExecutionSnapshots
 from cirrus.runtime.start import Starter
+from cirrus.runtime.steer import AbortWatch
 from cirrus.runtime.update_state import UpdateState
 from cirrus.runtime.waves import run_in_waves
 from cirrus.state import StateDB, open_state_db
@@ -139,6 +140,7 @@ class Worker:
             owner=self.owner,
             io_pool=self._io_pool,
         )
+        self.abort_watch = AbortWatch(self.db, self.owner, self._stop_execution)
         self.reader = Reader(
             self.db,
             self.queue,
@@ -322,7 +324,14 @@ class Worker:
             logger.warning("could not write out the finished executions", exc_info=True)
 
     def _run(self, job: Job) -> None:
+        self.abort_watch.running(job.payload_id, job.execution)
         job.outcome = self.executor.execute(job)
+        job.aborted_elsewhere = self.abort_watch.ended(job.payload_id)
+
+    def _stop_execution(self, payload_id: str, execution: str) -> None:
+        """Abort an execution whose payload was aborted elsewhere, with its task processes."""
+        self.executor.abort(execution)
+        terminate_tasks(execution)
 
     def _commit(self, batch: Batch) -> None:
         """Write out what the batch decided so far; its payloads need no more heartbeats."""
@@ -341,6 +350,7 @@ class Worker:
     def close(self) -> None:
         """Stop the I/O threads; close the state database and queue if this worker opened them."""
         self._io_pool.shutdown()
+        self.abort_watch.close()
         self.executor.close()
         if self._owns[0]:
             self.db.close()

@@ -19,8 +19,9 @@ rules live in :mod:`cirrus.state.rules`.
 
 from __future__ import annotations
 
-from cirrus.state.base import QueryFilter, StateDB
+from cirrus.state.base import EventCount, QueryFilter, StateDB
 from cirrus.state.dynamodb import DynamoDBStateDB
+from cirrus.state.executions import ExecutionTimes, execution_times
 from cirrus.state.memory import MemoryStateDB
 from cirrus.state.models import (
     ACTIVE_STATES,
@@ -47,7 +48,9 @@ __all__ = [
     "ClaimOutcome",
     "ClaimResult",
     "DynamoDBStateDB",
+    "EventCount",
     "EventType",
+    "ExecutionTimes",
     "FinishUpdate",
     "MemoryStateDB",
     "NewEvent",
@@ -59,6 +62,7 @@ __all__ = [
     "StateDB",
     "StateRecord",
     "WorkflowEvent",
+    "execution_times",
     "open_state_db",
     "open_task_tokens",
     "parse_since",

@@ -9,9 +9,10 @@ The table is upstream Cirrus 2.0's, unchanged::
 
 A state item carries upstream's attributes (``state_updated``, ``created``,
 ``updated``, ``claimed_at``, ``executions``, ``last_error``; ``outputs`` is
-upstream's and never touched) plus four of cirrus's own: ``claim_owner``,
-``lease_expires``, ``previous_state`` and ``output_url``. Times are written the
-way upstream writes them (``2024-05-01T12:00:00.000000+00:00``) and read in any
+upstream's and never touched) plus cirrus's own: ``claim_owner``,
+``lease_expires``, ``previous_state``, ``output_url``, ``started`` and ``duration``.
+Times are written the way upstream writes them (``2024-05-01T12:00:00.000000+00:00``)
+and read in any
 ISO form.
 
 cirrus's bookkeeping (the event log, its id counter, the list of partitions)
@@ -270,7 +271,21 @@ def record_from_item(item: Mapping[str, Any], payload_id: str | None = None) -> 
         claim_owner=_text(item, "claim_owner"),
         lease_expires=lease,
         previous_state=None if previous is None else _state(previous, item),
+        started=_opt_time(item, "started"),
+        duration=_opt_number(item, "duration"),
     )
+
+
+def _opt_number(item: Mapping[str, Any], name: str) -> float | None:
+    value = item.get(name)
+    if value is None:
+        return None
+    try:
+        return float(_plain(value))
+    except (TypeError, ValueError):
+        raise StateError(
+            f"state item {_describe(item)} has {name} {value!r}, not a number: fix the item"
+        ) from None
 
 
 def record_item(record: StateRecord) -> Item:
@@ -293,8 +308,11 @@ def record_item(record: StateRecord) -> Item:
         "previous_state": None if record.previous_state is None else record.previous_state.value,
         "last_error": record.last_error,
         "output_url": record.output_url,
+        "started": None if record.started is None else time_text(record.started),
     }
     item.update({name: {"S": value} for name, value in optional.items() if value is not None})
+    if record.duration is not None:
+        item["duration"] = {"N": repr(round(record.duration, 6))}
     return item
 
 
@@ -309,6 +327,8 @@ MANAGED = (
     "previous_state",
     "last_error",
     "output_url",
+    "started",
+    "duration",
 )
 """The attributes a state write sets or removes; any other attribute is kept."""
 

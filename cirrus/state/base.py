@@ -24,7 +24,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from cirrus._closing import Closing
 from cirrus.errors import AlreadyClaimed, ConfigError
@@ -44,12 +44,39 @@ from cirrus.state.models import (
 )
 from cirrus.state.rules import check_lease, check_terminal
 
-__all__ = ["Clock", "GroupBy", "QueryFilter", "StateDB", "utc_now"]
+__all__ = [
+    "PERIODS",
+    "Clock",
+    "EventCount",
+    "GroupBy",
+    "Period",
+    "QueryFilter",
+    "StateDB",
+    "utc_now",
+]
 
 Clock = Callable[[], datetime]
 """Returns the current time as an aware UTC datetime; injected for tests."""
 
 GroupBy = Literal["workflow", "collections_workflow"]
+
+Period = Literal["minute", "hour", "day"]
+
+PERIODS: dict[Period, int] = {"minute": 16, "hour": 13, "day": 10}
+"""How many characters of an ISO time name its period (``2024-05-01T12:03``, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventCount:
+    """How many events of one type were recorded in one period."""
+
+    period: str
+    """The period's start as ISO text cut to its length: ``2024-05-01T12:03`` (minute),
+    ``2024-05-01T12`` (hour), ``2024-05-01`` (day); UTC."""
+    event_type: EventType
+    count: int
+    unique_count: int
+    """How many distinct payloads those events were about."""
 
 
 def utc_now() -> datetime:
@@ -67,6 +94,8 @@ class QueryFilter:
     updated_since: datetime | None = None
     """Keep records with ``updated >= updated_since``."""
     error_prefix: str | None = None
+    ascending: bool = False
+    """Oldest ``updated`` first (not a filter: the order of the results)."""
 
     def matches(self, record: StateRecord) -> bool:
         """Whether ``record`` passes every filter (for backends that filter in Python)."""
@@ -247,12 +276,39 @@ class StateDB(Closing, ABC):
             group_by: ``"workflow"`` or ``"collections_workflow"``.
         """
 
+    def event_counts(self, *, since: datetime, period: Period) -> list[EventCount]:
+        """Events recorded at or after ``since``, counted per period and event type.
+
+        This default reads the event log from the start; backends with an index on event
+        times answer quicker (SQLite does).
+        """
+        width = PERIODS[period]
+        totals: dict[tuple[str, EventType], list[Any]] = {}
+        after = 0
+        while True:
+            events = self.events(after_id=after, limit=5000)
+            if not events:
+                break
+            after = events[-1].id
+            for event in events:
+                if event.time < since:
+                    continue
+                key = (format_time(event.time)[:width], event.event_type)
+                entry = totals.setdefault(key, [0, set()])
+                entry[0] += 1
+                entry[1].add(event.payload_id)
+        return [
+            EventCount(key[0], key[1], entry[0], len(entry[1]))
+            for key, entry in sorted(totals.items())
+        ]
+
     @abstractmethod
     def _select(
         self, where: QueryFilter, after: tuple[datetime, str] | None, limit: int | None
     ) -> list[StateRecord]:
-        """Records passing ``where``, ordered by ``(updated, payload_id)`` descending,
-        strictly after the ``after`` position, at most ``limit`` of them."""
+        """Records passing ``where``, ordered by ``(updated, payload_id)`` descending
+        (ascending with ``where.ascending``), strictly after the ``after`` position in that
+        order, at most ``limit`` of them."""
 
     @abstractmethod
     def close(self) -> None:
@@ -333,6 +389,7 @@ class StateDB(Closing, ABC):
         error_prefix: str | None = None,
         limit: int | None = None,
         next_token: str | None = None,
+        ascending: bool = False,
     ) -> QueryPage:
         """Records matching every given filter, newest ``updated`` first.
 
@@ -344,6 +401,7 @@ class StateDB(Closing, ABC):
             error_prefix: ``last_error`` starts with this text.
             limit: page size; ``None`` returns everything in one page.
             next_token: the previous page's ``next_token``.
+            ascending: oldest ``updated`` first instead.
 
         Raises:
             ConfigError: a filter value or the token is not valid.
@@ -356,6 +414,7 @@ class StateDB(Closing, ABC):
             state=None if state is None else _state(state),
             updated_since=self._since(since),
             error_prefix=error_prefix,
+            ascending=ascending,
         )
         after = None if next_token is None else decode_token(next_token)
         records = self._select(where, after, None if limit is None else limit + 1)

@@ -515,7 +515,7 @@ class DynamoDBStateDB(StateDB):
         after: tuple[datetime, str] | None,
         page: int | None,
     ) -> Iterator[tuple[str, StateRecord]]:
-        """One partition's matching records, newest first, with the second they sort by.
+        """One partition's matching records, newest (or oldest) first, with their second.
 
         Key conditions are bounded to whole seconds, so items in any ISO time form
         are found; the exact filters run here.
@@ -523,7 +523,13 @@ class DynamoDBStateDB(StateDB):
         expr = Expr()
         key = f"{expr.n(HASH_KEY)} = {expr.v(collections_workflow)}"
         since = None if where.updated_since is None else second_of(time_text(where.updated_since))
-        until = None if after is None else second_of(time_text(after[0])) + "~"
+        until = None
+        if after is not None:
+            after_second = second_of(time_text(after[0]))
+            if where.ascending:
+                since = max(since or "", after_second) or None
+            else:
+                until = after_second + "~"
         if where.state is not None:
             index, prefix = STATE_INDEX, f"{where.state.value}_"
             key += (
@@ -540,7 +546,7 @@ class DynamoDBStateDB(StateDB):
         params: dict[str, Any] = {
             "IndexName": index,
             "KeyConditionExpression": key,
-            "ScanIndexForward": False,
+            "ScanIndexForward": where.ascending,
         }
         if where.error_prefix is not None:
             params["FilterExpression"] = (
@@ -550,8 +556,9 @@ class DynamoDBStateDB(StateDB):
             params["Limit"] = page
         for item in self._db.query(**params, **expr.params()):
             record = record_from_item(item)
+            position = (record.updated, record.payload_id)
             if where.matches(record) and (
-                after is None or (record.updated, record.payload_id) < after
+                after is None or (position > after if where.ascending else position < after)
             ):
                 yield second_of(item[index]["S"][len(prefix) :]), record
 
@@ -564,14 +571,15 @@ class DynamoDBStateDB(StateDB):
         streams = [self._stream(p, where, after, page) for p in self._partitions_for(where)]
         found: list[StateRecord] = []
         boundary: str | None = None
-        for second, record in heapq.merge(*streams, key=itemgetter(0), reverse=True):
+        descending = not where.ascending
+        for second, record in heapq.merge(*streams, key=itemgetter(0), reverse=descending):
             # keep reading the last second: ties are ordered by payload id below
-            if boundary is not None and second < boundary:
+            if boundary is not None and (second < boundary if descending else second > boundary):
                 break
             found.append(record)
             if limit is not None and boundary is None and len(found) >= limit:
                 boundary = second
-        found.sort(key=lambda record: (record.updated, record.payload_id), reverse=True)
+        found.sort(key=lambda record: (record.updated, record.payload_id), reverse=descending)
         return found if limit is None else found[:limit]
 
     def counts(

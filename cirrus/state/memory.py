@@ -113,9 +113,19 @@ class MemoryStateDB(TransactionalStateDB[dict[str, StateRecord]]):
         with self._lock:
             self._check_open()
             found = [record for record in self._records.values() if where.matches(record)]
-        found.sort(key=lambda record: (record.updated, record.payload_id), reverse=True)
+        found.sort(
+            key=lambda record: (record.updated, record.payload_id), reverse=not where.ascending
+        )
         if after is not None:
-            found = [r for r in found if (r.updated, r.payload_id) < after]
+            found = [
+                r
+                for r in found
+                if (
+                    (r.updated, r.payload_id) > after
+                    if where.ascending
+                    else (r.updated, r.payload_id) < after
+                )
+            ]
         return found if limit is None else found[:limit]
 
     def close(self) -> None:

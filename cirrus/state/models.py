@@ -252,6 +252,11 @@ class StateRecord:
     """When the claim lapses unless renewed; ``None`` outside CLAIMED/PROCESSING."""
     previous_state: State | None = None
     """The terminal state before the current claim (``None`` for a first claim)."""
+    started: datetime | None = None
+    """When the last execution started (``None`` before the first one)."""
+    duration: float | None = None
+    """Seconds the last finished execution took, start to end; ``None`` while the first
+    one runs, and for records finished without an execution."""
 
     def __post_init__(self) -> None:
         split_payload_id(self.payload_id)  # raises PayloadError for a malformed id
@@ -290,6 +295,8 @@ class StateRecord:
             "claim_owner": self.claim_owner,
             "lease_expires": self.lease_expires,
             "previous_state": self.previous_state,
+            "started": self.started,
+            "duration": self.duration,
         }
         values.update(changes)
         return StateRecord(**values)
@@ -312,6 +319,8 @@ class StateRecord:
             "claim_owner": self.claim_owner,
             "lease_expires": _opt_time(self.lease_expires),
             "previous_state": None if self.previous_state is None else self.previous_state.value,
+            "started": _opt_time(self.started),
+            "duration": self.duration,
         }
 
     @classmethod
@@ -335,7 +344,18 @@ class StateRecord:
             claim_owner=data.get("claim_owner"),
             lease_expires=_maybe_time(data, "lease_expires"),
             previous_state=None if previous is None else _enum(State, data, "previous_state"),
+            started=_maybe_time(data, "started"),
+            duration=_duration(data),
         )
+
+
+def _duration(data: dict[str, Any]) -> float | None:
+    value = data.get("duration")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PayloadError("$.duration", f"must be a number of seconds, not {value!r}")
+    return float(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,6 +385,9 @@ class FinishUpdate:
     owner: str | None = None
     error: str | None = None
     output_url: str | None = None
+    ended: datetime | None = None
+    """When the execution ended (default: when the finish is written); the record's
+    ``duration`` runs from its ``started`` to this."""
 
 
 @dataclass(frozen=True, slots=True)

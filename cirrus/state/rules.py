@@ -202,6 +202,7 @@ def apply_start(
         updated=now,
         executions=executions,
         lease_expires=now + lease,
+        started=now,
     )
 
 
@@ -223,13 +224,15 @@ def apply_finish(
     error: str | None,
     output_url: str | None,
     now: datetime,
+    ended: datetime | None = None,
 ) -> StateRecord:
     """The record in terminal ``state`` with the claim cleared.
 
     With ``owner`` set, the owner must hold the claim. With ``owner=None`` the
     finish is unconditional (operators, update-state without a claim) and creates
     the record if there is none. ``last_error`` takes ``error`` when given and is
-    otherwise kept; ``output_url`` likewise.
+    otherwise kept; ``output_url`` likewise. Finishing a PROCESSING record sets
+    ``duration``: from its ``started`` to ``ended`` (default ``now``).
 
     Raises:
         StateError: ``state`` is not terminal.
@@ -247,9 +250,13 @@ def apply_finish(
             last_error=error,
             output_url=output_url,
         )
+    duration = current.duration
+    if current.state is State.PROCESSING and current.started is not None:
+        duration = max(((ended or now) - current.started).total_seconds(), 0.0)
     return current.evolve(
         state=state,
         updated=now,
+        duration=duration,
         last_error=error if error is not None else current.last_error,
         output_url=output_url if output_url is not None else current.output_url,
         claim_owner=None,
@@ -341,6 +348,7 @@ def finish_step() -> Step[FinishUpdate, Held]:
             error=update.error,
             output_url=update.output_url,
             now=now,
+            ended=update.ended,
         )
 
     return finish

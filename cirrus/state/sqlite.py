@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
@@ -25,7 +26,7 @@ from typing import Any
 from cirrus._sqlite import SQLiteFile
 from cirrus.errors import ConfigError, StateError
 from cirrus.state._transactional import TransactionalStateDB, number_events
-from cirrus.state.base import Clock, GroupBy, QueryFilter
+from cirrus.state.base import PERIODS, Clock, EventCount, GroupBy, Period, QueryFilter
 from cirrus.state.models import (
     EventType,
     NewEvent,
@@ -38,7 +39,7 @@ from cirrus.state.models import (
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStateDB"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The schema this code writes; older files are migrated on open."""
 
 # version -> statements that bring a file from version - 1 to version
@@ -77,23 +78,48 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         )""",
         "CREATE INDEX events_payload ON workflow_events (payload_id, id)",
     ),
+    # 2: execution times (when the last execution started, how long the last one took);
+    # for the dashboard, events by time and running counts per partition and state, kept
+    # up to date by every write of this module (see _store), so counting a million records
+    # reads a handful of rows
+    2: (
+        "ALTER TABLE state_records ADD COLUMN started TEXT",
+        "ALTER TABLE state_records ADD COLUMN duration REAL",
+        "CREATE INDEX events_time ON workflow_events (time)",
+        """CREATE TABLE state_counts (
+            collections_workflow TEXT NOT NULL,
+            workflow TEXT NOT NULL,
+            state TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (collections_workflow, state)
+        )""",
+        """INSERT INTO state_counts (collections_workflow, workflow, state, n)
+            SELECT collections_workflow, workflow, state, count(*) FROM state_records
+            GROUP BY collections_workflow, state""",
+    ),
 }
+
+_COUNT = (
+    "INSERT INTO state_counts (collections_workflow, workflow, state, n) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (collections_workflow, state) DO UPDATE SET n = n + excluded.n"
+)
 
 _RECORD_COLUMNS = (
     "payload_id, state, created, updated, executions, last_error, output_url,"
-    " claimed_at, claim_owner, lease_expires, previous_state"
+    " claimed_at, claim_owner, lease_expires, previous_state, started, duration"
 )
 _UPSERT = (
     "INSERT INTO state_records (collections_workflow, workflow, payload_id, state, created,"
     " updated, executions, last_error, output_url, claimed_at, claim_owner, lease_expires,"
-    " previous_state)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " previous_state, started, duration)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (payload_id) DO UPDATE SET state = excluded.state,"
     " created = excluded.created, updated = excluded.updated,"
     " executions = excluded.executions, last_error = excluded.last_error,"
     " output_url = excluded.output_url, claimed_at = excluded.claimed_at,"
     " claim_owner = excluded.claim_owner, lease_expires = excluded.lease_expires,"
-    " previous_state = excluded.previous_state"
+    " previous_state = excluded.previous_state, started = excluded.started,"
+    " duration = excluded.duration"
 )
 _EVENT_COLUMNS = "id, payload_id, event_type, time, execution, error, input_url, output_url"
 _CHUNK = 500  # ids per IN (...) lookup, well under SQLite's variable limit
@@ -126,6 +152,8 @@ def _row(record: StateRecord) -> tuple[Any, ...]:
         record.claim_owner,
         _opt_time(record.lease_expires),
         None if record.previous_state is None else record.previous_state.value,
+        _opt_time(record.started),
+        record.duration,
     )
 
 
@@ -142,6 +170,8 @@ def _record(row: Sequence[Any]) -> StateRecord:
         claim_owner=row[8],
         lease_expires=_opt_parse(row[9]),
         previous_state=None if row[10] is None else State(row[10]),
+        started=_opt_parse(row[11]),
+        duration=row[12],
     )
 
 
@@ -255,7 +285,30 @@ class SQLiteStateDB(TransactionalStateDB[sqlite3.Connection]):
 
     @staticmethod
     def _store(conn: sqlite3.Connection, records: Iterable[StateRecord]) -> None:
-        conn.executemany(_UPSERT, [_row(record) for record in records])
+        rows = [_row(record) for record in records]
+        if not rows:
+            return
+        # the running counts move with the states: one row per partition and state changed,
+        # not one per record (a trigger per record cost half the write speed)
+        before: dict[str, tuple[str, str, str]] = {}
+        for chunk in _chunks([row[2] for row in rows]):
+            marks = ",".join("?" * len(chunk))
+            sql = (
+                "SELECT payload_id, collections_workflow, workflow, state FROM state_records"  # noqa: S608
+                f" WHERE payload_id IN ({marks})"
+            )
+            before.update((row[0], row[1:]) for row in conn.execute(sql, chunk))
+        moves: Counter[tuple[str, str, str]] = Counter()
+        for row in rows:
+            old = before.get(row[2])
+            if old is None:  # a new record
+                moves[(row[0], row[1], row[3])] += 1
+            elif old[2] != row[3]:  # counted where the stored row says it belongs
+                moves[(old[0], old[1], row[3])] += 1
+                moves[old] -= 1
+        conn.executemany(_UPSERT, rows)
+        if moves:
+            conn.executemany(_COUNT, [(*key, n) for key, n in moves.items() if n])
 
     @staticmethod
     def _store_leases(conn: sqlite3.Connection, records: Sequence[StateRecord]) -> None:
@@ -267,7 +320,13 @@ class SQLiteStateDB(TransactionalStateDB[sqlite3.Connection]):
 
     @staticmethod
     def _delete(conn: sqlite3.Connection, payload_id: str) -> None:
-        conn.execute("DELETE FROM state_records WHERE payload_id = ?", (payload_id,))
+        row = conn.execute(
+            "SELECT collections_workflow, workflow, state FROM state_records WHERE payload_id = ?",
+            (payload_id,),
+        ).fetchone()
+        if row is not None:
+            conn.execute("DELETE FROM state_records WHERE payload_id = ?", (payload_id,))
+            conn.execute(_COUNT, (*row, -1))
 
     # ------------------------------------------------------------ StateDB
 
@@ -323,6 +382,13 @@ class SQLiteStateDB(TransactionalStateDB[sqlite3.Connection]):
     ) -> dict[tuple[str, State], int]:
         column = "workflow" if group_by == "workflow" else "collections_workflow"
         updated_since = self._since(since)
+        if updated_since is None:  # the running counts the triggers keep
+            sql = (
+                f"SELECT {column}, state, sum(n) FROM state_counts"  # noqa: S608
+                " GROUP BY 1, 2 HAVING sum(n) > 0"
+            )
+            with self._read() as conn:
+                return {(group, State(state)): n for group, state, n in conn.execute(sql)}
         sql = f"SELECT {column}, state, count(*) FROM state_records"  # noqa: S608
         params: list[Any] = []
         if updated_since is not None:
@@ -331,6 +397,16 @@ class SQLiteStateDB(TransactionalStateDB[sqlite3.Connection]):
         sql += " GROUP BY 1, 2"
         with self._read() as conn:
             return {(group, State(state)): n for group, state, n in conn.execute(sql, params)}
+
+    def event_counts(self, *, since: datetime, period: Period) -> list[EventCount]:
+        width = PERIODS[period]
+        sql = (
+            "SELECT substr(time, 1, ?), event_type, count(*), count(DISTINCT payload_id)"
+            " FROM workflow_events WHERE time >= ? GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+        with self._read() as conn:
+            rows = conn.execute(sql, (width, format_time(since))).fetchall()
+        return [EventCount(row[0], EventType(row[1]), row[2], row[3]) for row in rows]
 
     def _select(
         self, where: QueryFilter, after: tuple[datetime, str] | None, limit: int | None
@@ -355,13 +431,17 @@ class SQLiteStateDB(TransactionalStateDB[sqlite3.Connection]):
             params.extend([len(where.error_prefix), where.error_prefix])
         if after is not None:
             # the first term is an index range; the second skips what was already seen
-            clauses.append("updated <= ? AND (updated < ? OR payload_id < ?)")
+            if where.ascending:
+                clauses.append("updated >= ? AND (updated > ? OR payload_id > ?)")
+            else:
+                clauses.append("updated <= ? AND (updated < ? OR payload_id < ?)")
             updated = format_time(after[0])
             params.extend([updated, updated, after[1]])
         sql = f"SELECT {_RECORD_COLUMNS} FROM state_records"  # noqa: S608
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
-        sql += " ORDER BY updated DESC, payload_id DESC LIMIT ?"
+        order = "ASC" if where.ascending else "DESC"
+        sql += f" ORDER BY updated {order}, payload_id {order} LIMIT ?"
         params.append(-1 if limit is None else limit)
         with self._read() as conn:
             return [_record(row) for row in conn.execute(sql, params)]

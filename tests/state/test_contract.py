@@ -468,6 +468,37 @@ def test_query_pages_cover_every_record_once(
     assert seen == expected
 
 
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"state": State.FAILED}, {"workflow": "cog", "since": "8m"}],
+    ids=["all", "state", "workflow-since"],
+)
+@pytest.mark.parametrize("limit", [1, 3])
+def test_ascending_pages_give_the_same_records_oldest_first(
+    populated: StateDB, filters: dict[str, object], limit: int
+) -> None:
+    expected = _ids(populated.query(**filters).records)  # type: ignore[arg-type]
+    seen: list[int] = []
+    token = None
+    for _ in range(20):
+        page = populated.query(limit=limit, next_token=token, ascending=True, **filters)  # type: ignore[arg-type]
+        seen.extend(_ids(page.records))
+        token = page.next_token
+        if token is None:
+            break
+
+    assert seen == expected[::-1]
+
+
+def test_ascending_pages_break_ties_on_payload_id(db: StateDB) -> None:
+    db.claim_many([(pid(n), False) for n in range(5)], owner="w1", lease_seconds=LEASE)
+
+    first = db.query(limit=2, ascending=True)
+    rest = db.query(next_token=first.next_token, ascending=True)
+
+    assert _ids(first.records) + _ids(rest.records) == [0, 1, 2, 3, 4]
+
+
 def test_query_pages_break_ties_on_payload_id(db: StateDB) -> None:
     db.claim_many([(pid(n), False) for n in range(5)], owner="w1", lease_seconds=LEASE)
 
@@ -578,3 +609,98 @@ def test_naive_clock_is_refused(db: StateDB, clock: FakeClock) -> None:
     clock.now = clock.now.replace(tzinfo=None)
     with pytest.raises(ConfigError, match="naive"):
         db.claim(PID, owner="w1", lease_seconds=LEASE)
+
+
+# ---------------------------------------------------------------- execution times
+
+
+def test_finishing_an_execution_records_its_start_and_duration(
+    db: StateDB, clock: FakeClock
+) -> None:
+    from cirrus.state import execution_times
+
+    db.claim(PID, owner="w1", lease_seconds=LEASE)
+    clock.advance(2)
+    started = db.start(PID, "run-1", owner="w1", lease_seconds=LEASE)
+    assert started.started == clock.now and started.duration is None
+    db.add_event(PID, EventType.STARTED_PROCESSING, execution="run-1", time=clock.now)
+    ended = clock.advance(12.5)
+    clock.advance(1)  # the finish is written a second after the execution ended
+    done = db.finish_many(
+        [FinishUpdate(PID, State.FAILED, owner="w1", error="E: m", ended=ended)],
+        events=[NewEvent(PID, EventType.FAILED, execution="run-1", error="E: m", time=ended)],
+    )[0]
+    assert isinstance(done, StateRecord)
+    assert done.duration == pytest.approx(12.5)
+    again = db.get(PID)
+    assert again is not None and again.duration == pytest.approx(12.5)
+    assert again.started == started.started
+    assert StateRecord.from_dict(again.to_dict()) == again
+
+    (run,) = execution_times(db.events(PID))
+    assert (run.execution, run.status, run.error) == ("run-1", "FAILED", "E: m")
+    assert run.started == started.started and run.ended == ended
+    assert run.duration == pytest.approx(12.5)
+
+
+def test_a_second_execution_replaces_the_duration(db: StateDB, clock: FakeClock) -> None:
+    make_state(db, PID, State.FAILED)
+    db.claim(PID, owner="w2", lease_seconds=LEASE)
+    second = db.start(PID, "run-2", owner="w2", lease_seconds=LEASE)
+    assert second.started == clock.now
+    clock.advance(3)
+    assert db.finish(PID, State.SUCCEEDED, owner="w2").duration == pytest.approx(3)
+
+
+def test_event_counts_per_period_and_type(db: StateDB, clock: FakeClock) -> None:
+    make_state(db, pid(1), State.FAILED)
+    db.add_event(pid(1), EventType.FAILED)
+    db.add_event(pid(2), EventType.FAILED)
+    clock.advance(3600)
+    db.add_event(pid(1), EventType.SUCCEEDED)
+    db.add_event(pid(1), EventType.SUCCEEDED)
+
+    hours = db.event_counts(since=START, period="hour")
+    failed = [
+        (c.period, c.count, c.unique_count) for c in hours if c.event_type is EventType.FAILED
+    ]
+    assert failed == [("2024-05-01T12", 2, 2)]
+    succeeded = [(c.period, c.count, c.unique_count) for c in hours if c.event_type == "SUCCEEDED"]
+    assert succeeded == [("2024-05-01T13", 2, 1)]
+    recent = db.event_counts(since=clock.now, period="minute")
+    assert [(c.period, c.event_type, c.count) for c in recent] == [
+        ("2024-05-01T13:00", EventType.SUCCEEDED, 2)
+    ]
+
+
+def test_counts_follow_every_transition(db: StateDB, clock: FakeClock) -> None:
+    """Counts agree with the records after claims, releases, starts, finishes and reruns."""
+
+    def truth() -> dict[tuple[str, State], int]:
+        found: dict[tuple[str, State], int] = {}
+        for record in db.query().records:
+            key = (record.workflow, record.state)
+            found[key] = found.get(key, 0) + 1
+        return found
+
+    ids = [pid(n, workflow="cog" if n % 2 else "ndvi") for n in range(6)]
+    db.claim_many([(p, False) for p in ids], owner="w1", lease_seconds=LEASE)
+    assert db.counts() == truth()
+    assert db.release(ids[5], "w1")  # a claim that never started: the record goes
+    assert db.counts() == truth()
+    db.start_many([(p, "run-1") for p in ids[:5]], owner="w1", lease_seconds=LEASE)
+    assert db.counts() == truth()
+    db.finish_many(
+        [
+            FinishUpdate(p, State.SUCCEEDED if n % 2 else State.FAILED, owner="w1")
+            for n, p in enumerate(ids[:4])
+        ]
+    )
+    assert db.counts() == truth()
+    db.claim_many([(p, True) for p in ids[:4]], owner="w2", lease_seconds=LEASE)  # reruns
+    assert db.counts() == truth()
+    clock.advance(LEASE + 1)
+    db.claim(ids[4], owner="w3", lease_seconds=LEASE)  # resumed after its lease ran out
+    db.finish(pid(99), State.ABORTED, owner=None)  # an operator's finish makes a record
+    assert db.counts() == truth()
+    assert sum(db.counts().values()) == 6

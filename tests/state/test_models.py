@@ -28,6 +28,7 @@ NOT_API = {
     "annotations",
     "base",
     "dynamodb",
+    "executions",
     "memory",
     "models",
     "resolve",
@@ -98,6 +99,8 @@ def test_record_to_dict_shape_and_round_trip() -> None:
         lease_expires=T0 + timedelta(minutes=5),
         previous_state=State.FAILED,
         last_error="TaskError: boom",
+        started=T0 + timedelta(minutes=1),
+        duration=2.5,
     )
 
     data = record.to_dict()
@@ -118,6 +121,8 @@ def test_record_to_dict_shape_and_round_trip() -> None:
         "claim_owner": "w1",
         "lease_expires": "2024-05-01T12:05:00.000000Z",
         "previous_state": "FAILED",
+        "started": "2024-05-01T12:01:00.000000Z",
+        "duration": 2.5,
     }
     assert StateRecord.from_dict(json.loads(json.dumps(data))) == record
 

@@ -51,8 +51,48 @@ def test_file_uses_wal_and_records_schema_version(tmp_path: Path) -> None:
 
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,), (2,)]
     conn.close()
+
+
+def test_a_version_1_file_is_migrated_and_keeps_its_records(tmp_path: Path) -> None:
+    """Files written before execution times existed open, keep every record, and gain times."""
+    from cirrus.state.sqlite import _MIGRATIONS
+
+    path = tmp_path / "state.db"
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        for statement in _MIGRATIONS[1]:
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_version VALUES (1)")
+        conn.execute(
+            "INSERT INTO state_records (payload_id, collections_workflow, workflow, state,"
+            " created, updated, executions) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                PID,
+                "c_w",
+                "w",
+                "SUCCEEDED",
+                "2024-05-01T12:00:00.000000Z",
+                "2024-05-01T12:00:00.000000Z",
+                '["old-run"]',
+            ),
+        )
+    conn.close()
+
+    with SQLiteStateDB(path) as db:
+        old = db.get(PID)
+        assert old is not None and old.executions == ("old-run",)
+        assert old.started is None and old.duration is None
+        assert db.counts() == {("w", State.SUCCEEDED): 1}
+        db.claim(PID, owner="w", lease_seconds=60, replace=True)
+        started = db.start(PID, "new-run", owner="w", lease_seconds=60)
+        assert started.started is not None
+        done = db.finish(PID, State.SUCCEEDED, owner="w")
+        assert done.duration is not None and done.duration >= 0
+        assert db.counts() == {("w", State.SUCCEEDED): 1}
+        assert db.counts(group_by="collections_workflow") == {("c_w", State.SUCCEEDED): 1}
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:

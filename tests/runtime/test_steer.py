@@ -1,0 +1,116 @@
+"""``cirrus abort`` and ``cirrus purge`` on a real project, worker and task processes."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import psutil
+
+from tests.runtime.conftest import Proj, item, payload, payload_id
+from tests.serve.conftest import add_server_test_tasks, stop_all, wait_for
+
+
+def _state(proj: Proj, pid: str) -> str | None:
+    run = proj.cirrus("get-state", pid, check=False)
+    return json.loads(run.stdout)["state"] if run.returncode == 0 else None
+
+
+def _nap_processes(worker: psutil.Process) -> list[psutil.Process]:
+    found = []
+    for child in worker.children(recursive=True):
+        try:
+            if "nap" in child.cmdline():
+                found.append(child)
+        except psutil.Error:
+            continue
+    return found
+
+
+def test_abort_stops_a_running_30_second_task_within_seconds(proj: Proj) -> None:
+    add_server_test_tasks(proj)
+    worker = proj.popen("worker", "--workers", "2")
+    try:
+        slow = payload(item("slow-1"), workflow="slow", tasks={"nap": {"seconds": 30}})
+        proj.cirrus("process", input=json.dumps(slow))
+        pid = payload_id("slow-1", "slow")
+        wait_for(lambda: _state(proj, pid) == "PROCESSING", what="the slow payload to run")
+        (nap,) = wait_for(lambda: _nap_processes(psutil.Process(worker.pid)), what="its task")
+
+        asked = time.monotonic()
+        run = proj.cirrus("abort", pid)
+        assert json.loads(run.stdout)["state"] == "ABORTED"
+        assert _state(proj, pid) == "ABORTED"
+        wait_for(
+            lambda: not nap.is_running() or nap.status() == psutil.STATUS_ZOMBIE, 10, "nap gone"
+        )
+        assert time.monotonic() - asked < 10
+
+        # the worker lives on, leaves the record ABORTED and logs the abort once
+        quick = payload(item("quick"), workflow="stamp-only")
+        proj.cirrus("process", input=json.dumps(quick))
+        wait_for(lambda: _state(proj, payload_id("quick", "stamp-only")) == "SUCCEEDED", 30)
+        assert worker.poll() is None
+        assert _state(proj, pid) == "ABORTED"
+        events = proj.cirrus("get-execution-events", pid, "--workflow-events").ndjson()
+        assert [e["event_type"] for e in events].count("ABORTED") == 1
+        assert [e["event_type"] for e in events][-1] == "ABORTED"
+        record = proj.records()[pid]
+        assert record["last_error"].startswith("Aborted:")
+    finally:
+        stop_all([worker])
+
+
+def test_abort_refuses_a_payload_that_is_not_running(proj: Proj) -> None:
+    proj.cirrus("process", "--wait", input=json.dumps(payload(item("done"), workflow="stamp-only")))
+
+    run = proj.cirrus("abort", payload_id("done", "stamp-only"), check=False)
+    assert run.returncode == 1
+    assert "SUCCEEDED, not running" in run.stderr and "Traceback" not in run.stderr
+    missing = proj.cirrus("abort", "test/workflow-x/nope", check=False)
+    assert missing.returncode == 1 and "no state record" in missing.stderr
+
+
+def test_purge_drops_queued_payloads_of_a_workflow_after_confirmation(proj: Proj) -> None:
+    queued = [payload(item(f"a-{n}"), workflow="stamp-only") for n in range(3)]
+    queued += [payload(item(f"b-{n}")) for n in range(2)]
+    proj.cirrus("process", input="\n".join(json.dumps(p) for p in queued))
+
+    refused = proj.cirrus("purge", "--workflow", "three", check=False)
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    assert "2 queued payload(s) of workflow three" in refused.stderr
+
+    purged = proj.cirrus("purge", "--workflow", "three", "--yes")
+    assert purged.json()["purged"] == 2
+
+    summary = proj.cirrus("process", "--wait", input="").json()
+    assert summary.get("succeeded") == 3 and "failed" not in summary
+    assert proj.cirrus("purge", "--yes").json() == {"purged": 0}
+
+
+def test_a_payload_aborted_before_it_started_is_not_run_again(
+    proj: Proj, open_pipeline: Any, tmp_path: Any
+) -> None:
+    """An abort between the claim and the start ends the payload at once: its message is
+    deleted instead of coming back after the lease."""
+    from cirrus.runtime.steer import abort
+    from tests.runtime.conftest import Standin, logged, run_worker, runs
+
+    log = tmp_path / "runs.log"
+    pipeline = open_pipeline()
+    pid = payload_id("early", "stamp-only")
+    pipeline.submit([payload(item("early"), workflow="stamp-only", tasks=logged(log))])
+
+    def start_many(items: Any, **kwargs: Any) -> Any:
+        abort(pipeline.db, pid, cause="changed my mind")
+        return pipeline.db.start_many(items, **kwargs)
+
+    counts = run_worker(pipeline, state_db=Standin(pipeline.db, start_many=start_many))
+
+    assert counts == {"aborted": 1}
+    assert runs(log) == []
+    assert pipeline.queue.counts() == (0, 0)  # the message is gone, not coming back
+    record = pipeline.db.get(pid)
+    assert record is not None and record.state.value == "ABORTED"
+    assert record.last_error == "Aborted: changed my mind"
