@@ -178,24 +178,10 @@ def _finish_jsonpath(
 def task_timeout(
     state: TaskState, data: Any, lane: Lane, bindings: dict[str, Any] | None
 ) -> float | None:
+    """The state's TimeoutSeconds (from TimeoutSecondsPath or JSONata when dynamic)."""
     if state.timeout_path is None:
         return state.timeout
-    if isinstance(state.timeout_path, JsonataTemplate):
-        value = state.timeout_path.evaluate(bindings or {})
-    else:
-        try:
-            value = state.timeout_path(data, lane)
-        except PathMissing as missing:
-            raise StatesError(
-                RUNTIME,
-                f"Invalid path '{missing.path}' : No results for path: $['{missing.path[2:]}']",
-            ) from None
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise StatesError(
-            RUNTIME,
-            f"The TimeoutSecondsPath parameter must reference a positive integer: {dumps(value)}",
-        )
-    return float(value)
+    return _dynamic_seconds(state.timeout_path, "TimeoutSecondsPath", data, lane, bindings)
 
 
 def task_heartbeat(
@@ -204,11 +190,18 @@ def task_heartbeat(
     """The state's HeartbeatSeconds (from HeartbeatSecondsPath or JSONata when dynamic)."""
     if state.heartbeat_path is None:
         return state.heartbeat
-    if isinstance(state.heartbeat_path, JsonataTemplate):
-        value = state.heartbeat_path.evaluate(bindings or {})
+    return _dynamic_seconds(state.heartbeat_path, "HeartbeatSecondsPath", data, lane, bindings)
+
+
+def _dynamic_seconds(
+    source: Any, field: str, data: Any, lane: Lane, bindings: dict[str, Any] | None
+) -> float:
+    """A number of seconds read from a path or a JSONata template, as AWS checks it."""
+    if isinstance(source, JsonataTemplate):
+        value = source.evaluate(bindings or {})
     else:
         try:
-            value = state.heartbeat_path(data, lane)
+            value = source(data, lane)
         except PathMissing as missing:
             raise StatesError(
                 RUNTIME,
@@ -216,8 +209,7 @@ def task_heartbeat(
             ) from None
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise StatesError(
-            RUNTIME,
-            f"The HeartbeatSecondsPath parameter must reference a positive integer: {dumps(value)}",
+            RUNTIME, f"The {field} parameter must reference a positive integer: {dumps(value)}"
         )
     return float(value)
 

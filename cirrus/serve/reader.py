@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from cirrus.errors import CirrusError, ConfigError, NotFound
 from cirrus.runtime.jobs import execution_key
+from cirrus.runtime.records import upstream_state_item
 from cirrus.runtime.status import pipeline_status
 from cirrus.state import State, StateRecord, execution_times, split_payload_id
 from cirrus.state.base import encode_token
@@ -136,35 +137,13 @@ class PipelineReader:
         return body
 
     def item(self, record: StateRecord) -> dict[str, Any]:
-        """One record in upstream's item shape, plus cirrus's own fields."""
-        execution = record.executions[-1] if record.executions else None
-        input_url = output_url = None
-        if execution is not None:
-            input_url = self._url(execution_key(record.payload_id, execution, "input.json"))
-            if record.state is State.SUCCEEDED:
-                output_url = record.output_url or self._url(
-                    execution_key(record.payload_id, execution, "output.json")
-                )
-        item: dict[str, Any] = {
-            "payload_id": record.payload_id,
-            "collections": record.collections,
-            "workflow": record.workflow,
-            "items": record.itemids,
-            "state": record.state.value,
-            "created": format_time(record.created),
-            "updated": format_time(record.updated),
-            "input_payload_url": input_url,
-            "output_payload_url": output_url,
-            "executions": list(record.executions),
-            "catid": record.payload_id,
-            "catalog": input_url,
-            "started": None if record.started is None else format_time(record.started),
-            "duration": record.duration,
-        }
-        if record.last_error is not None:
-            item["last_error"] = record.last_error
-        if record.claimed_at is not None:
-            item["claimed_at"] = format_time(record.claimed_at)
+        """One record in upstream's item shape (as its ``get-state`` prints it), plus
+        cirrus's own fields."""
+        item = upstream_state_item(record, self.settings.payload_root)
+        item["catid"] = record.payload_id
+        item["catalog"] = item["input_payload_url"]
+        item["started"] = None if record.started is None else format_time(record.started)
+        item["duration"] = record.duration
         return item
 
     def record(self, payload_id: str) -> StateRecord:
