@@ -73,10 +73,6 @@ def check_name(value: str, field: str, max_bytes: int) -> None:
         )
 
 
-def _is_reference(data: dict[str, Any]) -> bool:
-    return "features" not in data and ("url" in data or "href" in data)
-
-
 def _definitions(process: list[Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every process definition of a process array (chain links and branches) by JSON path."""
     for index, link in enumerate(process):
@@ -200,16 +196,9 @@ class Admission:
     def resolve(self, data: Any) -> Any:
         """``data``, or the payload its ``{"url"}``/``{"href"}`` reference names, read within
         the reference limits (a stored payload may itself be a reference)."""
-        from cirrus.storage import read_reference
+        from cirrus.storage.references import follow_references, read_reference
 
-        seen: set[str] = set()
-        while isinstance(data, dict) and _is_reference(data):
-            url = data.get("url", data.get("href"))
-            if not isinstance(url, str):
-                raise PayloadError("$.url", "must be a string URL", "e.g. s3://bucket/key.json")
-            if url in seen:
-                raise PayloadError("$.url", f"refers back to itself ({url})")
-            seen.add(url)
+        def parsed(url: str) -> Any:
             raw = read_reference(
                 url,
                 max_bytes=self.limits.reference_max_bytes,
@@ -219,8 +208,9 @@ class Admission:
                 text = raw.decode()
             except UnicodeDecodeError as err:
                 raise PayloadError("$", f"at {url} is not UTF-8 text ({err})") from None
-            data = self.parse(text, f"the payload at {url}")
-        return data
+            return self.parse(text, f"the payload at {url}")
+
+        return follow_references(data, parsed)
 
     # -- the payload -----------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from cirrus.runtime.outcomes import Outcome, PayloadResult
 from cirrus.runtime.settings import RuntimeSettings
 from cirrus.runtime.worker import Worker
 from cirrus.state import StateDB, open_state_db
+from cirrus.storage.references import is_reference
 
 if TYPE_CHECKING:
     from cirrus.project import Project
@@ -36,12 +37,6 @@ if TYPE_CHECKING:
 __all__ = ["Pipeline", "SubmitReport"]
 
 logger = logging.getLogger(__name__)
-
-
-def _is_reference(data: dict[str, Any]) -> bool:
-    """Whether ``data`` is a ``{"url"}``/``{"href"}`` reference (read by the worker, within
-    the reference limits, and admitted there)."""
-    return "features" not in data and ("url" in data or "href" in data)
 
 
 def _text_or_none(data: Any) -> str | None:
@@ -185,7 +180,7 @@ class Pipeline(Closing):
             try:
                 # strict JSON: NaN or Infinity in a payload given as objects is refused too
                 body = json.dumps(document.payload, allow_nan=False)
-                reference = _is_reference(document.payload)
+                reference = is_reference(document.payload)
                 payload_id = None if reference else admission.admit(document.payload).id
             except Exception as err:  # noqa: BLE001 - whatever a payload holds costs only itself
                 reason = f"{document.where or 'input'}: {refusal_text(err)}"
@@ -345,7 +340,7 @@ class Pipeline(Closing):
             from cirrus.errors import PayloadError
 
             raise PayloadError("$", str(document.error))
-        if not _is_reference(document.payload):  # a reference is read and admitted by the worker
+        if not is_reference(document.payload):  # a reference is read and admitted by the worker
             self.admission.admit(document.payload)
         worker = Worker(self.settings, self.project, state_db=self.db, queue=self.queue)
         try:

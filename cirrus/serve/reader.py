@@ -22,7 +22,7 @@ from cirrus.runtime.records import upstream_state_item
 from cirrus.runtime.status import pipeline_status
 from cirrus.state import State, StateRecord, execution_times, split_payload_id
 from cirrus.state.base import encode_token
-from cirrus.state.models import format_time
+from cirrus.state.models import format_time, parse_time
 from cirrus.storage import join_url, open_store
 
 if TYPE_CHECKING:
@@ -419,7 +419,6 @@ def _link(href: str, title: str, rel: str, media_type: str = "application/json")
 def _timeline(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Events in time order, each with how long until the next (the time spent in it)."""
     ordered = sorted(events, key=lambda event: (event["time"], event["id"]))
-    from cirrus.state.models import parse_time
 
     for current, following in itertools.pairwise(ordered):
         span = parse_time(following["time"]) - parse_time(current["time"])
@@ -430,8 +429,6 @@ def _timeline(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def state_spans(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each state entered in an execution history, with when it was entered, left, and how
     long it took (``None`` when it never exited: the execution ended in it)."""
-    from cirrus.state.models import parse_time
-
     spans: list[dict[str, Any]] = []
     open_spans: dict[str, list[dict[str, Any]]] = defaultdict(list)
     stamp: Any = None
@@ -453,27 +450,22 @@ def state_spans(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
             name = (event.get("stateExitedEventDetails") or {}).get("name")
             waiting = open_spans.get(str(name))
             if waiting:
-                span = waiting.pop()
-                span["exited"] = stamp
-                try:
-                    seconds = (
-                        parse_time(str(stamp)) - parse_time(str(span["entered"]))
-                    ).total_seconds()
-                except ValueError:
-                    continue
-                span["duration"] = max(seconds, 0.0)
+                _close_span(waiting.pop(), stamp)
     # a state the execution ended in (failed, timed out, aborted) lasted until the end
     for waiting in open_spans.values():
         for span in waiting:
-            span["exited"] = stamp
-            try:
-                seconds = (
-                    parse_time(str(stamp)) - parse_time(str(span["entered"]))
-                ).total_seconds()
-            except ValueError:
-                continue
-            span["duration"] = max(seconds, 0.0)
+            _close_span(span, stamp)
     return spans
+
+
+def _close_span(span: dict[str, Any], stamp: Any) -> None:
+    """End a state's span at ``stamp``, with its duration when both times can be read."""
+    span["exited"] = stamp
+    try:
+        seconds = (parse_time(str(stamp)) - parse_time(str(span["entered"]))).total_seconds()
+    except ValueError:
+        return
+    span["duration"] = max(seconds, 0.0)
 
 
 def _describe(values: list[float]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ import json
 import os
 import stat
 import time
+from collections.abc import Callable
 from typing import Any
 
 from cirrus.errors import PayloadError
@@ -32,7 +33,7 @@ from cirrus.storage.base import CHUNK_SIZE
 from cirrus.storage.paths import parse_root
 from cirrus.storage.urls import read_bytes
 
-__all__ = ["load_payload", "read_reference"]
+__all__ = ["follow_references", "is_reference", "load_payload", "read_reference"]
 
 
 def _too_large(url: str, max_bytes: int) -> PayloadError:
@@ -154,6 +155,30 @@ def read_reference(url: str, *, max_bytes: int, timeout: float) -> bytes:
     return b"".join(chunks)
 
 
+def is_reference(data: dict[str, Any]) -> bool:
+    """Whether a payload object is a ``{"url"}``/``{"href"}`` reference (not a payload)."""
+    return "features" not in data and ("url" in data or "href" in data)
+
+
+def follow_references(data: Any, read: Callable[[str], Any]) -> Any:
+    """``data``, or what its chain of references leads to, each read with ``read(url)``
+    (which returns the parsed object stored there).
+
+    Raises:
+        PayloadError: a reference is not a string, or refers back to itself.
+    """
+    seen: set[str] = set()
+    while isinstance(data, dict) and is_reference(data):
+        url = data.get("url", data.get("href"))
+        if not isinstance(url, str):
+            raise PayloadError("$.url", "must be a string URL", "e.g. s3://bucket/key.json")
+        if url in seen:
+            raise PayloadError("$.url", f"refers back to itself ({url})")
+        seen.add(url)
+        data = read(url)
+    return data
+
+
 def load_payload(data: Any) -> dict[str, Any]:
     """Resolve a payload reference: ``{"url": ...}`` (or ``{"href": ...}``) is read from storage.
 
@@ -166,19 +191,14 @@ def load_payload(data: Any) -> dict[str, Any]:
         PayloadError: the reference is not a string, refers back to itself, points at
             something that is not a JSON object.
     """
-    seen: set[str] = set()
-    while isinstance(data, dict) and "features" not in data and ("url" in data or "href" in data):
-        url = data.get("url", data.get("href"))
-        if not isinstance(url, str):
-            raise PayloadError("$.url", "must be a string URL", "e.g. s3://bucket/key.json")
-        if url in seen:
-            raise PayloadError("$.url", f"refers back to itself ({url})")
-        seen.add(url)
-        raw = read_bytes(url)
+
+    def parsed(url: str) -> Any:
         try:
-            data = json.loads(raw)
+            return json.loads(read_bytes(url))
         except (ValueError, RecursionError) as err:
             raise PayloadError("$", f"at {url} is not JSON ({err})") from err
+
+    data = follow_references(data, parsed)
     if not isinstance(data, dict):
         raise PayloadError("$", f"must be a JSON object, not {type(data).__name__}")
     return data
