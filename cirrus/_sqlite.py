@@ -73,6 +73,7 @@ class SQLiteFile:
         read_only: bool = False,
     ) -> None:
         self.path = Path(path).expanduser().absolute()
+        self._path_text = str(self.path)
         self.what = what
         self.error = error
         self.timeout = timeout
@@ -237,7 +238,7 @@ class SQLiteFile:
     def _inode(self) -> tuple[int, int] | None:
         """Which file the path names now (None: none)."""
         try:
-            found = self.path.stat()
+            found = os.stat(self._path_text)  # noqa: PTH116 - on every write; Path.stat costs 2x
         except FileNotFoundError:
             return None
         return found.st_dev, found.st_ino

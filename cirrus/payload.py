@@ -374,11 +374,12 @@ class Payload(Mapping[str, Any]):
     copy, so serialising never changes the payload.
     """
 
-    __slots__ = ("_data", "_definition")
+    __slots__ = ("_data", "_definition", "_derived_id")
 
     def __init__(self, data: dict[str, Any], definition: ProcessDefinition) -> None:
         self._data = data
         self._definition = definition
+        self._derived_id: str | None = None
 
     @classmethod
     def from_dict(
@@ -480,10 +481,16 @@ class Payload(Mapping[str, Any]):
         explicit = self._data.get("id")
         if explicit:
             return str(explicit)
-        definition = self._definition
-        if not self.features:
-            raise PayloadError("$.features", "is empty", "give at least one item, or an 'id'")
-        return make_payload_id(self.features, definition.workflow, definition.input_collections)
+        derived = self._derived_id
+        if derived is None:  # asked for several times per payload on the worker's path
+            definition = self._definition
+            if not self.features:
+                raise PayloadError("$.features", "is empty", "give at least one item, or an 'id'")
+            derived = make_payload_id(
+                self.features, definition.workflow, definition.input_collections
+            )
+            self._derived_id = derived
+        return derived
 
     @property
     def workflow(self) -> str:

@@ -49,9 +49,15 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON (RFC 8259 has no NaN or Infinity): write null instead")
 
 
+_STRICT_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+"""Made once: ``json.loads`` with an option builds a decoder on every call."""
+
+
 def strict_json_loads(text: str | bytes) -> Any:
     """``json.loads`` refusing ``NaN``/``Infinity`` (ValueError, like any invalid JSON)."""
-    return json.loads(text, parse_constant=_refuse_constant)
+    if isinstance(text, bytes | bytearray):
+        text = text.decode(json.detect_encoding(text), "surrogatepass")
+    return _STRICT_DECODER.decode(text)
 
 
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # unrolled: fast on long text

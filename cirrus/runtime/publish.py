@@ -155,26 +155,27 @@ class Announcer:
 
         A failing webhook or topic is logged, never raised.
         """
-        messages = [
-            {
-                "id": item.get("id"),
-                "collection": item.get("collection"),
-                "workflow": published.workflow,
-                "execution": published.execution,
-                "attributes": sns_attributes(item),
-                "item": item,
-            }
-            for published in batch
-            for item in published.items
-        ]
-        if self.log_path is not None and messages:
-            self._append(messages)
-        if self.webhook:
-            for message in messages:
+        if self.log_path is not None or self.webhook:  # built only for those who read them
+            messages = [
+                {
+                    "id": item.get("id"),
+                    "collection": item.get("collection"),
+                    "workflow": published.workflow,
+                    "execution": published.execution,
+                    "attributes": sns_attributes(item),
+                    "item": item,
+                }
+                for published in batch
+                for item in published.items
+            ]
+            if self.log_path is not None and messages:
+                self._append(messages)
+            for message in messages if self.webhook else ():
                 self._post(message)
-        if self.publish_topic is not None and messages:
+        if self.publish_topic is not None:
             items = [item for published in batch for item in published.items]
-            self._publish(self.publish_topic, [item_message(item) for item in items])
+            if items:
+                self._publish(self.publish_topic, [item_message(item) for item in items])
 
     def _append(self, messages: list[dict[str, Any]]) -> None:
         """Append one line per message, all or none of them.

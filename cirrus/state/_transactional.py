@@ -11,7 +11,7 @@ instead (a key-value store) implements :class:`StateDB` directly.
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -80,8 +80,17 @@ class TransactionalStateDB(StateDB, Generic[Txn]):
         """The existing records among ``payload_ids`` (a fresh dict the caller may change)."""
 
     @abstractmethod
-    def _store(self, txn: Txn, records: Iterable[StateRecord]) -> None:
-        """Insert or replace whole records."""
+    def _store(
+        self,
+        txn: Txn,
+        records: Iterable[StateRecord],
+        previous: Mapping[str, StateRecord] | None = None,
+    ) -> None:
+        """Insert or replace whole records.
+
+        ``previous`` holds the stored records they replace, when the caller loaded them in
+        this transaction (a record missing from it is new); None: not known.
+        """
 
     @abstractmethod
     def _delete(self, txn: Txn, payload_id: str) -> None:
@@ -115,6 +124,7 @@ class TransactionalStateDB(StateDB, Generic[Txn]):
         with self._transaction() as txn:
             now = self.now()  # after the lock: waiting must not age the decision
             current = self._load(txn, payload_ids)
+            loaded = dict(current)
             changed: dict[str, StateRecord] = {}
             results: list[_Result] = []
             for item, payload_id in zip(items, payload_ids, strict=True):
@@ -122,7 +132,7 @@ class TransactionalStateDB(StateDB, Generic[Txn]):
                 if record is not None:
                     current[payload_id] = changed[payload_id] = record
                 results.append(result)
-            self._store(txn, changed.values())
+            self._store(txn, changed.values(), loaded)
             self._insert_events(txn, events, now)
         return results
 

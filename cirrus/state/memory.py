@@ -7,7 +7,7 @@ Thread-safe (one lock); nothing survives the process. Open it with
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -65,7 +65,12 @@ class MemoryStateDB(TransactionalStateDB[dict[str, StateRecord]]):
         # a copy: a batch that fails half way leaves the records as they were
         return {pid: txn[pid] for pid in payload_ids if pid in txn}
 
-    def _store(self, txn: dict[str, StateRecord], records: Iterable[StateRecord]) -> None:
+    def _store(
+        self,
+        txn: dict[str, StateRecord],
+        records: Iterable[StateRecord],
+        previous: Mapping[str, StateRecord] | None = None,
+    ) -> None:
         txn.update((record.payload_id, record) for record in records)
 
     def _delete(self, txn: dict[str, StateRecord], payload_id: str) -> None:

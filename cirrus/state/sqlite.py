@@ -18,7 +18,7 @@ import json
 import os
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -284,20 +284,30 @@ class SQLiteStateDB(TransactionalStateDB[sqlite3.Connection]):
         return found
 
     @staticmethod
-    def _store(conn: sqlite3.Connection, records: Iterable[StateRecord]) -> None:
+    def _store(
+        conn: sqlite3.Connection,
+        records: Iterable[StateRecord],
+        previous: Mapping[str, StateRecord] | None = None,
+    ) -> None:
         rows = [_row(record) for record in records]
         if not rows:
             return
         # the running counts move with the states: one row per partition and state changed,
         # not one per record (a trigger per record cost half the write speed)
         before: dict[str, tuple[str, str, str]] = {}
-        for chunk in _chunks([row[2] for row in rows]):
-            marks = ",".join("?" * len(chunk))
-            sql = (
-                "SELECT payload_id, collections_workflow, workflow, state FROM state_records"  # noqa: S608
-                f" WHERE payload_id IN ({marks})"
-            )
-            before.update((row[0], row[1:]) for row in conn.execute(sql, chunk))
+        if previous is not None:  # loaded in this transaction: no need to read them again
+            for row in rows:
+                old = previous.get(row[2])
+                if old is not None:
+                    before[row[2]] = (row[0], row[1], old.state.value)
+        else:
+            for chunk in _chunks([row[2] for row in rows]):
+                marks = ",".join("?" * len(chunk))
+                sql = (
+                    "SELECT payload_id, collections_workflow, workflow, state"  # noqa: S608
+                    f" FROM state_records WHERE payload_id IN ({marks})"
+                )
+                before.update((row[0], row[1:]) for row in conn.execute(sql, chunk))
         moves: Counter[tuple[str, str, str]] = Counter()
         for row in rows:
             old = before.get(row[2])

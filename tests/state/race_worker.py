@@ -17,7 +17,7 @@ import random
 import sqlite3
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from cirrus.state import SQLiteStateDB, StateRecord
@@ -41,8 +41,12 @@ class HangingDB(SQLiteStateDB):
     """Stops forever after writing rows, before COMMIT."""
 
     @staticmethod
-    def _store(conn: sqlite3.Connection, records: Iterable[StateRecord]) -> None:
-        SQLiteStateDB._store(conn, records)
+    def _store(
+        conn: sqlite3.Connection,
+        records: Iterable[StateRecord],
+        previous: Mapping[str, StateRecord] | None = None,
+    ) -> None:
+        SQLiteStateDB._store(conn, records, previous)
         print("mid-transaction", flush=True)
         time.sleep(120)
 
