@@ -297,9 +297,9 @@ class SQLiteStateDB(TransactionalStateDB[sqlite3.Connection]):
         before: dict[str, tuple[str, str, str]] = {}
         if previous is not None:  # loaded in this transaction: no need to read them again
             for row in rows:
-                old = previous.get(row[2])
-                if old is not None:
-                    before[row[2]] = (row[0], row[1], old.state.value)
+                stored = previous.get(row[2])
+                if stored is not None:
+                    before[row[2]] = (row[0], row[1], stored.state.value)
         else:
             for chunk in _chunks([row[2] for row in rows]):
                 marks = ",".join("?" * len(chunk))
