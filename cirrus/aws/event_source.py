@@ -69,7 +69,7 @@ class EventSourceQueue(WorkQueue):
         """Lambda's receivers are not named."""
         return set()
 
-    def release(self, owner: str) -> int:
+    def release(self, owner: str, *, running: Collection[str] | None = None) -> int:
         """Visibility timeouts return a dead invocation's records."""
         return 0
 

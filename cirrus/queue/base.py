@@ -229,8 +229,15 @@ class WorkQueue(Closing, ABC):
         """Owners of the messages in flight."""
 
     @abstractmethod
-    def release(self, owner: str) -> int:
-        """Make the in-flight messages of a dead receiver visible again; returns how many."""
+    def release(self, owner: str, *, running: Collection[str] | None = None) -> int:
+        """Make the in-flight messages of a dead receiver visible again; returns how many.
+
+        Args:
+            owner: the dead receiver.
+            running: the ids of the messages it was running when it died, if known: the
+                others get back the receive their delivery to ``owner`` counted (they cannot
+                have killed it). None: every receive counts.
+        """
 
     @abstractmethod
     def dead_letter(self, messages: Sequence[Message], reason: str) -> int:

@@ -163,13 +163,15 @@ class MemoryQueue(WorkQueue):
         with self._lock:
             return {e.owner for e in self._messages.values() if e.visible_at > now and e.owner}
 
-    def release(self, owner: str) -> int:
+    def release(self, owner: str, *, running: Collection[str] | None = None) -> int:
         now = time.monotonic()
         released = 0
         with self._lock:
-            for entry in self._messages.values():
+            for message_id, entry in self._messages.items():
                 if entry.owner == owner and entry.visible_at > now:
                     entry.visible_at = now
+                    if running is not None and message_id not in running:
+                        entry.receive_count = max(0, entry.receive_count - 1)
                     released += 1
         return released
 

@@ -223,14 +223,24 @@ class SQLiteQueue(WorkQueue):
         )
         return {row[0] for row in rows}
 
-    def release(self, owner: str) -> int:
+    def release(self, owner: str, *, running: Collection[str] | None = None) -> int:
         now = time.time()
         with self._transaction() as connection:
-            cursor = connection.execute(
-                "UPDATE messages SET visible_at = ? WHERE owner = ? AND visible_at > ?",
-                (now, owner, now),
-            )
-            return int(cursor.rowcount)
+            held = [
+                row[0]
+                for row in connection.execute(
+                    "SELECT id FROM messages WHERE owner = ? AND visible_at > ?", (owner, now)
+                )
+            ]
+            if running is not None:
+                kept = {row_id for row_id in map(_row_id, running) if row_id is not None}
+                connection.executemany(
+                    "UPDATE messages SET receive_count = max(receive_count - 1, 0) WHERE id = ?",
+                    [(row_id,) for row_id in held if row_id not in kept],
+                )
+            visible = [(now, row_id) for row_id in held]
+            connection.executemany("UPDATE messages SET visible_at = ? WHERE id = ?", visible)
+            return len(held)
 
     def dead_letter(self, messages: Sequence[Message], reason: str) -> int:
         if not messages:

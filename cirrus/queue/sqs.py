@@ -463,7 +463,7 @@ class SQSQueue(WorkQueue):
         """Always empty: SQS messages have no owners (visibility timeouts free them)."""
         return set()
 
-    def release(self, owner: str) -> int:
+    def release(self, owner: str, *, running: Collection[str] | None = None) -> int:
         """Always 0: a dead receiver's messages come back when their visibility ends."""
         return 0
 

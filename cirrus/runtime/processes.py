@@ -185,8 +185,10 @@ class _Children:
 
     def _release(self, pid: int) -> int:
         """Make the messages held by worker process ``pid`` visible again."""
+        from cirrus.runtime.running_marks import take_over
+
         queue = self.worker.queue
-        return sum(queue.release(owner) for owner in queue.receivers() if _pid_of(owner) == pid)
+        return sum(take_over(queue, owner) for owner in queue.receivers() if _pid_of(owner) == pid)
 
 
 _STOPPED = frozenset({130, -signal.SIGINT, -signal.SIGTERM})

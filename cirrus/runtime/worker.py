@@ -47,6 +47,7 @@ from cirrus.runtime.outcomes import Outcome, PayloadResult
 from cirrus.runtime.owners import is_dead_local_owner, new_owner
 from cirrus.runtime.publish import Announcer
 from cirrus.runtime.read import Reader
+from cirrus.runtime.running_marks import RunningMarks, forget_dead, marks_folder, take_over
 from cirrus.runtime.signals import terminate_as_interrupt
 from cirrus.runtime.snapshots import ExecutionSnapshots
 from cirrus.runtime.start import Starter
@@ -59,10 +60,7 @@ if TYPE_CHECKING:
     from cirrus.project import Project
     from cirrus.runtime.settings import RuntimeSettings
 
-__all__ = ["IN_HAND_PER_WORKER", "Worker"]
-
-IN_HAND_PER_WORKER = 8
-"""Messages a worker receives at once per thread (at most ``batch_size``)."""
+__all__ = ["Worker"]
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +124,7 @@ class Worker:
             snapshots=self.snapshots,
         )
         self.owner = new_owner()
+        self._marks: RunningMarks | None = None  # made by run()
         self.on_result = on_result
         self.counts: Counter[Outcome] = Counter()
         lease = settings.lease_seconds
@@ -178,13 +177,33 @@ class Worker:
             How many payloads ended each way.
         """
         stop = stop or threading.Event()
-        isolating = 0  # after a batch failed, messages are taken one at a time for a while
         self.release_dead_receivers()
+        forget_dead(self.queue, is_dead_local_owner)
         workers = max(1, self.settings.workers)
-        # a worker killed holding messages counts a receive against each of them (the
-        # receive limit sends a message past it to the dead letters): hold only what is
-        # run soon, so that kills do not use up the receives of payloads never started
-        in_hand = min(self.settings.batch_size, workers * IN_HAND_PER_WORKER)
+        # a worker killed holding a batch counts a receive against each of its messages;
+        # the marks tell whoever takes over which ones were running (the others get their
+        # receive back), so a batch can be large and kills still cost only the running ones
+        in_hand = max(1, self.settings.batch_size)
+        folder = marks_folder(self.queue)
+        if folder is not None:
+            self._marks = RunningMarks.create(folder, self.owner, slots=workers + 1)
+        try:
+            return self._loop(stop, more_coming, until_empty=until_empty, in_hand=in_hand)
+        finally:
+            if self._marks is not None:
+                self._marks.close()
+                self._marks = None
+
+    def _loop(
+        self,
+        stop: threading.Event,
+        more_coming: Callable[[], bool] | None,
+        *,
+        until_empty: bool,
+        in_hand: int,
+    ) -> Counter[Outcome]:
+        isolating = 0  # after a batch failed, messages are taken one at a time for a while
+        workers = max(1, self.settings.workers)
         # the first message is taken alone: one received before means its batch never
         # finished (a task may have killed its process), so messages go one at a time while
         # such ones come back; alone, a message that kills its process again costs only its
@@ -269,7 +288,7 @@ class Worker:
     def release_dead_receivers(self) -> int:
         """Free at once the messages held by workers of this machine that died."""
         return sum(
-            self.queue.release(owner)
+            take_over(self.queue, owner)
             for owner in self.queue.receivers()
             if is_dead_local_owner(owner)
         )
@@ -324,6 +343,14 @@ class Worker:
             logger.warning("could not write out the finished executions", exc_info=True)
 
     def _run(self, job: Job) -> None:
+        marks = self._marks
+        if marks is None or job.message is None:
+            self._execute(job)
+            return
+        with marks.running(job.message.id):
+            self._execute(job)
+
+    def _execute(self, job: Job) -> None:
         self.abort_watch.running(job.payload_id, job.execution)
         job.outcome = self.executor.execute(job)
         job.aborted_elsewhere = self.abort_watch.ended(job.payload_id)

@@ -122,6 +122,13 @@ def test_kill_9_loop_of_two_processes_ends_every_payload_once(proj: Proj) -> Non
     _kill_loop(proj, payloads=60, kills=2, sleep_ms=40, processes=2)
 
 
+def test_more_kills_than_the_receive_limit_dead_letter_nothing(proj: Proj) -> None:
+    # a worker holds its whole batch (200 messages here); each kill counts a receive
+    # against all of them, and the one taking over gives it back to those that were not
+    # running, so six kills (the limit is five) send no payload to the dead letters
+    _kill_loop(proj, payloads=64, kills=6, sleep_ms=40, processes=1)
+
+
 @pytest.mark.slow
 def test_kill_9_loop_over_hundreds_of_payloads(proj: Proj) -> None:
     _kill_loop(proj, payloads=400, kills=10, sleep_ms=30, processes=1)
