@@ -403,7 +403,8 @@ class Task(ABC):
             items = [task.post_process_item(item) for item in produced]
             task._payload["features"] = items
             task.assign_collections()
-            output = task._payload
+            # a plain dict, as JSON gives: the runner copies plain dicts at C-like speed
+            output = dict(task._payload)
         finally:
             task.cleanup_workdir()
         if isinstance(url_out, str):

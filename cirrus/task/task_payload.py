@@ -38,6 +38,8 @@ class TaskPayload(dict[str, Any]):
     def process_definition(self) -> dict[str, Any]:
         """The current process definition (``process[0]``; ``{}`` when there is none)."""
         process = self.get("process", [])
+        if type(process) is list:  # the usual case, first: every accessor comes through here
+            return process[0] if process else {}
         if isinstance(process, dict):
             warnings.warn(
                 "'process' as a single object is deprecated: wrap it in a list",
