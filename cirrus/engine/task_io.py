@@ -40,15 +40,26 @@ _PLAIN_SCALARS: frozenset[type] = frozenset((str, int, float, bool, type(None)))
 
 
 def _copy_plain(value: Any, scalars: frozenset[type] = _PLAIN_SCALARS) -> Any:
+    # a loop that dispatches on the value's type, with empty containers made directly, is
+    # about twice as fast as comprehensions here (every task call copies its input)
     kind = type(value)
     if kind is dict:
-        copied = {k: v if type(v) in scalars else _copy_plain(v) for k, v in value.items()}
-        for key in copied:
+        copied = {}
+        for key, item in value.items():
             if type(key) is not str:
+                raise _NotPlain
+            item_kind = type(item)
+            if item_kind in scalars:
+                copied[key] = item
+            elif item_kind is dict:
+                copied[key] = _copy_plain(item) if item else {}
+            elif item_kind is list:
+                copied[key] = _copy_plain(item) if item else []
+            else:
                 raise _NotPlain
         return copied
     if kind is list:
-        return [v if type(v) in scalars else _copy_plain(v) for v in value]
+        return [item if type(item) in scalars else _copy_plain(item) for item in value]
     raise _NotPlain
 
 

@@ -32,8 +32,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from cirrus.errors import CirrusError, PayloadError
+from cirrus.errors import CirrusError, PayloadError, StorageError
 from cirrus.payload import Payload, make_payload_id, parse_payload_id
+from cirrus.runtime.jobs import execution_key
 from cirrus.runtime.limits import IntakeLimits, parse_payload_text
 
 if TYPE_CHECKING:
@@ -41,6 +42,9 @@ if TYPE_CHECKING:
     from cirrus.runtime.settings import RuntimeSettings
 
 __all__ = ["Admission", "check_name", "refusal_text", "template_problem"]
+
+_REMEMBERED_NAMES = 1024
+"""Workflow names an admission remembers as checked (a project has a handful)."""
 
 
 def check_name(value: str, field: str, max_bytes: int) -> None:
@@ -170,6 +174,7 @@ class Admission:
         self.limits = limits or IntakeLimits()
         self.workflows = None if workflows is None else frozenset(workflows)
         self.roots = None if data_root is None else (data_root, *allowed_roots)
+        self._checked_workflows: set[str] = set()
 
     @classmethod
     def for_pipeline(cls, settings: RuntimeSettings, project: Project | None) -> Admission:
@@ -285,25 +290,27 @@ class Admission:
             check_name(part, "$.id", max_bytes)
 
     def _check_definitions(self, payload: Payload) -> None:
-        from cirrus.errors import StorageError
-
         max_bytes = self.limits.max_id_bytes
+        checked = self._checked_workflows
         for path, definition in _definitions(payload["process"]):
             workflow = definition["workflow"]
-            check_name(workflow, f"{path}.workflow", max_bytes)
-            if self.workflows is not None and workflow not in self.workflows:
-                raise PayloadError(
-                    f"{path}.workflow",
-                    f"is {workflow!r}, which this project does not have",
-                    f"use one of: {', '.join(sorted(self.workflows)) or 'none (add a workflow)'}",
-                )
-            for field, template in _templates(definition, path):
-                problem = template_problem(template, self.roots)
-                if problem is not None:
-                    raise PayloadError(field, f"is {template!r}: {problem}")
+            if workflow not in checked:  # a name is checked once: most payloads share it
+                check_name(workflow, f"{path}.workflow", max_bytes)
+                if self.workflows is not None and workflow not in self.workflows:
+                    raise PayloadError(
+                        f"{path}.workflow",
+                        f"is {workflow!r}, which this project does not have",
+                        "use one of: "
+                        + (", ".join(sorted(self.workflows)) or "none (add a workflow)"),
+                    )
+                if len(checked) < _REMEMBERED_NAMES:
+                    checked.add(workflow)
+            if "upload_options" in definition or "collection_options" in definition:
+                for field, template in _templates(definition, path):
+                    problem = template_problem(template, self.roots)
+                    if problem is not None:
+                        raise PayloadError(field, f"is {template!r}: {problem}")
         try:
-            from cirrus.runtime.jobs import execution_key
-
             execution_key(payload.id, "x", "input.json")  # every stored file stays in its root
         except StorageError as err:
             raise PayloadError("$.id", f"cannot be a storage key ({err})") from None
