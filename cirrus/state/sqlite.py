@@ -35,6 +35,7 @@ from cirrus.state.models import (
     WorkflowEvent,
     format_time,
     parse_time,
+    split_payload_id,
 )
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStateDB"]
@@ -137,12 +138,20 @@ _encode_list = json.JSONEncoder(separators=(",", ":")).encode
 _decode_list = json.JSONDecoder().decode
 
 
+_STATES = {state.value: state for state in State}
+"""Stored text to state: a dict lookup, where ``State(text)`` costs a call of the enum."""
+
+
 def _row(record: StateRecord) -> tuple[Any, ...]:
+    # a few hundred rows per batch write: the id is split once (cached), and the states'
+    # text is read from ``_value_``, an attribute, rather than the ``value`` property
+    collections, workflow, _ = split_payload_id(record.payload_id)
+    previous = record.previous_state
     return (
-        record.collections_workflow,
-        record.workflow,
+        f"{collections}_{workflow}",
+        workflow,
         record.payload_id,
-        record.state.value,
+        record.state._value_,
         format_time(record.created),
         format_time(record.updated),
         _encode_list(record.executions) if record.executions else "[]",
@@ -151,7 +160,7 @@ def _row(record: StateRecord) -> tuple[Any, ...]:
         _opt_time(record.claimed_at),
         record.claim_owner,
         _opt_time(record.lease_expires),
-        None if record.previous_state is None else record.previous_state.value,
+        None if previous is None else previous._value_,
         _opt_time(record.started),
         record.duration,
     )
@@ -160,7 +169,7 @@ def _row(record: StateRecord) -> tuple[Any, ...]:
 def _record(row: Sequence[Any]) -> StateRecord:
     return StateRecord(
         payload_id=row[0],
-        state=State(row[1]),
+        state=_STATES[row[1]],
         created=parse_time(row[2]),
         updated=parse_time(row[3]),
         executions=tuple(_decode_list(row[4])) if row[4] != "[]" else (),
@@ -169,7 +178,7 @@ def _record(row: Sequence[Any]) -> StateRecord:
         claimed_at=_opt_parse(row[7]),
         claim_owner=row[8],
         lease_expires=_opt_parse(row[9]),
-        previous_state=None if row[10] is None else State(row[10]),
+        previous_state=None if row[10] is None else _STATES[row[10]],
         started=_opt_parse(row[11]),
         duration=row[12],
     )
@@ -299,7 +308,7 @@ class SQLiteStateDB(TransactionalStateDB[sqlite3.Connection]):
             for row in rows:
                 stored = previous.get(row[2])
                 if stored is not None:
-                    before[row[2]] = (row[0], row[1], stored.state.value)
+                    before[row[2]] = (row[0], row[1], stored.state._value_)
         else:
             for chunk in _chunks([row[2] for row in rows]):
                 marks = ",".join("?" * len(chunk))
@@ -362,7 +371,7 @@ class SQLiteStateDB(TransactionalStateDB[sqlite3.Connection]):
                 (
                     e.id,
                     e.payload_id,
-                    e.event_type.value,
+                    e.event_type._value_,
                     format_time(e.time),
                     e.execution,
                     e.error,
