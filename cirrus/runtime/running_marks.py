@@ -77,25 +77,39 @@ class RunningMarks:
         memory[0:1] = _TRUSTED
         return cls(path, memory, slots)
 
-    @contextlib.contextmanager
-    def running(self, message_id: str) -> Iterator[None]:
-        """Mark ``message_id`` as running while the block runs."""
+    def mark(self, message_id: str) -> int:
+        """Mark ``message_id`` as running; give the result to :meth:`clear` when it ends."""
         encoded = message_id.encode()
         with self._lock:
-            slot = self._free.pop() if self._free else None
-        if slot is None or len(encoded) >= _SLOT:
+            slot = self._free.pop() if self._free else 0
+        if not slot or len(encoded) >= _SLOT:
             self._memory[0:1] = _UNTRUSTED  # not marked: from now on every receive counts
-            yield
-            return
+            if slot:
+                self._release(slot)
+            return 0
         start = slot * _SLOT
         self._memory[start + 1 : start + 1 + len(encoded)] = encoded
         self._memory[start : start + 1] = bytes((len(encoded),))  # written last: whole or none
+        return slot
+
+    def clear(self, slot: int) -> None:
+        """The message of ``slot`` (from :meth:`mark`) is no longer running."""
+        if slot:
+            self._memory[slot * _SLOT : slot * _SLOT + 1] = b"\0"
+            self._release(slot)
+
+    def _release(self, slot: int) -> None:
+        with self._lock:
+            self._free.append(slot)
+
+    @contextlib.contextmanager
+    def running(self, message_id: str) -> Iterator[None]:
+        """Mark ``message_id`` as running while the block runs."""
+        slot = self.mark(message_id)
         try:
             yield
         finally:
-            self._memory[start : start + 1] = b"\0"
-            with self._lock:
-                self._free.append(slot)
+            self.clear(slot)
 
     def close(self) -> None:
         """Unmap and remove the marks (the worker ends with nothing running)."""

@@ -347,8 +347,11 @@ class Worker:
         if marks is None or job.message is None:
             self._execute(job)
             return
-        with marks.running(job.message.id):
+        slot = marks.mark(job.message.id)  # what a worker runs is known if it is killed
+        try:
             self._execute(job)
+        finally:
+            marks.clear(slot)
 
     def _execute(self, job: Job) -> None:
         self.abort_watch.running(job.payload_id, job.execution)
