@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from cirrus.engine import ExecutionStatus
+from cirrus.engine import Execution, ExecutionStatus
 from cirrus.errors import ConfigError, WorkflowError
 from cirrus.task.children import stop_own
 from cirrus.task.tasklog import ExecutionLog, bind, unbind
@@ -173,8 +173,6 @@ class WorkflowExecutor:
     ) -> ExecutionOutcome:
         """Run a workflow on a payload to its end (from ``snapshot``: to resume one that
         waited for a task token, or to redrive a failed one)."""
-        from cirrus.engine import Execution
-
         try:
             machine = self.machine(workflow)
         except WorkflowError as err:

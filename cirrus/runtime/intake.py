@@ -31,6 +31,9 @@ class Document:
     """The text that failed, kept for the invalid-payload record."""
     where: str = ""
     """Where in the input the payload was found (``input line 3``), for messages."""
+    text: str | None = None
+    """The payload's own JSON text as read (a whole line of ASCII), queued as it is rather
+    than encoded again; None: encode ``payload``."""
 
 
 _DEFAULT_LIMITS = IntakeLimits()
@@ -174,7 +177,7 @@ def read_documents(
     where = f"{name} line {first_number}"
     parsed = _parse_line(first, where, limits)
     if not isinstance(parsed, Document):
-        yield from unwrap(parsed, where)
+        yield from _with_text(parsed, first, where)
         yield from _lines(lines, name, first_number + 1, limits)
         return
     second, second_number = _next_line(lines, first_number)
@@ -207,7 +210,19 @@ def _lines(lines: Iterable[str], name: str, start: int, limits: IntakeLimits) ->
     for number, line in enumerate(lines, start=start):
         if line.strip():
             where = f"{name} line {number}"
-            yield from unwrap(_parse_line(line, where, limits), where)
+            yield from _with_text(_parse_line(line, where, limits), line, where)
+
+
+def _with_text(parsed: Document | Any, line: str, where: str) -> Iterator[Document]:
+    """The documents of one parsed line; a line that is itself the payload keeps its text.
+
+    Only ASCII text is kept: other text may hold characters the queue cannot store (an
+    unpaired surrogate from undecodable input), which encoding escapes.
+    """
+    for document in unwrap(parsed, where):
+        if document.payload is parsed and not isinstance(line, _Oversized) and line.isascii():
+            document = Document(parsed, where=document.where, text=line.strip())
+        yield document
 
 
 def keep_invalid(payload_root: str, reason: str | None, body: str | None) -> str:

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cirrus.storage.paths import check_key
+
 if TYPE_CHECKING:
     from cirrus.payload import Payload
     from cirrus.queue import Message
@@ -30,8 +32,6 @@ def execution_name(payload_id: str, number: int) -> str:
 
 def execution_key(payload_id: str, execution: str, name: str) -> str:
     """Key of an execution's file under the payload root (checked: ids cannot climb out)."""
-    from cirrus.storage import check_key
-
     return check_key(f"executions/{payload_id}/{execution}/{name}")
 
 

@@ -179,7 +179,7 @@ class Pipeline(Closing):
                 continue
             try:
                 # strict JSON: NaN or Infinity in a payload given as objects is refused too
-                body = json.dumps(document.payload, allow_nan=False)
+                body = document.text or json.dumps(document.payload, allow_nan=False)
                 reference = is_reference(document.payload)
                 payload_id = None if reference else admission.admit(document.payload).id
             except Exception as err:  # noqa: BLE001 - whatever a payload holds costs only itself

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from cirrus.engine import ExecutionStatus
-from cirrus.errors import CirrusError
+from cirrus.errors import CirrusError, PayloadError
 from cirrus.payload import Payload
 from cirrus.runtime.executor import ExecutionOutcome
 from cirrus.runtime.failures import failure_of
@@ -25,7 +25,7 @@ from cirrus.runtime.jobs import Batch, Job, execution_key
 from cirrus.runtime.outcomes import Outcome, PayloadResult, ending
 from cirrus.runtime.publish import Announcer, Published, PublishLogError
 from cirrus.state import FinishUpdate, NewEvent
-from cirrus.storage import load_payload
+from cirrus.storage import join_url, load_payload
 
 if TYPE_CHECKING:
     from cirrus.queue import WorkQueue
@@ -42,8 +42,6 @@ def _strict_json(value: object) -> str:
         PayloadError: the output holds NaN or Infinity (not JSON: no subscriber could read
             the published items) or cannot be written as JSON at all.
     """
-    from cirrus.errors import PayloadError
-
     try:
         return json.dumps(value, allow_nan=False)
     except (ValueError, TypeError, RecursionError) as err:
@@ -89,8 +87,6 @@ class UpdateState:
 
     def url(self, key: str) -> str:
         """The URL of a key under the payload root, in the root's own form."""
-        from cirrus.storage import join_url
-
         return join_url(self.payload_root, key)
 
     def conclude(self, job: Job, batch: Batch) -> None:

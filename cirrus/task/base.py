@@ -401,10 +401,10 @@ class Task(ABC):
             if not isinstance(produced, list):
                 raise PayloadError(f"{cls.name}.process()", "must return a list of item dicts")
             items = [task.post_process_item(item) for item in produced]
-            task._payload["features"] = items
+            task.payload["features"] = items
             task.assign_collections()
             # a plain dict, as JSON gives: the runner copies plain dicts at C-like speed
-            output = dict(task._payload)
+            output = dict(task.payload)
         finally:
             task.cleanup_workdir()
         if isinstance(url_out, str):

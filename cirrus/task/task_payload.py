@@ -18,6 +18,8 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from cirrus.payload import Payload
+
 __all__ = ["TaskPayload"]
 
 
@@ -30,8 +32,6 @@ class TaskPayload(dict[str, Any]):
         Raises:
             PayloadError: naming the field and what is expected.
         """
-        from cirrus.payload import Payload
-
         Payload.from_dict(self, copy_data=False, require_workflow=False)
 
     @property
