@@ -6,6 +6,10 @@ since several processes share the file::
     with SQLiteQueue("project/.cirrus/queue.db", max_receives=3) as queue:
         queue.send_many(['{"type": "FeatureCollection", ...}'])
 
+A queue file in a folder this process cannot write (a read-only project) is opened for
+reading: its counts and dead letters can be read, and a send or receive says why it cannot
+be done.
+
 Dead letters live in a second table of the same file, ``dead_letters``. A message crossing
 the receive limit moves there in the transaction of the receive that finds it, so it is
 never delivered again nor lost. The limit belongs to whoever opens the file (an argument,
@@ -97,8 +101,15 @@ class SQLiteQueue(WorkQueue):
     ) -> None:
         self._max_receives = check_limit(max_receives)
         self._file = SQLiteFile(path, what="work queue", error=StateError, timeout=timeout)
-        self._file.create_folder()
         self.path = self._file.path
+        if not self._file.writable():
+            # a read-only project: counts and dead letters can be read, sending and
+            # receiving say why they cannot be done
+            self._file = SQLiteFile(
+                path, what="work queue", error=StateError, timeout=timeout, read_only=True
+            )
+            return
+        self._file.create_folder()
         with self._file.errors():
             connection = self._file.connection()
             connection.executescript(_SCHEMA)  # runs in its own transaction

@@ -142,6 +142,9 @@ def test_reads_work_in_a_read_only_project(proj: Proj, tmp_path: Path) -> None:
         assert reader.cirrus("get-input-payload", pid).json()["features"][0]["id"] == "a"
         events = reader.cirrus("get-execution-events", pid, "--workflow-events").ndjson()
         assert [event["event_type"] for event in events][-1] == "SUCCEEDED"
+        # the queue is read too: its counts and the dead-letter store
+        assert reader.cirrus("status", "--json").json()["queue"]["dead_letters"] == 0
+        assert reader.cirrus("query", "--dead-letters").ndjson() == []
         # a write is refused with the reason
         refused = reader.cirrus("process", "in.ndjson", check=False)
         assert refused.returncode != 0
