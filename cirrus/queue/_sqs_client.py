@@ -7,13 +7,19 @@ translates botocore errors with :func:`sqs_errors`.
 from __future__ import annotations
 
 import math
-import threading
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
-from cirrus.errors import ConfigError, InvalidInput, StateError
+from cirrus._aws import (
+    QUERY_DENIED,
+    THROTTLED,
+    AWSService,
+    Refusal,
+    RequestCounts,
+    aws_errors,
+    method_name,
+)
+from cirrus.errors import InvalidInput, StateError
 
 __all__ = [
     "CHUNK_BYTES",
@@ -29,19 +35,8 @@ CHUNK_BYTES = 65_536
 """SQS bills each 64 KiB of a request's payload as one request."""
 
 _MISSING = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
-_THROTTLED = frozenset(
-    {"ThrottlingException", "RequestThrottled", "AWS.SimpleQueueService.RequestThrottled"}
-)
-_DENIED = frozenset(
-    {
-        "AccessDenied",
-        "AccessDeniedException",
-        "InvalidClientTokenId",
-        "UnrecognizedClientException",
-        "SignatureDoesNotMatch",
-        "InvalidSecurity",
-    }
-)
+_THROTTLED = THROTTLED | {"RequestThrottled", "AWS.SimpleQueueService.RequestThrottled"}
+_DENIED = QUERY_DENIED | {"SignatureDoesNotMatch"}
 
 
 class SQSError(StateError):
@@ -70,71 +65,47 @@ def error_code(response: dict[str, Any]) -> str:
     return str(error.get("QueryErrorCode") or error.get("Code") or "")
 
 
-@contextmanager
-def sqs_errors(queue: str, operation: str) -> Iterator[None]:
+SQS = AWSService(
+    "SQS",
+    "queue",
+    StateError,
+    "AWS_ENDPOINT_URL_SQS",
+    region_fix="set AWS_DEFAULT_REGION (Lambda sets it), give the full queue URL, or set a "
+    "region in the AWS profile",
+)
+
+
+def sqs_errors(queue: str, operation: str) -> AbstractContextManager[None]:
     """Turn botocore errors into cirrus errors naming the queue and the fix."""
-    from botocore.exceptions import (
-        BotoCoreError,
-        ClientError,
-        EndpointConnectionError,
-        NoCredentialsError,
-        NoRegionError,
-    )
-
-    try:
-        yield
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        codes = {error.get("Code", ""), error.get("QueryErrorCode", "")}
-        code = error_code(exc.response)
-        message = error.get("Message", "")
-        where = f"SQS queue {queue!r}"
-        if codes & _MISSING:
-            raise QueueMissing(
-                f"{where} does not exist in this region/endpoint: create it with "
-                "cirrus.queue.sqs.ensure_queue(), or check AWS_DEFAULT_REGION and "
-                "AWS_ENDPOINT_URL",
-                code,
-            ) from exc
-        if codes & _THROTTLED:
-            raise SQSError(
-                f"{operation} on {where} was throttled after retries: retry later, or raise "
-                "AWS_MAX_ATTEMPTS",
-                code,
-            ) from exc
-        if codes & _DENIED:
-            raise SQSError(
-                f"{operation} on {where} was refused ({error.get('Code')}: {message}): grant "
-                f"sqs:{operation} on the queue (and its dead-letter queue), or check the "
-                "credentials",
-                code,
-            ) from exc
-        if "InvalidMessageContents" in codes:
-            raise InvalidInput(
-                f"{where} refused a message body ({message}): SQS takes only XML-safe "
-                "Unicode text; send JSON (json.dumps escapes the rest)"
-            ) from exc
-        raise SQSError(f"{operation} on {where} failed: {code}: {message}", code) from exc
-    except NoCredentialsError as exc:
-        raise StateError(
-            f"no AWS credentials for SQS queue {queue!r}: set AWS_PROFILE or "
-            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
-        ) from exc
-    except NoRegionError as exc:
-        raise ConfigError(
-            f"no AWS region for SQS queue {queue!r}: set AWS_DEFAULT_REGION (Lambda sets it), "
-            "give the full queue URL, or set a region in the AWS profile"
-        ) from exc
-    except EndpointConnectionError as exc:
-        raise StateError(
-            f"cannot reach SQS for queue {queue!r} ({exc}): check the network and "
-            "AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_SQS"
-        ) from exc
-    except BotoCoreError as exc:
-        raise StateError(f"{operation} on SQS queue {queue!r} failed: {exc}") from exc
+    return aws_errors(SQS, queue, operation, _refusal_error)
 
 
-class SQSOps:
+def _refusal_error(refusal: Refusal) -> Exception:
+    """SQS's error for a request it refused; its code may be in ``Code`` or ``QueryErrorCode``."""
+    error = refusal.response.get("Error", {})
+    codes = {refusal.code, error.get("QueryErrorCode", "")}
+    code = error_code(refusal.response)
+    if codes & _MISSING:
+        return QueueMissing(
+            f"{refusal.where} does not exist in this region/endpoint: create it with "
+            "cirrus.queue.sqs.ensure_queue(), or check AWS_DEFAULT_REGION and "
+            "AWS_ENDPOINT_URL",
+            code,
+        )
+    if codes & _THROTTLED:
+        return SQSError(refusal.throttled(name_code=False), code)
+    if codes & _DENIED:
+        grant = f"sqs:{refusal.operation} on the queue (and its dead-letter queue)"
+        return SQSError(refusal.denied(grant), code)
+    if "InvalidMessageContents" in codes:
+        return InvalidInput(
+            f"{refusal.where} refused a message body ({refusal.message}): SQS takes only "
+            "XML-safe Unicode text; send JSON (json.dumps escapes the rest)"
+        )
+    return SQSError(refusal.failed(code), code)
+
+
+class SQSOps(RequestCounts):
     """Requests a queue sent, for benchmarks and cost estimates.
 
     ``requests`` counts API calls by operation name; ``billed`` counts them as SQS bills
@@ -142,13 +113,11 @@ class SQSOps:
     ``received`` and ``deleted`` count messages. Thread-safe.
     """
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests: Counter[str] = Counter()
-        self.billed = 0
-        self.sent = 0
-        self.received = 0
-        self.deleted = 0
+    COUNTS = ("billed", "sent", "received", "deleted")
+    billed: int
+    sent: int
+    received: int
+    deleted: int
 
     def add(
         self, operation: str, *, size: int = 0, sent: int = 0, received: int = 0, deleted: int = 0
@@ -167,23 +136,8 @@ class SQSOps:
         with self._lock:
             return sum(self.requests.values())
 
-    def snapshot(self) -> dict[str, Any]:
-        """The counts as a plain dict."""
-        with self._lock:
-            return {
-                "requests": dict(sorted(self.requests.items())),
-                "total": sum(self.requests.values()),
-                "billed": self.billed,
-                "sent": self.sent,
-                "received": self.received,
-                "deleted": self.deleted,
-            }
-
-    def reset(self) -> None:
-        """Start counting from zero."""
-        with self._lock:
-            self.requests.clear()
-            self.billed = self.sent = self.received = self.deleted = 0
+    def _totals(self) -> dict[str, int]:
+        return {"total": sum(self.requests.values())}
 
 
 class SQSClient:
@@ -200,7 +154,7 @@ class SQSClient:
 
     def call(self, operation: str, queue: str, **params: Any) -> dict[str, Any]:
         """Send one request about ``queue`` (its name, for messages); count and translate."""
-        method = getattr(self.client, _snake(operation))
+        method = getattr(self.client, method_name(operation))
         try:
             with sqs_errors(queue, operation):
                 response: dict[str, Any] = method(**params)
@@ -228,7 +182,3 @@ def _counted(operation: str, params: dict[str, Any], response: dict[str, Any]) -
     if operation == "DeleteMessage":
         return {"deleted": 1}
     return {}
-
-
-def _snake(operation: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in operation).lstrip("_")

@@ -27,12 +27,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cirrus._aws import QUERY_DENIED, THROTTLED, AWSService, Refusal, RequestCounts, aws_errors
 from cirrus.errors import AnnounceError, ConfigError, PayloadError
 from cirrus.project.config import parse_topic
 from cirrus.runtime.announcements import event_document, sns_attributes
@@ -61,18 +61,8 @@ ENTRY_TRIES = 5
 """Times an entry SNS failed on its own side is sent before it counts as refused."""
 
 _NOT_FOUND = frozenset({"NotFound", "NotFoundException", "ResourceNotFoundException"})
-_DENIED = frozenset(
-    {
-        "AuthorizationError",
-        "AuthorizationErrorException",
-        "AccessDenied",
-        "AccessDeniedException",
-        "InvalidClientTokenId",
-        "UnrecognizedClientException",
-        "InvalidSecurity",
-    }
-)
-_THROTTLED = frozenset({"Throttled", "ThrottledException", "Throttling", "ThrottlingException"})
+_DENIED = QUERY_DENIED | {"AuthorizationError", "AuthorizationErrorException"}
+_THROTTLED = THROTTLED | {"Throttled", "ThrottledException", "Throttling"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +101,7 @@ class Refused:
     reason: str
 
 
-class SNSOps:
+class SNSOps(RequestCounts):
     """Requests sent to SNS and messages delivered, for benchmarks and cost estimates.
 
     ``requests`` counts API calls by operation name (``PublishBatch``, and
@@ -121,13 +111,11 @@ class SNSOps:
     SNS failed on its side, ``refused`` messages given up on. Thread-safe.
     """
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests: Counter[str] = Counter()
-        self.billed = 0
-        self.messages = 0
-        self.retried = 0
-        self.refused = 0
+    COUNTS = ("billed", "messages", "retried", "refused")
+    billed: int
+    messages: int
+    retried: int
+    refused: int
 
     def add(self, operation: str, *, size: int = 0, messages: int = 0, retried: int = 0) -> None:
         """Count one request (``size`` bytes of messages) and what it delivered."""
@@ -143,26 +131,20 @@ class SNSOps:
         with self._lock:
             self.refused += count
 
-    def snapshot(self) -> dict[str, Any]:
-        """The counts as a plain dict."""
-        with self._lock:
-            return {
-                "requests": dict(sorted(self.requests.items())),
-                "billed": self.billed,
-                "messages": self.messages,
-                "retried": self.retried,
-                "refused": self.refused,
-            }
 
-    def reset(self) -> None:
-        """Start counting from zero."""
-        with self._lock:
-            self.requests.clear()
-            self.billed = self.messages = self.retried = self.refused = 0
+SNS = AWSService(
+    "SNS",
+    "topic",
+    AnnounceError,
+    "AWS_ENDPOINT_URL_SNS",
+    region_fix="give its ARN, or set AWS_DEFAULT_REGION (Lambda sets it) or a region in the "
+    "AWS profile",
+)
 
 
-@contextmanager
-def sns_errors(topic: str, operation: str, setting: str = "the topic setting") -> Iterator[None]:
+def sns_errors(
+    topic: str, operation: str, setting: str = "the topic setting"
+) -> AbstractContextManager[None]:
     """Turn botocore errors into cirrus errors naming the topic and the fix.
 
     Args:
@@ -174,53 +156,21 @@ def sns_errors(topic: str, operation: str, setting: str = "the topic setting") -
         AnnounceError: SNS refused or failed the request.
         ConfigError: no AWS region is configured.
     """
-    from botocore.exceptions import (
-        BotoCoreError,
-        ClientError,
-        EndpointConnectionError,
-        NoCredentialsError,
-        NoRegionError,
-    )
+    return aws_errors(SNS, topic, operation, lambda refusal: _refusal_error(refusal, setting))
 
-    try:
-        yield
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code, message = error.get("Code", ""), error.get("Message", "")
-        where = f"SNS topic {topic!r}"
-        if code in _NOT_FOUND:
-            raise AnnounceError(
-                f"{where} does not exist in this account/region/endpoint: create it, or fix "
-                f"{setting} (check AWS_DEFAULT_REGION and AWS_ENDPOINT_URL too)"
-            ) from exc
-        if code in _DENIED:
-            raise AnnounceError(
-                f"{operation} on {where} was refused ({code}: {message}): grant "
-                "sns:Publish on the topic, or check the credentials"
-            ) from exc
-        if code in _THROTTLED:
-            raise AnnounceError(
-                f"{operation} on {where} was throttled ({code}) after retries: "
-                "retry later, or raise AWS_MAX_ATTEMPTS"
-            ) from exc
-        raise AnnounceError(f"{operation} on {where} failed: {code}: {message}") from exc
-    except NoCredentialsError as exc:
-        raise AnnounceError(
-            f"no AWS credentials for SNS topic {topic!r}: set AWS_PROFILE or "
-            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
-        ) from exc
-    except NoRegionError as exc:
-        raise ConfigError(
-            f"no AWS region for SNS topic {topic!r}: give its ARN, or set AWS_DEFAULT_REGION "
-            "(Lambda sets it) or a region in the AWS profile"
-        ) from exc
-    except EndpointConnectionError as exc:
-        raise AnnounceError(
-            f"cannot reach SNS for topic {topic!r} ({exc}): check the network and "
-            "AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_SNS"
-        ) from exc
-    except BotoCoreError as exc:
-        raise AnnounceError(f"{operation} on SNS topic {topic!r} failed: {exc}") from exc
+
+def _refusal_error(refusal: Refusal, setting: str) -> AnnounceError:
+    """SNS's error for a request it refused (``setting`` names the topic, for the fix)."""
+    if refusal.code in _NOT_FOUND:
+        return AnnounceError(
+            f"{refusal.where} does not exist in this account/region/endpoint: create it, or "
+            f"fix {setting} (check AWS_DEFAULT_REGION and AWS_ENDPOINT_URL too)"
+        )
+    if refusal.code in _DENIED:
+        return AnnounceError(refusal.denied("sns:Publish on the topic"))
+    if refusal.code in _THROTTLED:
+        return AnnounceError(refusal.throttled())
+    return AnnounceError(refusal.failed())
 
 
 class SNSTopic:

@@ -7,14 +7,21 @@ Batch reads and writes retry what DynamoDB leaves unprocessed.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
-from cirrus.errors import ConfigError, StateError
+from cirrus._aws import (
+    DENIED,
+    THROTTLED,
+    AWSService,
+    Refusal,
+    RequestCounts,
+    aws_errors,
+    method_name,
+)
+from cirrus.errors import StateError
 
 __all__ = ["ConditionFailed", "DynamoDBOps", "TableClient", "TableMissing", "dynamodb_errors"]
 
@@ -25,14 +32,7 @@ WRITE_OPERATIONS = frozenset(
 _GET_BATCH = 100  # BatchGetItem's limit
 _WRITE_BATCH = 25  # BatchWriteItem's limit
 _UNPROCESSED_TRIES = 10
-_THROTTLED = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-    }
-)
-_DENIED = frozenset({"AccessDeniedException", "UnrecognizedClientException"})
+_THROTTLED = THROTTLED | {"ProvisionedThroughputExceededException", "RequestLimitExceeded"}
 
 
 class ConditionFailed(StateError):
@@ -51,65 +51,42 @@ class TableMissing(StateError):
     """The table does not exist (in this region, at this endpoint)."""
 
 
-@contextmanager
-def dynamodb_errors(table: str, operation: str) -> Iterator[None]:
+DYNAMODB = AWSService(
+    "DynamoDB",
+    "table",
+    StateError,
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    region_fix="set AWS_DEFAULT_REGION (Lambda sets it) or a region in the AWS profile",
+)
+
+
+def dynamodb_errors(table: str, operation: str) -> AbstractContextManager[None]:
     """Turn botocore errors into cirrus errors naming the table and the fix.
 
     A failed condition becomes :class:`ConditionFailed` carrying the current item.
     """
-    from botocore.exceptions import (
-        BotoCoreError,
-        ClientError,
-        EndpointConnectionError,
-        NoCredentialsError,
-        NoRegionError,
-    )
-
-    try:
-        yield
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code, message = error.get("Code", ""), error.get("Message", "")
-        where = f"DynamoDB table {table!r}"
-        if code == "ConditionalCheckFailedException":
-            raise ConditionFailed(exc.response.get("Item")) from exc
-        if code == "ResourceNotFoundException":
-            raise TableMissing(
-                f"{where} does not exist in this region/endpoint: create it with "
-                "cirrus.state.dynamodb.ensure_table(), or check AWS_REGION and "
-                "AWS_ENDPOINT_URL"
-            ) from exc
-        if code in _THROTTLED:
-            raise StateError(
-                f"{operation} on {where} was throttled ({code}) after retries: "
-                "retry later, or raise AWS_MAX_ATTEMPTS"
-            ) from exc
-        if code in _DENIED:
-            raise StateError(
-                f"{operation} on {where} was refused ({code}: {message}): grant "
-                f"dynamodb:{operation} on the table and its indexes, or check the credentials"
-            ) from exc
-        raise StateError(f"{operation} on {where} failed: {code}: {message}") from exc
-    except NoCredentialsError as exc:
-        raise StateError(
-            f"no AWS credentials for DynamoDB table {table!r}: set AWS_PROFILE or "
-            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
-        ) from exc
-    except NoRegionError as exc:
-        raise ConfigError(
-            f"no AWS region for DynamoDB table {table!r}: set AWS_DEFAULT_REGION "
-            "(Lambda sets it) or a region in the AWS profile"
-        ) from exc
-    except EndpointConnectionError as exc:
-        raise StateError(
-            f"cannot reach DynamoDB for table {table!r} ({exc}): check the network and "
-            "AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_DYNAMODB"
-        ) from exc
-    except BotoCoreError as exc:
-        raise StateError(f"{operation} on DynamoDB table {table!r} failed: {exc}") from exc
+    return aws_errors(DYNAMODB, table, operation, _refusal_error)
 
 
-class DynamoDBOps:
+def _refusal_error(refusal: Refusal) -> Exception:
+    """DynamoDB's error for a request it refused."""
+    if refusal.code == "ConditionalCheckFailedException":
+        return ConditionFailed(refusal.response.get("Item"))
+    if refusal.code == "ResourceNotFoundException":
+        return TableMissing(
+            f"{refusal.where} does not exist in this region/endpoint: create it with "
+            "cirrus.state.dynamodb.ensure_table(), or check AWS_REGION and "
+            "AWS_ENDPOINT_URL"
+        )
+    if refusal.code in _THROTTLED:
+        return StateError(refusal.throttled())
+    if refusal.code in DENIED:
+        grant = f"dynamodb:{refusal.operation} on the table and its indexes"
+        return StateError(refusal.denied(grant))
+    return StateError(refusal.failed())
+
+
+class DynamoDBOps(RequestCounts):
     """Requests a state backend sent, for benchmarks and cost estimates.
 
     ``requests`` counts API calls by operation name; ``items_read`` and
@@ -118,12 +95,10 @@ class DynamoDBOps:
     condition (each one is retried after a fresh decision). Thread-safe.
     """
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests: Counter[str] = Counter()
-        self.items_read = 0
-        self.items_written = 0
-        self.conditional_failures = 0
+    COUNTS = ("items_read", "items_written", "conditional_failures")
+    items_read: int
+    items_written: int
+    conditional_failures: int
 
     @property
     def reads(self) -> int:
@@ -143,23 +118,8 @@ class DynamoDBOps:
             self.items_written += written
             self.conditional_failures += failed
 
-    def snapshot(self) -> dict[str, Any]:
-        """The counts as a plain dict."""
-        with self._lock:
-            return {
-                "requests": dict(sorted(self.requests.items())),
-                "reads": self.reads,
-                "writes": self.writes,
-                "items_read": self.items_read,
-                "items_written": self.items_written,
-                "conditional_failures": self.conditional_failures,
-            }
-
-    def reset(self) -> None:
-        """Start counting from zero."""
-        with self._lock:
-            self.requests.clear()
-            self.items_read = self.items_written = self.conditional_failures = 0
+    def _totals(self) -> dict[str, int]:
+        return {"reads": self.reads, "writes": self.writes}
 
 
 class TableClient:
@@ -178,7 +138,7 @@ class TableClient:
 
     def call(self, operation: str, **params: Any) -> dict[str, Any]:
         """Send one request; count it and its items, and translate its errors."""
-        method = getattr(self.client, _snake(operation))
+        method = getattr(self.client, method_name(operation))
         try:
             with dynamodb_errors(self.table, operation):
                 response: dict[str, Any] = method(**params)
@@ -255,10 +215,6 @@ class TableClient:
             if not last:
                 return
             params["ExclusiveStartKey"] = last
-
-
-def _snake(operation: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in operation).lstrip("_")
 
 
 def _back_off(attempt: int) -> None:

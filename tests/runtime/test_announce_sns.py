@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -298,3 +300,43 @@ def test_entries_sns_failed_on_its_side_are_sent_again_and_refusals_are_not() ->
         "retried": 1,
         "refused": 1,
     }
+
+
+def test_a_topic_sns_cannot_be_asked_about_says_why_and_the_fix(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from cirrus.runtime.sns import SNSTopic, item_message
+    from tests.aws_server import free_port
+
+    def reasons(topic: str) -> list[str]:
+        sns = SNSTopic(topic)
+        refused = sns.publish([item_message(item("a")), item_message(item("b"))])
+        assert sns.ops.snapshot()["refused"] == 2
+        return [r.reason for r in refused]
+
+    arn = "arn:aws:sns:us-east-1:123456789012:t"
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    unreachable = reasons(arn)
+    assert unreachable[0] == unreachable[1]
+    assert re.fullmatch(
+        rf"cannot reach SNS for topic '{arn}' \(Could not connect to the endpoint URL: .*\): "
+        "check the network and AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_SNS",
+        unreachable[0],
+    )
+
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    assert reasons("sns://t") == [
+        "no AWS region for SNS topic 'sns://t': give its ARN, or set AWS_DEFAULT_REGION "
+        "(Lambda sets it) or a region in the AWS profile"
+    ] * 2
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    assert reasons(arn) == [
+        f"no AWS credentials for SNS topic '{arn}': set AWS_PROFILE or "
+        "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+    ] * 2
