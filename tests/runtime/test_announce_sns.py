@@ -328,15 +328,23 @@ def test_a_topic_sns_cannot_be_asked_about_says_why_and_the_fix(
     for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
         monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    assert reasons("sns://t") == [
-        "no AWS region for SNS topic 'sns://t': give its ARN, or set AWS_DEFAULT_REGION "
-        "(Lambda sets it) or a region in the AWS profile"
-    ] * 2
+    assert (
+        reasons("sns://t")
+        == [
+            "no AWS region for SNS topic 'sns://t': give its ARN, or set AWS_DEFAULT_REGION "
+            "(Lambda sets it) or a region in the AWS profile"
+        ]
+        * 2
+    )
 
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    assert reasons(arn) == [
-        f"no AWS credentials for SNS topic '{arn}': set AWS_PROFILE or "
-        "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
-    ] * 2
+    assert (
+        reasons(arn)
+        == [
+            f"no AWS credentials for SNS topic '{arn}': set AWS_PROFILE or "
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+        ]
+        * 2
+    )
