@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -222,6 +223,8 @@ class PurgePlan:
     matching: list[Message] = field(default_factory=list)
     kept: list[Message] = field(default_factory=list)
     workflows: dict[str, int] = field(default_factory=dict)
+    owner: str = field(default_factory=lambda: f"cirrus-purge-{uuid.uuid4().hex[:8]}")
+    """Who holds the messages while the plan is open."""
 
     @property
     def count(self) -> int:
@@ -240,6 +243,10 @@ class PurgePlan:
 
     def _put_back(self, messages: Sequence[Message]) -> None:
         if messages:
+            # looking is not a delivery: the receive the plan counted is given back (where
+            # the queue can; SQS cannot), so a purge never moves a payload toward the dead
+            # letters
+            self.queue.release(self.owner, running=())
             self.queue.hide(messages, 0)
 
 
@@ -252,7 +259,7 @@ def plan_purge(
     """
     plan = PurgePlan(queue)
     while True:
-        messages = queue.receive(500, visibility_seconds=hold_seconds, owner="cirrus-purge")
+        messages = queue.receive(500, visibility_seconds=hold_seconds, owner=plan.owner)
         if not messages:
             break
         for message in messages:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from typing import Any
 
@@ -83,6 +84,11 @@ def test_purge_drops_queued_payloads_of_a_workflow_after_confirmation(proj: Proj
 
     purged = proj.cirrus("purge", "--workflow", "three", "--yes")
     assert purged.json()["purged"] == 2
+    # looking is not a delivery: the payloads kept were never received, as far as the
+    # receive limit counts
+    with sqlite3.connect(proj.cirrus_dir / "queue.db") as queue:
+        counts = [row[0] for row in queue.execute("SELECT receive_count FROM messages")]
+    assert counts == [0, 0, 0]
 
     summary = proj.cirrus("process", "--wait", input="").json()
     assert summary.get("succeeded") == 3 and "failed" not in summary
