@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from cirrus.errors import CirrusError
 from cirrus.runtime.outcomes import Outcome, PayloadResult
+from cirrus.runtime.running_marks import take_over
 from cirrus.runtime.settings import RuntimeSettings
 from cirrus.runtime.signals import Terminated
 from cirrus.runtime.worker import Worker
@@ -185,8 +186,6 @@ class _Children:
 
     def _release(self, pid: int) -> int:
         """Make the messages held by worker process ``pid`` visible again."""
-        from cirrus.runtime.running_marks import take_over
-
         queue = self.worker.queue
         return sum(take_over(queue, owner) for owner in queue.receivers() if _pid_of(owner) == pid)
 

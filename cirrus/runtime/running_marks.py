@@ -6,8 +6,11 @@ that against all of them, although only the ones running at that moment can have
 death. So each worker marks what it runs in a small file of slots, mapped into memory::
 
     marks = RunningMarks.create(folder, owner, slots=5)
-    with marks.running(message.id):
+    slot = marks.mark(message.id)
+    try:
         ...  # run the message's execution
+    finally:
+        marks.clear(slot)
 
 and whoever takes over a dead worker's messages reads the marks of that worker
 (:func:`read_running`) and gives the others their receive back (see
@@ -27,7 +30,7 @@ import mmap
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -101,15 +104,6 @@ class RunningMarks:
     def _release(self, slot: int) -> None:
         with self._lock:
             self._free.append(slot)
-
-    @contextlib.contextmanager
-    def running(self, message_id: str) -> Iterator[None]:
-        """Mark ``message_id`` as running while the block runs."""
-        slot = self.mark(message_id)
-        try:
-            yield
-        finally:
-            self.clear(slot)
 
     def close(self) -> None:
         """Unmap and remove the marks (the worker ends with nothing running)."""

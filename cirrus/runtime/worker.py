@@ -188,7 +188,9 @@ class Worker:
         if folder is not None:
             self._marks = RunningMarks.create(folder, self.owner, slots=workers + 1)
         try:
-            return self._loop(stop, more_coming, until_empty=until_empty, in_hand=in_hand)
+            return self._loop(
+                stop, more_coming, until_empty=until_empty, in_hand=in_hand, workers=workers
+            )
         finally:
             if self._marks is not None:
                 self._marks.close()
@@ -201,9 +203,9 @@ class Worker:
         *,
         until_empty: bool,
         in_hand: int,
+        workers: int,
     ) -> Counter[Outcome]:
         isolating = 0  # after a batch failed, messages are taken one at a time for a while
-        workers = max(1, self.settings.workers)
         # the first message is taken alone: one received before means its batch never
         # finished (a task may have killed its process), so messages go one at a time while
         # such ones come back; alone, a message that kills its process again costs only its

@@ -32,10 +32,9 @@ def test_marks_outlive_a_kill_9(tmp_path: Path) -> None:
         from pathlib import Path
         from cirrus.runtime.running_marks import RunningMarks
         marks = RunningMarks.create(Path({str(tmp_path)!r}), "w1", slots=2)
-        with marks.running("17"):
-            pass
-        with marks.running("42"):
-            os.kill(os.getpid(), signal.SIGKILL)
+        marks.clear(marks.mark("17"))
+        marks.mark("42")
+        os.kill(os.getpid(), signal.SIGKILL)
         """
     )
     result = subprocess.run([sys.executable, "-c", code], check=False)
@@ -45,8 +44,10 @@ def test_marks_outlive_a_kill_9(tmp_path: Path) -> None:
 
 def test_marks_cleared_after_running_and_removed_on_close(tmp_path: Path) -> None:
     marks = RunningMarks.create(tmp_path, "w1", slots=2)
-    with marks.running("1"), marks.running("2"):
-        assert read_running(tmp_path, "w1") == {"1", "2"}
+    slots = [marks.mark("1"), marks.mark("2")]
+    assert read_running(tmp_path, "w1") == {"1", "2"}
+    for slot in slots:
+        marks.clear(slot)
     assert read_running(tmp_path, "w1") == set()
     marks.close()
     assert read_running(tmp_path, "w1") is None  # no file: nothing can be told
@@ -54,8 +55,9 @@ def test_marks_cleared_after_running_and_removed_on_close(tmp_path: Path) -> Non
 
 def test_more_running_than_slots_makes_the_marks_untrusted(tmp_path: Path) -> None:
     marks = RunningMarks.create(tmp_path, "w1", slots=1)
-    with marks.running("1"), marks.running("2"):
-        pass
+    first = marks.mark("1")
+    marks.clear(marks.mark("2"))
+    marks.clear(first)
     # "2" ran without a slot: a reader cannot tell what ran, so every receive counts
     assert read_running(tmp_path, "w1") is None
     marks.close()
@@ -69,8 +71,8 @@ def test_take_over_counts_only_the_running_message(tmp_path: Path) -> None:
         queue.send_many(["a", "b", "c"])
         held = queue.receive(3, visibility_seconds=60, owner=owner)
         marks = RunningMarks.create(folder, owner, slots=2)
-        with marks.running(held[1].id):
-            assert take_over(queue, owner) == 3
+        marks.mark(held[1].id)
+        assert take_over(queue, owner) == 3
         counts = {m.body: m.receive_count for m in queue.receive(5, visibility_seconds=60)}
         assert counts == {"a": 1, "b": 2, "c": 1}
         assert not list(folder.glob("*.running"))  # the dead worker's marks are gone
