@@ -14,6 +14,7 @@ An input whose JSON is longer than ``url_payload_threshold`` is stored under
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import uuid
@@ -221,7 +222,7 @@ class WorkflowExecutor:
         token = bind(log, job.execution)
         live = self._live_logs
         if live is not None:  # watched from its first line on: most executions log nothing
-            log.on_first_line = lambda: live.add(job, log)
+            log.on_first_line = functools.partial(live.add, job)
         try:
             outcome = self._execute(job)
         finally:

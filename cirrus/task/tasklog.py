@@ -125,8 +125,10 @@ class ExecutionLog:
         self._cut_bytes = 0
         self.lines_added = 0
         """How many lines came in (those cut included): tells a reader what is new."""
-        self.on_first_line: Callable[[], object] | None = None
-        """Called (once) when the first line comes in."""
+        self.on_first_line: Callable[[ExecutionLog], object] | None = None
+        """Called (once, with this log) when the first line comes in. The log is passed
+        rather than captured, so that the callback and the log make no reference cycle
+        (one per execution would keep the garbage collector busy)."""
 
     def __bool__(self) -> bool:
         return bool(self._head)
@@ -144,7 +146,7 @@ class ExecutionLog:
             first = self.lines_added == 1
             self._keep(line, size, half)
         if first and self.on_first_line is not None:
-            self.on_first_line()  # outside the lock: it may take others
+            self.on_first_line(self)  # outside the lock: it may take others
 
     def _keep(self, line: str, size: int, half: int) -> None:
         """Keep a line in the head, or the tail (dropping the oldest past half the cap)."""
