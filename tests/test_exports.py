@@ -66,3 +66,23 @@ def test_import_cirrus_stays_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_a_worker_process_does_not_import_the_aws_backends() -> None:
+    # every process of `processes: N` starts by importing this; an embedded run never
+    # talks to SQS, DynamoDB or a webhook, and each import would delay the process's start
+    heavy = "('cirrus.queue.sqs', 'cirrus.state.dynamodb', 'urllib.request', 'importlib.metadata')"
+    code = (
+        "import sys, cirrus.runtime.processes; "
+        f"print(sorted(m for m in {heavy} if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+    from cirrus.queue import SQSQueue
+    from cirrus.queue.sqs import SQSQueue as Loaded
+    from cirrus.state import DynamoDBStateDB
+    from cirrus.state.dynamodb import DynamoDBStateDB as LoadedDB
+
+    assert (SQSQueue, DynamoDBStateDB) == (Loaded, LoadedDB)

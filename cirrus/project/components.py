@@ -10,11 +10,10 @@ cirrus: tasks come from the ``cirrus.tasks`` entry-point group, the others from
 
 from __future__ import annotations
 
-import importlib.metadata
 import inspect
 from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cirrus.errors import ConfigError
 from cirrus.project.problems import Problem, Severity, raise_for_problems
@@ -22,6 +21,9 @@ from cirrus.project.schema import check_definition
 from cirrus.project.settings import BatchSettings, LambdaSettings
 from cirrus.project.yamlfile import LoadedYaml, load_yaml
 from cirrus.task.kinds import TaskKind
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 __all__ = [
     "DEFINITION_FILE",
@@ -248,7 +250,7 @@ class TaskComponent(CodeComponent):
 class BuiltinTask(TaskComponent):
     """A task that ships with cirrus, found through the ``cirrus.tasks`` entry points."""
 
-    def __init__(self, entry_point: importlib.metadata.EntryPoint) -> None:
+    def __init__(self, entry_point: EntryPoint) -> None:
         super().__init__(entry_point.name, None, builtin=True)
         self.entry_point = entry_point
 

@@ -29,6 +29,8 @@ named by URL scheme (entry point group ``cirrus.queue_backends``) or ``module:Cl
 
 from __future__ import annotations
 
+import typing
+
 from cirrus.queue.base import (
     DEDUPLICATION_SECONDS,
     DEFAULT_MAX_RECEIVES,
@@ -39,7 +41,9 @@ from cirrus.queue.base import (
 from cirrus.queue.memory import MemoryQueue
 from cirrus.queue.resolve import QUEUE_BACKENDS, open_queue
 from cirrus.queue.sqlite import SQLiteQueue
-from cirrus.queue.sqs import SQSQueue
+
+if typing.TYPE_CHECKING:
+    from cirrus.queue.sqs import SQSQueue
 
 __all__ = [
     "DEDUPLICATION_SECONDS",
@@ -53,3 +57,17 @@ __all__ = [
     "WorkQueue",
     "open_queue",
 ]
+
+
+def __getattr__(name: str) -> typing.Any:
+    # the SQS backend is imported when first asked for: an embedded worker never needs
+    # it, and every process would pay for importing it at start-up
+    if name == "SQSQueue":
+        from cirrus.queue.sqs import SQSQueue
+
+        return SQSQueue
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "SQSQueue"})

@@ -24,7 +24,6 @@ from cirrus._backends import SQLITE_SUFFIXES, BackendKind, Origin, Scheme, resol
 from cirrus.queue.base import DEFAULT_MAX_RECEIVES, WorkQueue, url_options
 from cirrus.queue.memory import MemoryQueue
 from cirrus.queue.sqlite import SQLiteQueue
-from cirrus.queue.sqs import SQSQueue
 
 __all__ = ["ENTRY_POINT_GROUP", "QUEUE_BACKENDS", "open_queue"]
 
@@ -69,6 +68,8 @@ def open_queue(url: str) -> WorkQueue:
     if found.origin is Origin.PLUGIN:
         return found.cls.from_url(found.url)
     if found.scheme == "sqs":
+        from cirrus.queue.sqs import SQSQueue  # only AWS deployments pay for importing it
+
         return SQSQueue.from_url(found.url)
     location, options = found.location, dict[str, int | None]()
     if found.url.lower().startswith(f"{found.scheme}://"):  # a plain path takes no options

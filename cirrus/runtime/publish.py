@@ -29,7 +29,6 @@ import json
 import logging
 import os
 import threading
-import urllib.request
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -207,6 +206,8 @@ class Announcer:
             ) from err
 
     def _post(self, message: dict[str, Any]) -> None:
+        import urllib.request  # only a webhook needs it: every worker process would pay
+
         assert self.webhook is not None
         request = urllib.request.Request(  # noqa: S310 - the URL is the operator's own setting
             self.webhook,

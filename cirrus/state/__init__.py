@@ -19,8 +19,9 @@ rules live in :mod:`cirrus.state.rules`.
 
 from __future__ import annotations
 
+import typing
+
 from cirrus.state.base import EventCount, QueryFilter, StateDB
-from cirrus.state.dynamodb import DynamoDBStateDB
 from cirrus.state.executions import ExecutionTimes, execution_times
 from cirrus.state.memory import MemoryStateDB
 from cirrus.state.models import (
@@ -41,6 +42,9 @@ from cirrus.state.models import (
 from cirrus.state.resolve import open_state_db
 from cirrus.state.sqlite import SQLiteStateDB
 from cirrus.state.task_tokens import SQLiteTaskTokens, open_task_tokens
+
+if typing.TYPE_CHECKING:
+    from cirrus.state.dynamodb import DynamoDBStateDB
 
 __all__ = [
     "ACTIVE_STATES",
@@ -68,3 +72,17 @@ __all__ = [
     "parse_since",
     "split_payload_id",
 ]
+
+
+def __getattr__(name: str) -> typing.Any:
+    # the DynamoDB backend is imported when first asked for: an embedded worker never needs
+    # it, and every process would pay for importing it at start-up
+    if name == "DynamoDBStateDB":
+        from cirrus.state.dynamodb import DynamoDBStateDB
+
+        return DynamoDBStateDB
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "DynamoDBStateDB"})

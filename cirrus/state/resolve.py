@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from cirrus._backends import SQLITE_SUFFIXES, BackendKind, Origin, Scheme, resolve
 from cirrus.state.base import Clock, StateDB
-from cirrus.state.dynamodb import DynamoDBStateDB
 from cirrus.state.memory import MemoryStateDB
 from cirrus.state.sqlite import SQLiteStateDB
 
@@ -64,5 +63,7 @@ def open_state_db(url: str, *, clock: Clock | None = None) -> StateDB:
     if found.scheme == "sqlite":
         return SQLiteStateDB(found.location, clock=clock)
     if found.scheme == "dynamodb":
+        from cirrus.state.dynamodb import DynamoDBStateDB  # only AWS deployments pay for it
+
         return DynamoDBStateDB.from_url(found.url, clock=clock)
     return MemoryStateDB(clock=clock)

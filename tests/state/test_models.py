@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-import cirrus.state
 from cirrus.errors import ConfigError, PayloadError
 from cirrus.state import (
     ClaimOutcome,
@@ -21,26 +20,6 @@ from cirrus.state import (
 from cirrus.state.models import format_time, parse_time
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-
-
-# names on cirrus.state that are its modules (and the __future__ import), not its API
-NOT_API = {
-    "annotations",
-    "base",
-    "dynamodb",
-    "executions",
-    "memory",
-    "models",
-    "resolve",
-    "rules",
-    "sqlite",
-    "task_tokens",
-}
-
-
-def test_exports_are_complete() -> None:
-    public = {name for name in dir(cirrus.state) if not name.startswith("_")} - NOT_API
-    assert public == set(cirrus.state.__all__)
 
 
 @pytest.mark.parametrize("enum", [State, EventType, ClaimOutcome])
