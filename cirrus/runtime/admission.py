@@ -175,6 +175,8 @@ class Admission:
         self.workflows = None if workflows is None else frozenset(workflows)
         self.roots = None if data_root is None else (data_root, *allowed_roots)
         self._checked_workflows: set[str] = set()
+        # what template_problem said of each path_template: most payloads share a few
+        self._template_problems: dict[str, str | None] = {}
 
     @classmethod
     def for_pipeline(cls, settings: RuntimeSettings, project: Project | None) -> Admission:
@@ -235,7 +237,8 @@ class Admission:
             PayloadError: naming what is refused and how to fix it.
             StorageError: a reference could not be read just now (worth trying again).
         """
-        data = self.resolve(data)
+        if type(data) is not dict or "features" not in data:  # a payload is not a reference
+            data = self.resolve(data)
         payload = Payload.from_dict(data, copy_data=False)
         features = payload.features
         if len(features) > self.limits.max_features:
@@ -289,6 +292,15 @@ class Admission:
         for part in (*collections.split("/"), *items.split("/")):
             check_name(part, "$.id", max_bytes)
 
+    def _template_problem(self, template: str) -> str | None:
+        known = self._template_problems
+        if template in known:
+            return known[template]
+        problem = template_problem(template, self.roots)
+        if len(known) < _REMEMBERED_NAMES:
+            known[template] = problem
+        return problem
+
     def _check_definitions(self, payload: Payload) -> None:
         max_bytes = self.limits.max_id_bytes
         checked = self._checked_workflows
@@ -307,7 +319,7 @@ class Admission:
                     checked.add(workflow)
             if "upload_options" in definition or "collection_options" in definition:
                 for field, template in _templates(definition, path):
-                    problem = template_problem(template, self.roots)
+                    problem = self._template_problem(template)
                     if problem is not None:
                         raise PayloadError(field, f"is {template!r}: {problem}")
         try:

@@ -134,6 +134,17 @@ def test_templates_under_the_data_root_or_an_allowed_root_are_accepted(template:
     assert admit(data, allowed_roots=["s3://bucket/public"])
 
 
+def test_one_admission_gives_the_same_answer_for_a_template_every_time() -> None:
+    # an admission remembers what it found of each template: a refusal is not forgotten
+    admission = Admission(workflows=["three"], data_root="/data/catalog")
+    for index in range(3):
+        outside = payload(item(f"o{index}"), upload_options={"path_template": "/etc/${id}"})
+        with pytest.raises(PayloadError, match="writes outside the data root"):
+            admission.admit(outside)
+        inside = payload(item(f"i{index}"), upload_options={"path_template": "${id}"})
+        assert admission.admit(inside).id == payload_id(f"i{index}")
+
+
 def test_templates_of_collection_options_and_chain_links_are_checked_too() -> None:
     outside = {"upload_options": {"path_template": "/elsewhere/${id}"}}
     with pytest.raises(PayloadError, match=r"collection_options.test.upload_options"):
