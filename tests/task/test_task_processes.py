@@ -17,7 +17,7 @@ import pytest
 
 from cirrus.errors import TaskError
 from cirrus.runtime.executor import terminate_tasks
-from cirrus.task.children import running_count
+from cirrus.task.children import PIDS_ROOT, running_count
 from cirrus.task.limits import TaskSettings
 from cirrus.task.runner import TaskRunner
 from cirrus.task.tasklog import ExecutionLog, bound
@@ -96,10 +96,12 @@ def test_an_abort_from_another_process_kills_the_task_process(
 
     thread = threading.Thread(target=call)
     thread.start()
+    # a task process is noted for other processes once it has run a moment (most end sooner)
+    notes = PIDS_ROOT / "e3-0001"
     deadline = time.monotonic() + 30
-    while running_count("e3-0001") == 0 and time.monotonic() < deadline:
+    while not (notes.is_dir() and any(notes.iterdir())) and time.monotonic() < deadline:
         time.sleep(0.05)
-    time.sleep(0.2)
+    assert running_count("e3-0001") == 1
     code = "from cirrus.runtime.executor import terminate_tasks; print(terminate_tasks('e3-0001'))"
     other = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
