@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cirrus.errors import NotFound, StateError
+from cirrus.errors import CirrusError, NotFound, StateError
 from cirrus.runtime.jobs import execution_key
 from cirrus.state import ACTIVE_STATES, EventType, FinishUpdate, NewEvent, State
 
@@ -183,7 +183,10 @@ class AbortWatch:
         """Stop the executions among ``running`` whose payload this worker no longer holds."""
         try:
             records = self.db.get_many(list(running))
-        except Exception:  # a busy database must not end the watch: look again next time
+        except CirrusError as err:  # a busy or replaced database: the run says so itself
+            logger.warning("could not look for aborted payloads: %s", err)
+            return []
+        except Exception:  # a bug must not end the watch either: look again next time
             logger.warning("could not look for aborted payloads", exc_info=True)
             return []
         lost = [
