@@ -40,6 +40,7 @@ from cirrus.project.task_resolver import ProjectTaskResolver
 from cirrus.queue import Message, WorkQueue, open_queue
 from cirrus.runtime.admission import Admission, refusal_text
 from cirrus.runtime.claim import Claimer
+from cirrus.runtime.collector_pace import fewer_collections
 from cirrus.runtime.executor import WorkflowExecutor, terminate_tasks
 from cirrus.runtime.heartbeat import Heartbeat
 from cirrus.runtime.jobs import Batch, Job
@@ -188,9 +189,10 @@ class Worker:
         if folder is not None:
             self._marks = RunningMarks.create(folder, self.owner, slots=workers + 1)
         try:
-            return self._loop(
-                stop, more_coming, until_empty=until_empty, in_hand=in_hand, workers=workers
-            )
+            with fewer_collections():
+                return self._loop(
+                    stop, more_coming, until_empty=until_empty, in_hand=in_hand, workers=workers
+                )
         finally:
             if self._marks is not None:
                 self._marks.close()
