@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+from cirrus.task.interrupts import raise_interrupt
+
 __all__ = ["Terminated", "terminate_as_interrupt"]
 
 
@@ -45,4 +47,4 @@ def terminate_as_interrupt() -> Iterator[None]:
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise Terminated(f"stopped by signal {signal.Signals(signum).name}")
+    raise_interrupt(Terminated(f"stopped by signal {signal.Signals(signum).name}"))

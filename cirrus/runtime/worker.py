@@ -56,6 +56,7 @@ from cirrus.runtime.steer import AbortWatch
 from cirrus.runtime.update_state import UpdateState
 from cirrus.runtime.waves import run_in_waves
 from cirrus.state import StateDB, open_state_db
+from cirrus.task.interrupts import held_interrupts
 
 if TYPE_CHECKING:
     from cirrus.project import Project
@@ -328,15 +329,18 @@ class Worker:
                 if not isinstance(stopped, Exception):
                     self._commit_on_the_way_out(finished, batch)
                 raise
-            self._commit(batch)
+            self._conclude([], batch)
         finally:
             self.heartbeat.clear()
         return batch.results
 
     def _conclude(self, finished: Sequence[Job], batch: Batch) -> None:
-        for job in finished:
-            self.update_state.conclude(job, batch)
-        self._commit(batch)
+        # a wave is concluded and committed whole: a Ctrl-C or SIGTERM meanwhile waits for
+        # it (a wave cut in two would lose the jobs handed back but not concluded yet)
+        with held_interrupts():
+            for job in finished:
+                self.update_state.conclude(job, batch)
+            self._commit(batch)
 
     def _commit_on_the_way_out(self, finished: Sequence[Job], batch: Batch) -> None:
         try:

@@ -23,10 +23,12 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 
+from cirrus.runtime import Worker
 from tests.runtime.conftest import Proj, clean_env, item, payload, payload_id
 
 WORKERS = 2  # threads per process, set in the test project's cirrus.yml
@@ -243,3 +245,39 @@ def test_a_stopped_run_of_two_processes_stops_both_and_writes_out_what_ran(
     tally = _tally(proj, log)
     _assert_exactly_once(proj, tally, expected)
     assert tally.redundant_calls == 0
+
+
+@pytest.mark.parametrize("during", ["the first conclusion", "the first commit"])
+def test_a_stop_during_a_wave_waits_for_the_wave_to_be_written(
+    proj: Proj, open_pipeline: Any, during: str
+) -> None:
+    # the signal arrives while the worker concludes (or commits) a wave of finished
+    # executions: the wave is written whole, then the worker stops, and nothing ran that
+    # is not recorded as done
+    log = proj.root / "exec.log"
+    tasks = {"stamp": {"exec_log": str(log)}}
+    pipeline = open_pipeline()
+    pipeline.submit([payload(item(f"w{n}"), workflow="stamp-only", tasks=tasks) for n in range(6)])
+    worker = Worker(pipeline.settings, pipeline.project, state_db=pipeline.db, queue=pipeline.queue)
+    step = worker.update_state.conclude if during == "the first conclusion" else worker._commit
+    signalled: list[bool] = []
+
+    def stop_first(*args: Any) -> Any:
+        if not signalled:
+            signalled.append(True)
+            os.kill(os.getpid(), signal.SIGTERM)  # its handler runs here, in the main thread
+        return step(*args)
+
+    if during == "the first conclusion":
+        worker.update_state.conclude = stop_first  # type: ignore[method-assign]
+    else:
+        worker._commit = stop_first  # type: ignore[method-assign]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            worker.run()
+    finally:
+        worker.close()
+    ran = set(_lines(log))
+    assert signalled and ran
+    states = {pid: record["state"] for pid, record in proj.records().items()}
+    assert {pid for pid, state in states.items() if state == "SUCCEEDED"} == ran
