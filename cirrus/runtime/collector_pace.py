@@ -5,7 +5,7 @@ events), nearly all of them freed at once by reference counting. With CPython's 
 first-generation threshold (700 net allocations) the collector still starts every few
 payloads, and each pass walks the batch in flight. While a worker runs, the thresholds are
 raised to :data:`WORKER_THRESHOLDS`: over 10,000 payloads on two processes the collector's
-time falls from about 210 ms to 120 ms, and CPU per payload by about 3 %
+time falls from about 210 ms to 30-40 ms, and CPU per payload by about 3 %
 (``benchmarks/pipeline_throughput.py``). Memory is unaffected: a cycle waits a little longer.
 
 The process's own thresholds come back when its last running worker ends (a collector
