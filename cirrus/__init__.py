@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typing
 
+from cirrus._lazy import lazy_exports as _lazy_exports
 from cirrus.errors import (
     AlreadyClaimed,
     AnnounceError,
@@ -65,15 +66,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> typing.Any:
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'cirrus' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module_name), name)
-
-
-def __dir__() -> list[str]:
-    # the lazy names are listed before they are first used
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = _lazy_exports(__name__, _LAZY)  # dir() lists them before first use

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import typing
 
+from cirrus._lazy import lazy_exports as _lazy_exports
 from cirrus.queue.base import (
     DEDUPLICATION_SECONDS,
     DEFAULT_MAX_RECEIVES,
@@ -58,16 +59,6 @@ __all__ = [
     "open_queue",
 ]
 
-
-def __getattr__(name: str) -> typing.Any:
-    # the SQS backend is imported when first asked for: an embedded worker never needs
-    # it, and every process would pay for importing it at start-up
-    if name == "SQSQueue":
-        from cirrus.queue.sqs import SQSQueue
-
-        return SQSQueue
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), "SQSQueue"})
+# the SQS backend is imported when first asked for: an embedded worker never needs it,
+# and every process would pay for importing it at start-up
+__getattr__, __dir__ = _lazy_exports(__name__, {"SQSQueue": "cirrus.queue.sqs"})

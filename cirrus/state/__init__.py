@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import typing
 
+from cirrus._lazy import lazy_exports as _lazy_exports
 from cirrus.state.base import EventCount, QueryFilter, StateDB
 from cirrus.state.executions import ExecutionTimes, execution_times
 from cirrus.state.memory import MemoryStateDB
@@ -73,16 +74,6 @@ __all__ = [
     "split_payload_id",
 ]
 
-
-def __getattr__(name: str) -> typing.Any:
-    # the DynamoDB backend is imported when first asked for: an embedded worker never needs
-    # it, and every process would pay for importing it at start-up
-    if name == "DynamoDBStateDB":
-        from cirrus.state.dynamodb import DynamoDBStateDB
-
-        return DynamoDBStateDB
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), "DynamoDBStateDB"})
+# the DynamoDB backend is imported when first asked for: an embedded worker never needs
+# it, and every process would pay for importing it at start-up
+__getattr__, __dir__ = _lazy_exports(__name__, {"DynamoDBStateDB": "cirrus.state.dynamodb"})
