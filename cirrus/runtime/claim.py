@@ -10,12 +10,20 @@ this machine is taken over at once instead of after its lease.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from cirrus.runtime.jobs import Batch, Job
 from cirrus.runtime.outcomes import PayloadResult, already_decided, skipped
 from cirrus.runtime.owners import is_dead_local_owner
-from cirrus.state import TERMINAL_STATES, ClaimOutcome, ClaimResult, EventType, NewEvent
+from cirrus.state import (
+    TERMINAL_STATES,
+    ClaimOutcome,
+    ClaimResult,
+    EventType,
+    NewEvent,
+    State,
+)
 
 if TYPE_CHECKING:
     from cirrus.queue import WorkQueue
@@ -40,19 +48,33 @@ class Claimer:
         self.owner = owner
         self.lease_seconds = lease_seconds
 
-    def claim(self, jobs: list[Job], batch: Batch) -> list[Job]:
-        """Claim the jobs' payloads; returns the claimed jobs, the batch gathers the rest."""
+    def claim(
+        self, jobs: list[Job], batch: Batch, start: Mapping[str, str] | None = None
+    ) -> list[Job]:
+        """Claim the jobs' payloads; returns the claimed jobs, the batch gathers the rest.
+
+        ``start`` names the executions whose inputs are stored already (see
+        :meth:`~cirrus.runtime.start.Starter.store_new_inputs`): a payload among them that
+        has no record yet is started with its claim.
+        """
         jobs = self._drop_decided(jobs, batch)
         if not jobs:
             return []
         items = [(job.payload_id, job.payload.process_definition.replace) for job in jobs]
-        claims = self.db.claim_many(items, owner=self.owner, lease_seconds=self.lease_seconds)
+        claims = self.db.claim_many(
+            items, owner=self.owner, lease_seconds=self.lease_seconds, start=start
+        )
         claims = self._take_over_dead_claims(items, claims)
         claimed = []
         for job, claim in zip(jobs, claims, strict=True):
             job.record = claim.record
             if claim.claimed:
                 job.resumed = claim.outcome is ClaimOutcome.RESUMED
+                job.started_with_claim = (
+                    claim.record.state is State.PROCESSING
+                    and start is not None
+                    and claim.record.executions == (start.get(job.payload_id),)
+                )
                 batch.started.append(
                     NewEvent(
                         job.payload_id, EventType.CLAIMED_PROCESSING, time=claim.record.claimed_at

@@ -16,7 +16,7 @@ agree. Anything else is the wrapped database's own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -82,10 +82,11 @@ class AnnouncingStateDB(StateDB):
         owner: str,
         lease_seconds: float,
         events: Sequence[NewEvent] = (),
+        start: Mapping[str, str] | None = None,
     ) -> list[ClaimResult]:
         timed = self._timed(events)
         result = self.inner.claim_many(
-            items, owner=owner, lease_seconds=lease_seconds, events=timed
+            items, owner=owner, lease_seconds=lease_seconds, events=timed, start=start
         )
         self._announce(timed)
         return result

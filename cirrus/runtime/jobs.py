@@ -46,6 +46,8 @@ class Job:
     record: StateRecord | None = None
     resumed: bool = False
     """The claim took over from a worker that died: its last execution may have finished."""
+    started_with_claim: bool = False
+    """The claim also started the execution (a new payload whose input was stored first)."""
     execution: str = ""
     input_url: str = ""
     input: dict[str, Any] = field(default_factory=dict)

@@ -218,6 +218,19 @@ class UpdateState:
             self.queue.delete_many(batch.done)
         batch.committed()
 
+    def write_new(self, writes: Sequence[tuple[str, bytes]]) -> list[bool]:
+        """Store the objects not stored yet (never replacing one); True for each written."""
+        if not writes:
+            return []
+        store = self.payload_store
+        if len(writes) > 1 and self._parallel_io:
+
+            def write(item: tuple[str, bytes]) -> bool:
+                return store.put_new_many([item], content_type="application/json")[0]
+
+            return list(self._io_pool.map(write, writes))
+        return store.put_new_many(writes, content_type="application/json")
+
     def write_all(self, writes: Sequence[tuple[str, bytes]]) -> None:
         """Store objects under the payload root: remote ones several at once, else together."""
         if not writes:

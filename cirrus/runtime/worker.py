@@ -6,7 +6,8 @@ do on AWS, in this order, so that a process killed at any point loses nothing:
 1. read and validate each payload; record invalid ones under ``tmp/invalid/``;
 2. drop duplicate ids within the batch; claim the rest in one atomic step;
 3. store each input at ``executions/<payload id>/<execution>/input.json``, mark PROCESSING,
-   and log the claims and starts;
+   and log the claims and starts (a new payload's input is stored before the claim, which
+   marks it PROCESSING at once);
 4. run the workflows (``workers`` at a time);
 5. as they finish (what finished while the last wave was being written makes the next
    wave): store outputs, announce published items, queue the next links of each chain;
@@ -313,7 +314,10 @@ class Worker:
         batch = Batch(report=self._report)
         self.heartbeat.hold(messages=messages)
         try:
-            jobs = self.claimer.claim(self.reader.read(messages, batch), batch)
+            jobs = self.reader.read(messages, batch)
+            # new payloads are started with their claim: their inputs are stored first
+            first_inputs = self.starter.store_new_inputs(jobs)
+            jobs = self.claimer.claim(jobs, batch, start=first_inputs)
             self.heartbeat.hold(claims=[job.payload_id for job in jobs])
             started = self.starter.start(jobs, batch)
             threads = max(1, self.settings.workers)

@@ -145,11 +145,13 @@ class TransactionalStateDB(StateDB, Generic[Txn]):
         owner: str,
         lease_seconds: float,
         events: Sequence[NewEvent] = (),
+        start: Mapping[str, str] | None = None,
     ) -> list[ClaimResult]:
         lease = self._lease(lease_seconds)
         payload_ids = [payload_id for payload_id, _ in items]
         self._check_ids(payload_ids)
-        return self._apply_each(items, payload_ids, claim_step(owner=owner, lease=lease), events)
+        step = claim_step(owner=owner, lease=lease, start=start)
+        return self._apply_each(items, payload_ids, step, events)
 
     def start_many(
         self,

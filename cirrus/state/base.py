@@ -21,7 +21,7 @@ import base64
 import binascii
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Self
@@ -183,6 +183,7 @@ class StateDB(Closing, ABC):
         owner: str,
         lease_seconds: float,
         events: Sequence[NewEvent] = (),
+        start: Mapping[str, str] | None = None,
     ) -> list[ClaimResult]:
         """Claim many payloads in one atomic step; see :mod:`cirrus.state.rules`.
 
@@ -193,6 +194,10 @@ class StateDB(Closing, ABC):
             lease_seconds: the claim lapses after this long unless renewed.
             events: workflow events to record in the same atomic step (all of
                 them, whatever the outcomes), so no change is kept without its event.
+            start: execution names by payload id, for payloads whose input is already
+                stored under that execution: one that has no record yet is started in
+                the same step (its record is PROCESSING), as :meth:`start_many` would.
+                A payload with a record is only claimed.
 
         Returns:
             One result per item, in order.

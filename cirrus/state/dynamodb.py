@@ -40,7 +40,7 @@ from __future__ import annotations
 import heapq
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -250,12 +250,13 @@ class DynamoDBStateDB(StateDB):
         owner: str,
         lease_seconds: float,
         events: Sequence[NewEvent] = (),
+        start: Mapping[str, str] | None = None,
     ) -> list[ClaimResult]:
         self._check_open()
         lease = self._lease(lease_seconds)
         payload_ids = [payload_id for payload_id, _ in items]
         self._check_keys(payload_ids)
-        step = _writes(claim_step(owner=owner, lease=lease), claim=True)
+        step = _writes(claim_step(owner=owner, lease=lease, start=start), claim=True)
         return self._apply(items, payload_ids, step, events)
 
     def start_many(

@@ -18,7 +18,9 @@ CLAIMED/PROCESSING, lease expired  RESUMED                     RESUMED
 =================================  ==========================  =================
 
 A claim held by the caller itself is still reported ``ALREADY_CLAIMED``: claiming
-never hands the same payload out twice, even to one owner.
+never hands the same payload out twice, even to one owner. A claim may also start a
+payload that has no record yet (PROCESSING at once, with the execution whose input the
+caller stored): one write instead of a claim and a start.
 
 The batch methods apply the rules item by item through the steps at the end
 (:func:`claim_step`, :func:`start_step`, :func:`finish_step`), whatever the backend.
@@ -26,7 +28,7 @@ The batch methods apply the rules item by item through the steps at the end
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import ParamSpec, TypeVar
 
@@ -115,9 +117,28 @@ def decide_claim(
     now: datetime,
     lease: timedelta,
     replace: bool,
+    execution: str | None = None,
 ) -> ClaimResult:
-    """Apply the claim rules; the result's record is what to store when ``claimed``."""
+    """Apply the claim rules; the result's record is what to store when ``claimed``.
+
+    With ``execution``, a payload that has no record yet is started at once: its new
+    record is PROCESSING with that execution (the caller stored its input first), as a
+    claim followed by :func:`apply_start` would leave it.
+    """
     if current is None:
+        if execution is not None:
+            record = StateRecord(
+                payload_id=payload_id,
+                state=State.PROCESSING,
+                created=now,
+                updated=now,
+                claimed_at=now,
+                claim_owner=owner,
+                lease_expires=now + lease,
+                executions=(execution,),
+                started=now,
+            )
+            return ClaimResult(ClaimOutcome.CLAIMED, record)
         record = StateRecord(
             payload_id=payload_id,
             state=State.CLAIMED,
@@ -306,15 +327,28 @@ def _held(
     return record, record
 
 
-def claim_step(*, owner: str, lease: timedelta) -> Step[tuple[str, bool], ClaimResult]:
-    """The step of ``claim_many``: ``(payload_id, replace)`` to its claim result."""
+def claim_step(
+    *, owner: str, lease: timedelta, start: Mapping[str, str] | None = None
+) -> Step[tuple[str, bool], ClaimResult]:
+    """The step of ``claim_many``: ``(payload_id, replace)`` to its claim result.
+
+    ``start`` maps payload ids to the execution a new record starts with (see
+    :func:`decide_claim`).
+    """
+    starts = start or {}
 
     def claim(
         item: tuple[str, bool], current: StateRecord | None, now: datetime
     ) -> tuple[ClaimResult, StateRecord | None]:
         payload_id, replace = item
         result = decide_claim(
-            current, payload_id, owner=owner, now=now, lease=lease, replace=replace
+            current,
+            payload_id,
+            owner=owner,
+            now=now,
+            lease=lease,
+            replace=replace,
+            execution=starts.get(payload_id),
         )
         return result, result.record if result.claimed else None
 

@@ -175,6 +175,28 @@ class ObjectStore(Closing, ABC):
         for key, data in objects:
             self.put(key, data, content_type=content_type)
 
+    def put_new_many(
+        self, objects: Sequence[tuple[str, bytes]], *, content_type: str | None = None
+    ) -> list[bool]:
+        """Write each ``(key, bytes)`` object where nothing is stored yet; never replaces.
+
+        Returns:
+            Per object, whether it was written (False: an object was already there).
+        """
+        from cirrus.storage.errors import AlreadyExists
+
+        for key, _ in objects:
+            check_key(key)
+        written = []
+        for key, data in objects:
+            try:
+                self.put(key, data, content_type=content_type, if_absent=True)
+            except AlreadyExists:
+                written.append(False)
+            else:
+                written.append(True)
+        return written
+
     def put_stream(
         self,
         key: str,

@@ -96,6 +96,31 @@ class SQLiteStore(ObjectStore):
         with self._writable().transaction() as conn:
             conn.executemany(_REPLACE, rows)
 
+    def put_new_many(
+        self, objects: Sequence[tuple[str, bytes]], *, content_type: str | None = None
+    ) -> list[bool]:
+        """Write the objects not stored yet, in one transaction; True for each written."""
+        attributes = json.dumps({"Content-Type": content_type}) if content_type else None
+        keys = [self._prefix + check_key(key) for key, _ in objects]
+        with self._writable().transaction() as conn:  # holds the write lock: check, then write
+            present: set[str] = set()
+            for start in range(0, len(keys), 500):  # SQLite's limit on parameters
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT key FROM objects WHERE key IN ({marks})"  # noqa: S608
+                present.update(row[0] for row in conn.execute(sql, chunk))
+            written = []
+            for key in keys:  # a key given twice is written once, the first time
+                written.append(key not in present)
+                present.add(key)
+            rows = [
+                (key, bytes(data), attributes)
+                for key, (_, data), new in zip(keys, objects, written, strict=True)
+                if new
+            ]
+            conn.executemany(_REPLACE, rows)
+        return written
+
     def attributes(self, key: str) -> dict[str, str]:
         """The attributes (``Content-Type``...) stored with ``key``."""
         stored = self._row("SELECT attributes FROM objects WHERE key = ?", key)[0]

@@ -164,6 +164,36 @@ def test_claim_many_applies_rules_per_item_in_order(db: StateDB) -> None:
     assert db.get(pid(1)) is not None and db.get(pid(1)).state is State.CLAIMED  # type: ignore[union-attr]
 
 
+def test_claim_many_starts_new_payloads_whose_execution_is_given(
+    db: StateDB, clock: FakeClock
+) -> None:
+    make_state(db, pid(1), State.FAILED)
+    now = clock.advance(5)
+
+    results = db.claim_many(
+        [(pid(0), False), (pid(1), False), (pid(2), False)],
+        owner="w1",
+        lease_seconds=LEASE,
+        start={pid(0): "run-1", pid(1): "run-1"},
+    )
+
+    assert [r.outcome for r in results] == [ClaimOutcome.CLAIMED] * 3
+    new, rerun, plain = (result.record for result in results)
+    # a payload with no record is started in the same step
+    assert (new.state, new.executions, new.claim_owner) == (State.PROCESSING, ("run-1",), "w1")
+    assert new.started == new.claimed_at == new.created == now
+    assert new.lease_expires == now + timedelta(seconds=LEASE)
+    assert db.get(pid(0)) == new
+    # one with a record is only claimed (its next execution is not "run-1"), and one
+    # without an execution given is only claimed
+    assert (rerun.state, rerun.executions) == (State.CLAIMED, ("setup-run",))
+    assert (plain.state, plain.executions) == (State.CLAIMED, ())
+    # the started one finishes like any other, with its duration
+    clock.advance(2)
+    (done,) = db.finish_many([FinishUpdate(pid(0), State.SUCCEEDED, owner="w1")])
+    assert isinstance(done, StateRecord) and done.duration == 2.0
+
+
 def test_claim_many_claims_a_repeated_id_once(db: StateDB) -> None:
     results = db.claim_many([(PID, False), (PID, True)], owner="w1", lease_seconds=LEASE)
 

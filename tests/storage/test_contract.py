@@ -229,6 +229,24 @@ def test_put_many_writes_every_object(store: ObjectStore) -> None:
     assert {key: store.get(key) for key, _ in objects} == dict(objects)
 
 
+def test_put_new_many_writes_only_where_nothing_is_stored(store: ObjectStore) -> None:
+    store.put("old.json", b"kept", content_type="application/json")
+
+    written = store.put_new_many(
+        [("new.json", b"1"), ("old.json", b"2"), ("new.json", b"3")],
+        content_type="application/json",
+    )
+
+    assert written == [True, False, False]  # a key given twice is written the first time
+    assert (store.get("new.json"), store.get("old.json")) == (b"1", b"kept")
+
+
+def test_put_new_many_with_a_bad_key_writes_nothing(store: ObjectStore) -> None:
+    with pytest.raises(PathEscapeError):
+        store.put_new_many([("good.json", b"1"), ("../bad.json", b"2")])
+    assert not store.exists("good.json")
+
+
 def test_put_many_with_a_bad_key_writes_nothing(store: ObjectStore) -> None:
     with pytest.raises(PathEscapeError):
         store.put_many([("good.json", b"1"), ("../bad.json", b"2")])
