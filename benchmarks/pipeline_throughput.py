@@ -15,6 +15,12 @@ Also prints peak memory (max RSS) of the pipeline run at N and N/4, to show it s
 ``--task-work-ms`` makes every task spend that much CPU time per call, to see how the
 pipeline's fixed cost per payload compares with tasks that do real work. The machine's
 speed varies from run to run; ``--repeat`` runs the pipeline several times and keeps the best.
+
+``--against DIR`` compares with another checkout of cirrus (made with ``git worktree add DIR
+<commit>``): each round runs that version's pipeline, then this one's, on the same project,
+and the medians of the rounds and their ratio are printed::
+
+    python benchmarks/pipeline_throughput.py --repeat 3 --against ../cirrus-before
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -114,8 +121,9 @@ def payload(index: int) -> dict[str, object]:
     }
 
 
-def run_pipeline(root: Path, count: int) -> tuple[float, int, float]:
-    """Submit and drain ``count`` payloads in a fresh process.
+def run_pipeline(root: Path, count: int, code_from: Path | None = None) -> tuple[float, int, float]:
+    """Submit and drain ``count`` payloads in a fresh process (with the cirrus of the checkout
+    ``code_from``, if given).
 
     Returns (seconds, max RSS KiB, CPU seconds of the process and its children): on a busy
     machine the CPU time is the steadier figure.
@@ -143,8 +151,11 @@ def run_pipeline(root: Path, count: int) -> tuple[float, int, float]:
         print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, used)
         """
     )
+    env = dict(os.environ)
+    if code_from is not None:  # its worker processes inherit the path too
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(code_from), env.get("PYTHONPATH")]))
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=False
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=False, env=env
     )
     if result.returncode != 0:
         raise SystemExit(f"pipeline run failed:\n{result.stderr[-3000:]}")
@@ -188,6 +199,30 @@ def run_process_per_task(root: Path, sample: int) -> float:
     return time.perf_counter() - start
 
 
+def compare(root: Path, count: int, rounds: int, against: Path) -> None:
+    """Run the pipeline of ``against`` and this one alternately; print medians and ratio."""
+    rates: dict[str, list[float]] = {"before": [], "after": []}
+    cpus: dict[str, list[float]] = {"before": [], "after": []}
+    for attempt in range(max(rounds, 3)):
+        for name, code_from in (("before", against.absolute()), ("after", None)):
+            seconds, _, used = run_pipeline(root, count, code_from)
+            (root / ".cirrus").rename(root / f".cirrus-{name}-{attempt}")
+            rates[name].append(count / seconds)
+            cpus[name].append(used / count * 1e6)
+            print(
+                f"  round {attempt + 1}, {name}: {count / seconds:,.0f} payloads/s",
+                file=sys.stderr,
+            )
+    before, after = statistics.median(rates["before"]), statistics.median(rates["after"])
+    print(
+        f"before ({against}), median of {len(rates['before'])}: {before:10,.0f} payloads/s", end=""
+    )
+    print(f", {statistics.median(cpus['before']):,.0f} µs CPU per payload")
+    print(f"after (this checkout), median:     {after:10,.0f} payloads/s", end="")
+    print(f", {statistics.median(cpus['after']):,.0f} µs CPU per payload")
+    print(f"after / before:                      {after / before:10.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -199,7 +234,15 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=20, help="payloads for the per-process run")
     parser.add_argument("--repeat", type=int, default=1, help="pipeline runs; the best counts")
     parser.add_argument("--dir", default=".bench", help="folder for the temporary project")
+    parser.add_argument(
+        "--against", type=Path, help="another checkout of cirrus to compare with (see above)"
+    )
     args = parser.parse_args()
+    if args.against is not None and not (args.against / "cirrus" / "__init__.py").is_file():
+        raise SystemExit(
+            f"--against {args.against}: no cirrus package there; give a checkout of cirrus, "
+            "such as one made with: git worktree add ../cirrus-before <commit>"
+        )
     for name in list(os.environ):
         if name.startswith("AWS_") or name.startswith("CIRRUS_"):
             del os.environ[name]
@@ -218,6 +261,8 @@ def main() -> None:
             (root / ".cirrus").rename(root / f".cirrus-{attempt}")
         seconds, rss, _ = min(runs)
         cpu = min(used for _, _, used in runs)
+        if args.against is not None:
+            compare(root, args.payloads, args.repeat, args.against)
         bare = run_bare_loop(root, args.payloads)
         per_process = run_process_per_task(root, args.sample)
     pipeline_rate = args.payloads / seconds
