@@ -61,9 +61,11 @@ class Claimer:
         if not jobs:
             return []
         items = [(job.payload_id, job.payload.process_definition.replace) for job in jobs]
-        claims = self.db.claim_many(
-            items, owner=self.owner, lease_seconds=self.lease_seconds, start=start
-        )
+        lease = self.lease_seconds
+        if start:
+            claims = self.db.claim_many(items, owner=self.owner, lease_seconds=lease, start=start)
+        else:  # a backend written before ``start`` existed keeps working
+            claims = self.db.claim_many(items, owner=self.owner, lease_seconds=lease)
         claims = self._take_over_dead_claims(items, claims)
         claimed = []
         for job, claim in zip(jobs, claims, strict=True):

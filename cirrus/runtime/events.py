@@ -85,9 +85,14 @@ class AnnouncingStateDB(StateDB):
         start: Mapping[str, str] | None = None,
     ) -> list[ClaimResult]:
         timed = self._timed(events)
-        result = self.inner.claim_many(
-            items, owner=owner, lease_seconds=lease_seconds, events=timed, start=start
-        )
+        if start:
+            result = self.inner.claim_many(
+                items, owner=owner, lease_seconds=lease_seconds, events=timed, start=start
+            )
+        else:  # a backend written before ``start`` existed keeps working
+            result = self.inner.claim_many(
+                items, owner=owner, lease_seconds=lease_seconds, events=timed
+            )
         self._announce(timed)
         return result
 

@@ -70,15 +70,7 @@ class Starter:
             The execution of each payload whose input this stored, for ``claim_many``'s
             ``start``: those of them that have no record are started with their claim.
         """
-        writes: list[tuple[str, bytes]] = []
-        for job in jobs:
-            job.execution = execution_name(job.payload_id, 1)
-            key = execution_key(job.payload_id, job.execution, "input.json")
-            job.input_url = self.update_state.url(key)
-            job.input = dict(job.payload.as_dict())
-            job.input["id"] = job.payload_id
-            job.input_text = json.dumps(job.input)
-            writes.append((key, job.input_text.encode()))
+        writes = [self._new_execution(job, 1) for job in jobs]
         stored = self.update_state.write_new(writes)
         return {job.payload_id: job.execution for job, new in zip(jobs, stored, strict=True) if new}
 
@@ -131,23 +123,28 @@ class Starter:
                 job.input_text = json.dumps(job.input)
                 to_start.append(job)
                 continue
-            job.execution = execution_name(job.payload_id, len(previous) + 1)
-            key = execution_key(job.payload_id, job.execution, "input.json")
-            job.input_url = self.update_state.url(key)
-            job.input = dict(job.payload.as_dict())
-            job.input["id"] = job.payload_id
-            job.input_text = json.dumps(job.input)
-            inputs.append((key, job.input_text.encode()))
+            inputs.append(self._new_execution(job, len(previous) + 1))
             to_start.append(job)
         if to_start:
             started += self._mark_started(to_start, inputs, batch, launch)
-        # claims and starts are in the log before any execution runs, long ones included
-        if batch.started:
+        if started:
+            # claims and starts are in the log before any execution runs, long ones
+            # included (with nothing to run, they go with the batch's commit)
             self.db.add_events(batch.started)
             batch.started.clear()
         for job in adopted:
             self.update_state.conclude(job, batch)
         return started
+
+    def _new_execution(self, job: Job, number: int) -> tuple[str, bytes]:
+        """Make ``job`` the payload's ``number``-th execution; returns its input to store."""
+        job.execution = execution_name(job.payload_id, number)
+        key = execution_key(job.payload_id, job.execution, "input.json")
+        job.input_url = self.update_state.url(key)
+        job.input = dict(job.payload.as_dict())
+        job.input["id"] = job.payload_id
+        job.input_text = json.dumps(job.input)
+        return key, job.input_text.encode()
 
     def _mark_started(
         self,

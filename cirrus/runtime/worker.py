@@ -27,6 +27,7 @@ at once (see :mod:`cirrus.runtime.owners`).
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import threading
 from collections import Counter
@@ -68,6 +69,16 @@ __all__ = ["Worker"]
 logger = logging.getLogger(__name__)
 
 
+def _takes_start(claim_many: Callable[..., object]) -> bool:
+    """Whether a state backend's ``claim_many`` takes ``start`` (one from another
+    distribution may predate it)."""
+    try:
+        parameters = inspect.signature(claim_many).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "start" or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
 class Worker:
     """Drains the work queue of a project.
 
@@ -103,9 +114,12 @@ class Worker:
         self._owns = (state_db is None, queue is None)
         self.payload_store = open_store(settings.payload_root)
         self.announcer = Announcer.from_settings(settings, dead_letters=self.payload_store)
+        backend = state_db or open_state_db(settings.state_db)
+        # a backend written before claims could start payloads claims, then starts
+        self._claims_start = _takes_start(backend.claim_many)
         # every step below records its events through this one database, which announces
         # them once recorded
-        self.db = self.announcer.watch(state_db or open_state_db(settings.state_db))
+        self.db = self.announcer.watch(backend)
         self.queue = queue or open_queue(settings.queue_url)
         found = project if project is not None else find_project()
         resolver = ProjectTaskResolver.for_project(
@@ -316,7 +330,7 @@ class Worker:
         try:
             jobs = self.reader.read(messages, batch)
             # new payloads are started with their claim: their inputs are stored first
-            first_inputs = self.starter.store_new_inputs(jobs)
+            first_inputs = self.starter.store_new_inputs(jobs) if self._claims_start else {}
             jobs = self.claimer.claim(jobs, batch, start=first_inputs)
             self.heartbeat.hold(claims=[job.payload_id for job in jobs])
             started = self.starter.start(jobs, batch)

@@ -126,27 +126,16 @@ def decide_claim(
     claim followed by :func:`apply_start` would leave it.
     """
     if current is None:
-        if execution is not None:
-            record = StateRecord(
-                payload_id=payload_id,
-                state=State.PROCESSING,
-                created=now,
-                updated=now,
-                claimed_at=now,
-                claim_owner=owner,
-                lease_expires=now + lease,
-                executions=(execution,),
-                started=now,
-            )
-            return ClaimResult(ClaimOutcome.CLAIMED, record)
         record = StateRecord(
             payload_id=payload_id,
-            state=State.CLAIMED,
+            state=State.CLAIMED if execution is None else State.PROCESSING,
             created=now,
             updated=now,
             claimed_at=now,
             claim_owner=owner,
             lease_expires=now + lease,
+            executions=() if execution is None else (execution,),
+            started=None if execution is None else now,
         )
         return ClaimResult(ClaimOutcome.CLAIMED, record)
     state = current.state

@@ -19,6 +19,7 @@ from cirrus.payload import Payload
 from cirrus.queue import MemoryQueue
 from cirrus.queue.sqs import SQSQueue, ensure_queue
 from cirrus.state import EventType, State, open_state_db
+from cirrus.state.memory import MemoryStateDB
 from tests.aws.conftest import (
     Deployment,
     payload,
@@ -27,6 +28,7 @@ from tests.aws.conftest import (
     sqs_record,
     status_change,
 )
+from tests.runtime.conftest import Standin
 
 
 def _process(deployment: Deployment, queue: MemoryQueue | None = None) -> ProcessFunction:
@@ -96,6 +98,50 @@ def test_an_undeployed_workflow_fails_its_payload_without_retrying(
     assert record is not None and record.state is State.FAILED
     assert record.last_error is not None
     assert record.last_error.startswith("StateMachineDoesNotExist: workflow 'nowhere'")
+
+
+def test_claims_of_a_batch_that_starts_nothing_are_written_with_its_end(
+    deployment: Deployment,
+) -> None:
+    db = open_state_db(f"dynamodb://{deployment.table}")
+    writes: list[str] = []
+
+    def add_events(events: Any) -> Any:
+        writes.append("add_events")
+        return db.add_events(events)
+
+    def finish_many(updates: Any, events: Any = ()) -> Any:
+        writes.append("finish_many")
+        return db.finish_many(updates, events=events)
+
+    watched = Standin(db, add_events=add_events, finish_many=finish_many)
+    function = ProcessFunction(deployment.settings(), db=watched, queue=MemoryQueue())
+    data = payload("a", workflow="nowhere")
+    assert function.handle(sqs_event(json.dumps(data))) == {"batchItemFailures": []}
+    assert writes == ["finish_many"]  # one write of the events: the claim's and the end's
+    events = [event.event_type for event in db.events(payload_id=_id(data))]
+    assert events == [EventType.CLAIMED_PROCESSING, EventType.FAILED]
+
+
+class _BackendBeforeStart(MemoryStateDB):
+    """A state backend written before ``claim_many`` took ``start``."""
+
+    def claim_many(  # type: ignore[override]
+        self, items: Any, *, owner: str, lease_seconds: float, events: Any = ()
+    ) -> Any:
+        return super().claim_many(items, owner=owner, lease_seconds=lease_seconds, events=events)
+
+
+def test_a_state_backend_from_before_start_still_serves_the_process_function(
+    deployment: Deployment,
+) -> None:
+    deployment.add_workflow("w")
+    db = _BackendBeforeStart()
+    function = ProcessFunction(deployment.settings(), db=db, queue=MemoryQueue())
+    data = payload("a")
+    assert function.handle(sqs_event(json.dumps(data))) == {"batchItemFailures": []}
+    record = db.get(_id(data))
+    assert record is not None and record.state is State.PROCESSING
 
 
 def test_a_payload_held_elsewhere_is_delivered_again_later(deployment: Deployment) -> None:

@@ -89,3 +89,24 @@ def test_an_input_left_by_a_crash_before_the_claim_is_written_again(
     assert stored["id"] == pid and "left" not in stored
     record = pipeline.db.get(pid)
     assert record is not None and record.executions == (execution_name(pid, 1),)
+
+
+def test_a_state_backend_without_start_claims_then_starts(open_pipeline: Any) -> None:
+    """A backend from another distribution, written before ``claim_many`` took ``start``."""
+    pipeline = open_pipeline()
+    pipeline.submit([payload(item("plugged"))])
+
+    def claim_many(items: Any, *, owner: str, lease_seconds: float, events: Any = ()) -> Any:
+        return pipeline.db.claim_many(
+            items, owner=owner, lease_seconds=lease_seconds, events=events
+        )
+
+    starts: list[Any] = []
+
+    def start_many(items: Any, **kwargs: Any) -> Any:
+        starts.append(list(items))
+        return pipeline.db.start_many(items, **kwargs)
+
+    db = Standin(pipeline.db, claim_many=claim_many, start_many=start_many)
+    assert run_worker(pipeline, state_db=db) == {"succeeded": 1}
+    assert len(starts) == 1
