@@ -13,7 +13,7 @@ Prints:
 - the pipeline's **payloads/s**, from ``benchmarks/pipeline_throughput.py`` (``--throughput``).
 
     python benchmarks/reliability.py [--payloads 300] [--kills 10] [--sleep-ms 50]
-        [--features 1000,10000,100000] [--throughput] [--dir .bench-reliability]
+        [--features 1000,10000,100000] [--throughput] [--dir .bench-reliability] [--keep]
 
 Run it with another cirrus on ``PYTHONPATH`` to compare versions.
 """
@@ -221,6 +221,7 @@ def main() -> None:
     parser.add_argument("--features", default="1000,10000,100000")
     parser.add_argument("--throughput", action="store_true", help="also run the throughput one")
     parser.add_argument("--dir", default=".bench-reliability")
+    parser.add_argument("--keep", action="store_true", help="keep the projects in --dir")
     args = parser.parse_args()
     base = Path(args.dir).absolute()
     if args.kills:
@@ -236,7 +237,8 @@ def main() -> None:
             check=True,
         )
         print(result.stdout.splitlines()[1])
-    shutil.rmtree(base, ignore_errors=True)
+    if not args.keep:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":

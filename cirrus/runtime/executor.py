@@ -9,7 +9,9 @@ an abort.
 
 An input whose JSON is longer than ``url_payload_threshold`` is stored under
 ``<payload root>/tmp/oversized/`` for the duration of the run and handed to the execution as
-``{"url": ...}``, which tasks read like any payload reference.
+``{"url": ...}``, which tasks read like any payload reference. The results its tasks handed
+on by reference (too big for Step Functions, :mod:`cirrus.task.results`) are removed when
+the execution ends; a final one is read back into the outcome first.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from cirrus.engine import Execution, ExecutionStatus
-from cirrus.errors import ConfigError, WorkflowError
+from cirrus.errors import CirrusError, ConfigError, WorkflowError
 from cirrus.task.children import stop_own
+from cirrus.task.results import take_stored_results
 from cirrus.task.tasklog import ExecutionLog, bind, unbind
 
 if TYPE_CHECKING:
@@ -225,6 +228,8 @@ class WorkflowExecutor:
             log.on_first_line = functools.partial(live.add, job)
         try:
             outcome = self._execute(job)
+            if outcome.status is not ExecutionStatus.RUNNING:  # one that waits needs them
+                _settle_stored_results(job.execution, outcome)
         finally:
             if log and live is not None:
                 live.remove(job)
@@ -282,6 +287,27 @@ class WorkflowExecutor:
                 from cirrus.storage import delete
 
                 delete(execution_input["url"])
+
+
+def _settle_stored_results(execution: str, outcome: ExecutionOutcome) -> None:
+    """Read a final output stored by reference back, then remove every stored result."""
+    stored = take_stored_results(execution)
+    if not stored:
+        return
+    from cirrus.storage import delete, load_payload
+
+    output = outcome.output
+    try:
+        if isinstance(output, dict) and output.keys() == {"url"} and output["url"] in stored:
+            outcome.output = load_payload(output)
+    except CirrusError as err:  # the copy cannot be read back: the execution cannot succeed
+        outcome.status, outcome.output = ExecutionStatus.FAILED, None
+        outcome.error, outcome.cause = type(err).__name__, str(err)
+    for url in stored:
+        try:
+            delete(url)
+        except Exception:  # a leftover under tmp/ costs disk, never the payload
+            logger.warning("could not remove %s", url, exc_info=True)
 
 
 class LiveLogs:

@@ -17,8 +17,9 @@ locations go, ``CIRRUS_LOG_LEVEL`` the level of the ``cirrus`` loggers.
 The event is a payload, or a reference to one (``{"url": ...}``; with ``url_out`` too, the
 output is written there and ``{"url": <url_out>}`` returned, the batch convention). The
 result is the output payload, or ``{"url": ...}`` when its JSON is more than
-:data:`MAX_RESULT_BYTES` (Step Functions passes at most 256 KiB between states): it is then
-stored under ``<payload root>/tmp/results/<payload id>/``.
+:data:`~cirrus.task.results.MAX_RESULT_BYTES` (Step Functions passes at most 256 KiB between
+states): it is then stored under ``<payload root>/tmp/results/<payload id>/``, as the embedded
+runner does (:mod:`cirrus.task.results`).
 
 A task that fails raises an exception whose class is named as the task's error
 (``InvalidInput`` stays ``InvalidInput``), so Step Functions' Retry and Catch, and
@@ -29,25 +30,20 @@ The task's class is imported once per Lambda container (:data:`_CLASSES`).
 
 from __future__ import annotations
 
-import json
 import os
-import uuid
 from pathlib import Path
 from typing import Any
 
 from cirrus.aws.environment import settings_from_environment
 from cirrus.errors import ConfigError, InvalidInput, TaskError, is_invalid_input_error
 from cirrus.project.project import PROJECT_ENV, Project
-from cirrus.storage import join_url, write_bytes
 from cirrus.task.invoke import invoke_task
+from cirrus.task.results import MAX_RESULT_BYTES, fit_result
 
 __all__ = ["MAX_RESULT_BYTES", "TASK_ENV", "lambda_handler", "task_error"]
 
 TASK_ENV = "CIRRUS_TASK"
 """Names the task the function runs."""
-MAX_RESULT_BYTES = 250_000
-"""A result whose JSON is longer (in bytes) goes by ``{"url"}``: Step Functions passes at most
-256 KiB (262,144 bytes) between states, and the state adds its own data (upstream's limit)."""
 
 _CLASSES: dict[tuple[str, Path], type] = {}
 """Task classes by (task spec, project folder): imported once per container."""
@@ -82,7 +78,7 @@ def lambda_handler(event: Any, context: Any = None) -> Any:
         )
     except TaskError as err:  # named otherwise than its class: Lambda reports class names
         raise task_error(err.error, err.cause) from err
-    return _fit(output, settings.payload_root)
+    return fit_result(output, settings.payload_root)
 
 
 def _project_root() -> Path:
@@ -112,16 +108,3 @@ def task_error(name: str, message: str) -> Exception:
         error_class = type(name, (base,), {"__module__": __name__, "__qualname__": name})
         _ERRORS[(name, invalid)] = error_class
     return error_class(message)
-
-
-def _fit(output: Any, payload_root: str) -> Any:
-    """``output``, or a ``{"url"}`` reference to a stored copy when it is too big."""
-    text = json.dumps(output)  # ASCII (non-ASCII escaped): characters are bytes
-    if len(text) <= MAX_RESULT_BYTES:
-        return output
-    payload_id = output.get("id") if isinstance(output, dict) else None
-    url = join_url(
-        payload_root, "tmp", "results", str(payload_id or "no-id"), f"{uuid.uuid4().hex}.json"
-    )
-    write_bytes(url, text.encode(), content_type="application/json")
-    return {"url": url}

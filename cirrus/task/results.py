@@ -1,0 +1,91 @@
+"""A lambda-type task's result, handed on by reference when Step Functions could not carry it.
+
+Step Functions passes at most 256 KiB between states. A task whose output is longer (a
+publish of a thousand items, a split into many) returns ``{"url": ...}`` instead, pointing
+at a stored copy under ``<payload root>/tmp/results/<payload id>/`` (a digest of the id when
+it is long); the next task, and the
+pipeline at the end of the workflow, read the reference like any other. The AWS task
+function and the embedded runner both use this, so a workflow behaves the same in both.
+
+The embedded runtime removes the copies an execution stored once it ends
+(:func:`take_stored_results`); on AWS the bucket's lifecycle rule expires ``tmp/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from cirrus._jsonsize import compact_json_beyond
+from cirrus.errors import PathEscapeError
+from cirrus.task.tasklog import current_scope
+
+__all__ = [
+    "MAX_FOLDER_BYTES",
+    "MAX_RESULT_BYTES",
+    "RESULTS_FOLDER",
+    "fit_result",
+    "take_stored_results",
+]
+
+MAX_RESULT_BYTES = 250_000
+"""A result whose compact JSON is longer (in bytes) goes by ``{"url"}``: Step Functions
+passes at most 256 KiB (262,144 bytes) between states, and the state adds its own data."""
+RESULTS_FOLDER = ("tmp", "results")
+"""Where under the payload root the results passed by reference are stored."""
+MAX_FOLDER_BYTES = 512
+"""A payload id longer than this is stored under a digest of it (see :func:`_folder`)."""
+
+_STORED: dict[str, list[str]] = {}
+"""URLs of the copies stored for each running execution (by name)."""
+_LOCK = threading.Lock()
+
+
+def fit_result(output: Any, payload_root: str | Callable[[], str]) -> Any:
+    """``output``, or a ``{"url"}`` reference to a stored copy when it is too big.
+
+    ``payload_root`` may be a function giving it, asked only when a copy is stored.
+    """
+    from cirrus.storage import join_url, write_bytes
+
+    data = compact_json_beyond(output, MAX_RESULT_BYTES)
+    if data is None:
+        return output
+    if not isinstance(payload_root, str):
+        payload_root = payload_root()
+    payload_id = output.get("id") if isinstance(output, dict) else None
+    name = f"{uuid.uuid4().hex}.json"
+    try:
+        url = join_url(payload_root, *RESULTS_FOLDER, _folder(payload_id), name)
+    except PathEscapeError:  # an id a task made up: the copy still goes under the root
+        url = join_url(payload_root, *RESULTS_FOLDER, "no-id", name)
+    write_bytes(url, data, content_type="application/json")
+    scope = current_scope()
+    if scope is not None and scope.execution:
+        with _LOCK:
+            _STORED.setdefault(scope.execution, []).append(url)
+    return {"url": url}
+
+
+def _folder(payload_id: Any) -> str:
+    """The payload's folder: its id, or a digest of an id too long for a short reference.
+
+    The id of a payload of many items is every item id joined; in the URL, it would make
+    the reference itself too big to pass (and longer than S3's 1,024-byte keys).
+    """
+    if not isinstance(payload_id, str) or not payload_id:
+        return "no-id"
+    if len(payload_id.encode("utf-8")) <= MAX_FOLDER_BYTES:
+        return payload_id
+    return "sha256-" + hashlib.sha256(payload_id.encode("utf-8")).hexdigest()
+
+
+def take_stored_results(execution: str) -> list[str]:
+    """The URLs of the copies :func:`fit_result` stored for ``execution``, forgotten here."""
+    if execution not in _STORED:  # every execution asks; almost none stored anything
+        return []
+    with _LOCK:
+        return _STORED.pop(execution, [])
