@@ -30,10 +30,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cirrus.engine.errors import TASK_FAILED, StatesError
+from cirrus.engine.limits import result_too_large
 from cirrus.engine.tasks import (
     FUNCTION_ARN,
     Invoke,
     ResourceError,
+    Spill,
     TargetKind,
     TaskResolver,
     TaskTarget,
@@ -100,6 +102,7 @@ class BoundTask:
         lambda_events: record ``LambdaFunction*`` history events (a function ARN resource).
         callback: the resource ends in ``.waitForTaskToken``: after ``invoke`` hands the
             token on, the state waits for an answer (:mod:`cirrus.engine.callbacks`).
+        spill: how the resource hands on a result too big for a state, or None.
     """
 
     invoke: Invoke
@@ -107,6 +110,7 @@ class BoundTask:
     resource: str
     lambda_events: bool = False
     callback: bool = False
+    spill: Spill | None = None
 
 
 def task_target(
@@ -166,17 +170,20 @@ def bind_task(
     if target is not None and target.kind is TargetKind.RESOURCE:
         assert handler is not None
         is_arn = isinstance(resource, str) and FUNCTION_ARN.fullmatch(resource) is not None
-        return BoundTask(handler.invoke, handler.resource_type, handler.resource, is_arn, callback)
+        return BoundTask(
+            handler.invoke, handler.resource_type, handler.resource, is_arn, callback, handler.spill
+        )
     static = handler.invoke if handler is not None else None
+    spill = handler.spill if handler is not None else None
     if resource == LAMBDA_INVOKE:
-        return BoundTask(_lambda_invoke(static, resolver), "lambda", "invoke")
+        return BoundTask(_lambda_invoke(static, resolver, spill), "lambda", "invoke")
     if resource == LAMBDA_INVOKE + WAIT_FOR_TASK_TOKEN:
-        invoke = _lambda_invoke(static, resolver)
+        invoke = _lambda_invoke(static, resolver, spill)
         return BoundTask(invoke, "lambda", "invoke.waitForTaskToken", callback=True)
     return BoundTask(_batch_submit(static, resolver), "batch", "submitJob.sync")
 
 
-def _lambda_invoke(static: Invoke | None, resolver: TaskResolver) -> Invoke:
+def _lambda_invoke(static: Invoke | None, resolver: TaskResolver, spill: Spill | None) -> Invoke:
     def invoke(params: Any, timeout: float | None) -> Any:
         params = params if isinstance(params, dict) else {}
         call = static or _resolve_at_run_time(
@@ -185,7 +192,10 @@ def _lambda_invoke(static: Invoke | None, resolver: TaskResolver) -> Invoke:
             params.get("FunctionName"),
             "Lambda.ResourceNotFoundException",
         )
-        return lambda_invoke_result(call(params.get("Payload", {}), timeout))
+        output = call(params.get("Payload", {}), timeout)
+        if spill is not None and result_too_large(output, spill.above):
+            output = spill.store(output)  # the function's own output, before it is wrapped
+        return lambda_invoke_result(output)
 
     return invoke
 

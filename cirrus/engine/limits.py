@@ -17,9 +17,9 @@ MAX_RESULT_BYTES = 256 * 1024
 """The most UTF-8 bytes of JSON a state may return (AWS's payload quota)."""
 
 
-def result_too_large(value: Any) -> bool:
-    """Whether ``value`` as compact JSON is larger than :data:`MAX_RESULT_BYTES`."""
-    return compact_json_beyond(value, MAX_RESULT_BYTES) is not None
+def result_too_large(value: Any, limit: int = MAX_RESULT_BYTES) -> bool:
+    """Whether ``value`` as compact JSON is larger than ``limit`` bytes (AWS's, by default)."""
+    return compact_json_beyond(value, limit) is not None
 
 
 def data_limit_exceeded(name: str) -> StatesError:

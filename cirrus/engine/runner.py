@@ -606,8 +606,14 @@ class Execution:
                 scheduled["timeoutInSeconds"] = int(timeout)
             self.event(lane, "TaskScheduled", "taskScheduledEventDetails", scheduled)
             self.event(lane, "TaskStarted", "taskStartedEventDetails", base)
+        fits = False  # known to fit a state: it fits where the resource spills (<= 256 KiB)
         try:
             result = self.invoke(handler.invoke, _copy_json(payload), timeout, lane)
+            spill = handler.spill
+            if spill is not None:
+                fits = not result_too_large(result, spill.above)
+                if not fits:  # the resource stores it and passes a reference on
+                    result = spill.store(result)
         except _TaskTimedOut:
             self.event(
                 lane, f"{prefix}TimedOut", f"{key}TimedOutEventDetails", {**base, "error": TIMEOUT}
@@ -621,7 +627,7 @@ class Execution:
                 {**base, **_error_details(err.error, err.cause)},
             )
             raise StatesError(err.error, err.cause) from None
-        if result_too_large(result):
+        if not fits and result_too_large(result):
             # AWS names the task by its resource: the function ARN, or the service.
             name = state.resource if handler.lambda_events else resource_type
             error = data_limit_exceeded(name)

@@ -31,6 +31,7 @@ __all__ = [
     "NoTasks",
     "PythonFunctions",
     "ResourceError",
+    "Spill",
     "TargetKind",
     "TaskHandler",
     "TaskResolver",
@@ -96,11 +97,28 @@ class TaskHandler:
         resource_type: the history ``resourceType`` of a ``Resource`` target that is not a
             Lambda function ARN (``lambda``, ``batch``, ...).
         resource: the history ``resource`` of such a target (``invoke``, ``submitJob.sync``).
+        spill: how the resource hands on a result too big for a state (None: such a result
+            fails the state with ``States.DataLimitExceeded``).
     """
 
     invoke: Invoke
     resource_type: str = "lambda"
     resource: str = "invoke"
+    spill: Spill | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Spill:
+    """How a resource hands on a big result, as a Lambda function may: it stores the result
+    and returns a reference to it.
+
+    Attributes:
+        above: bytes of compact JSON past which a result is handed on (at most 256 KiB).
+        store: stores a result and returns what the state gets instead.
+    """
+
+    above: int
+    store: Callable[[Any], Any]
 
 
 class TaskResolver(Protocol):

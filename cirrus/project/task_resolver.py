@@ -20,11 +20,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cirrus.engine import BatchJobFailed, Invoke, ResourceError, TargetKind, TaskHandler, TaskTarget
+from cirrus.engine import (
+    BatchJobFailed,
+    Invoke,
+    ResourceError,
+    Spill,
+    TargetKind,
+    TaskHandler,
+    TaskTarget,
+)
 from cirrus.project.components import BuiltinTask, TaskComponent, builtin_components
 from cirrus.project.settings import LambdaSettings, environment_values
 from cirrus.project.task_targets import match_task
 from cirrus.task.kinds import TaskKind
+from cirrus.task.results import MAX_RESULT_BYTES
 
 if TYPE_CHECKING:
     from cirrus.project.project import Project
@@ -205,4 +214,6 @@ class ProjectTaskResolver:
             lambda payload, timeout: runner.run_lambda(task, payload, timeout=timeout),
             resource_type,
             resource,
+            # as the task's Lambda function does on AWS: a big result goes by reference
+            Spill(MAX_RESULT_BYTES, runner.store_result),
         )

@@ -14,6 +14,7 @@ The embedded runtime removes the copies an execution stored once it ends
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import uuid
 from collections.abc import Callable
@@ -28,6 +29,7 @@ __all__ = [
     "MAX_RESULT_BYTES",
     "RESULTS_FOLDER",
     "fit_result",
+    "store_result",
     "take_stored_results",
 ]
 
@@ -49,13 +51,21 @@ def fit_result(output: Any, payload_root: str | Callable[[], str]) -> Any:
 
     ``payload_root`` may be a function giving it, asked only when a copy is stored.
     """
-    from cirrus.storage import join_url, write_bytes
-
     data = compact_json_beyond(output, MAX_RESULT_BYTES)
     if data is None:
         return output
-    if not isinstance(payload_root, str):
-        payload_root = payload_root()
+    return _store(output, data, payload_root if isinstance(payload_root, str) else payload_root())
+
+
+def store_result(output: Any, payload_root: str) -> dict[str, str]:
+    """Store ``output`` under ``payload_root`` and return a ``{"url"}`` reference to it."""
+    data = json.dumps(output, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _store(output, data, payload_root)
+
+
+def _store(output: Any, data: bytes, payload_root: str) -> dict[str, str]:
+    from cirrus.storage import join_url, write_bytes
+
     payload_id = output.get("id") if isinstance(output, dict) else None
     name = f"{uuid.uuid4().hex}.json"
     try:

@@ -38,7 +38,7 @@ from cirrus.task.interrupts import interrupted_by_user
 from cirrus.task.invoke import describe_error, describe_exit, invoke_task
 from cirrus.task.isolation import HostPool, task_process_env
 from cirrus.task.limits import BATCH_OUT_OF_MEMORY, BATCH_TIMED_OUT, TaskSettings
-from cirrus.task.results import fit_result
+from cirrus.task.results import store_result
 from cirrus.task.tasklog import LogSink, StreamLog, current_scope, enter_task, leave_task
 
 __all__ = ["BatchTaskFailed", "TaskRunner", "batch_output_url", "batch_urls"]
@@ -164,8 +164,8 @@ class TaskRunner:
 
         It runs in this process unless a timeout or memory limit applies to it or it has an
         environment of its own; then in a warm process of its own (see
-        :mod:`cirrus.task.isolation`), stopped at its deadline. A result too big for Step
-        Functions comes back as ``{"url": ...}`` (:mod:`cirrus.task.results`), as on AWS.
+        :mod:`cirrus.task.isolation`), stopped at its deadline. The result comes back
+        whole; :meth:`store_result` hands on one too big for a state.
         """
         # every lambda-type Task state of every payload comes through here: imports and
         # class lookups happen once, not per call (stactask tasks ignore the options)
@@ -179,7 +179,7 @@ class TaskRunner:
             self._set_environment()
         token = enter_task(name)
         try:
-            return fit_result(invoke_task(task_class, event, **self._options), self._payload_root)
+            return invoke_task(task_class, event, **self._options)
         except Exception as err:
             error, cause = describe_error(err)
             _task_logger.error("%s: %s", error, cause, exc_info=err)
@@ -207,7 +207,7 @@ class TaskRunner:
         limit = settings.lambda_timeout
         state_binds = timeout is not None and (limit is None or timeout <= limit)
         try:
-            output = self.hosts.call(
+            return self.hosts.call(
                 name,
                 settings.spec or name,
                 event,
@@ -223,10 +223,19 @@ class TaskRunner:
                 # the Task state's TimeoutSeconds ran out first: the engine's error
                 raise TaskError("States.Timeout", f"task {name!r} ran past {timeout} s") from err
             raise
+
+    def store_result(self, output: Any) -> dict[str, str]:
+        """Store a lambda-type task's result too big for a state; returns ``{"url": ...}``.
+
+        What the task's Lambda function does on AWS (:mod:`cirrus.task.results`); the
+        engine calls it for a result past :data:`~cirrus.task.results.MAX_RESULT_BYTES`.
+        A failure to store is the task's failure.
+        """
         try:
-            return fit_result(output, self._payload_root)
-        except Exception as err:  # the copy could not be stored: the task's call failed
+            return store_result(output, self._payload_root())
+        except Exception as err:
             error, cause = describe_error(err)
+            _task_logger.error("storing the result failed: %s: %s", error, cause)
             raise TaskError(error, cause) from err
 
     @property

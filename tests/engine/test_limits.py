@@ -1,4 +1,5 @@
-"""The 256 KiB result limit: the quick marshal bound never calls a large result small."""
+"""The 256 KiB result limit: the quick marshal bound never calls a large result small, and a
+resource that spills big results hands on a reference instead of failing the state."""
 
 from __future__ import annotations
 
@@ -7,6 +8,16 @@ from typing import Any
 
 import pytest
 
+from cirrus.engine import (
+    ExecutionResult,
+    ExecutionStatus,
+    PythonFunctions,
+    Spill,
+    StateMachine,
+    TaskHandler,
+    TaskTarget,
+    run_execution,
+)
 from cirrus.engine.limits import MAX_RESULT_BYTES, result_too_large
 
 
@@ -32,3 +43,65 @@ def exact(value: Any) -> bool:
 )
 def test_bound_agrees_with_json(value: Any) -> None:
     assert result_too_large(value) == exact(value)
+
+
+class Spilling:
+    """A resolver whose one function spills results past ``above`` bytes into ``stored``."""
+
+    def __init__(self, output: Any, above: int) -> None:
+        self.output = output
+        self.above = above
+        self.stored: list[Any] = []
+
+    def resolve(self, target: TaskTarget) -> TaskHandler:
+        def store(result: Any) -> Any:
+            self.stored.append(result)
+            return {"url": f"memory://results/{len(self.stored)}.json"}
+
+        return TaskHandler(lambda payload, timeout: self.output, spill=Spill(self.above, store))
+
+
+def _run(resource: str, resolver: Spilling) -> ExecutionResult:
+    parameters = {"FunctionName": "f", "Payload.$": "$"} if resource.startswith("arn:") else None
+    state: dict[str, Any] = {"Type": "Task", "Resource": resource, "End": True}
+    if parameters:
+        state["Parameters"] = parameters
+    machine = StateMachine.from_dict({"StartAt": "T", "States": {"T": state}}, resolver=resolver)
+    return run_execution(machine, {})
+
+
+@pytest.mark.parametrize("resource", ["cirrus:lambda:f", "arn:aws:states:::lambda:invoke"])
+def test_a_result_past_the_spill_limit_is_handed_on_by_reference(resource: str) -> None:
+    big = {"x": "a" * 300_000}
+    resolver = Spilling(big, above=250_000)
+
+    result = _run(resource, resolver)
+
+    assert result.status is ExecutionStatus.SUCCEEDED, result.cause
+    assert resolver.stored == [big]
+    reference = {"url": "memory://results/1.json"}
+    # lambda:invoke wraps what the function returned, here the reference
+    wrapped = result.output.get("Payload", result.output)
+    assert wrapped == reference
+
+
+def test_a_result_under_the_spill_limit_stays_whole() -> None:
+    small = {"x": "a" * 1000}
+    resolver = Spilling(small, above=250_000)
+
+    result = _run("cirrus:lambda:f", resolver)
+
+    assert result.output == small
+    assert resolver.stored == []
+
+
+def test_without_a_spill_a_big_result_fails_the_state() -> None:
+    machine = StateMachine.from_dict(
+        {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "f", "End": True}}},
+        resolver=PythonFunctions({"f": lambda event: {"x": "a" * 300_000}}),
+    )
+
+    result = run_execution(machine, {})
+
+    assert result.status is ExecutionStatus.FAILED
+    assert result.error == "States.DataLimitExceeded"

@@ -79,17 +79,16 @@ def _padded(size: int) -> dict[str, Any]:
     return {**payload(item("one"), workflow="w", tasks={"pad": {"size": size}}), "id": "test/w/one"}
 
 
-def test_the_runner_hands_on_only_results_too_big_for_a_state(tmp_path: Path) -> None:
+def test_the_runner_stores_a_big_result_where_the_execution_ends_it(tmp_path: Path) -> None:
     root = tmp_path.as_uri()
     runner = TaskRunner(lambda name: Pad, payload_root=root)
     with bound(ExecutionLog("test/w/one", "e1"), "e1"):
-        small = runner.run_lambda("pad", _padded(MAX_RESULT_BYTES // 2))
-        big = runner.run_lambda("pad", _padded(MAX_RESULT_BYTES))
+        whole = runner.run_lambda("pad", _padded(MAX_RESULT_BYTES))
+        big = runner.store_result(whole)
 
-    assert small["features"][0]["properties"]["pad"] == "x" * (MAX_RESULT_BYTES // 2)
-    assert set(big) == {"url"}
+    assert whole["features"][0]["properties"]["pad"] == "x" * MAX_RESULT_BYTES
     assert big["url"].startswith(f"{root}/tmp/results/test/w/one/")
-    assert load_payload(big)["features"][0]["properties"]["pad"] == "x" * MAX_RESULT_BYTES
+    assert load_payload(big) == whole
     # the executor removes what the execution stored, once, when it ends
     assert take_stored_results("e1") == [big["url"]]
     assert take_stored_results("e1") == []
@@ -97,11 +96,11 @@ def test_the_runner_hands_on_only_results_too_big_for_a_state(tmp_path: Path) ->
 
 def test_a_payload_of_many_items_gets_a_short_reference(tmp_path: Path) -> None:
     # the id joins every item id: in the URL it would make the reference too big itself
-    many = {**_padded(MAX_RESULT_BYTES), "id": "test/w/" + "/".join(f"{n:09d}" for n in range(100))}
+    many = {**_padded(10), "id": "test/w/" + "/".join(f"{n:09d}" for n in range(100))}
     runner = TaskRunner(lambda name: Pad, payload_root=tmp_path.as_uri())
 
-    big = runner.run_lambda("pad", many)
+    big = runner.store_result(many)
 
     assert big["url"].startswith(f"{tmp_path.as_uri()}/tmp/results/sha256-")
     assert len(big["url"]) < len(tmp_path.as_uri()) + 150
-    assert load_payload(big)["id"] == many["id"]
+    assert load_payload(big) == many
