@@ -134,6 +134,9 @@ class AnnouncingStateDB(StateDB):
     def get_many(self, payload_ids: Sequence[str]) -> dict[str, StateRecord]:
         return self.inner.get_many(payload_ids)
 
+    def not_held(self, payload_ids: Sequence[str], owner: str) -> set[str]:
+        return self.inner.not_held(payload_ids, owner)
+
     def renew(self, payload_ids: Sequence[str], *, owner: str, lease_seconds: float) -> list[str]:
         return self.inner.renew(payload_ids, owner=owner, lease_seconds=lease_seconds)
 

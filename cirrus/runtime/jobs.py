@@ -135,6 +135,32 @@ class Batch:
                 result.outcome, result.error, result.output = failed.outcome, error, None
         self.announcements.clear()
 
+    def drop_lost(self, lost: set[str]) -> None:
+        """Leave out the ends of payloads whose claim was lost (aborted, taken over).
+
+        Whoever took the payload wrote its end: this batch announces none of its items,
+        sends none of its next links, records no end for it and reports it ABORTED. What
+        its execution stored (output, log, history) stays stored.
+        """
+        from cirrus.runtime.outcomes import END_EVENTS, Outcome
+
+        prefixes = tuple(f"{payload_id}/" for payload_id in lost)
+        self.finishes[:] = [f for f in self.finishes if f.payload_id not in lost]
+        self.events[:] = [
+            e for e in self.events if e.payload_id not in lost or e.event_type not in END_EVENTS
+        ]
+        self.announcements[:] = [a for a in self.announcements if a.payload_id not in lost]
+        links = [
+            (body, key)
+            for body, key in zip(self.chained, self.chain_keys, strict=True)
+            if not key.startswith(prefixes)
+        ]
+        self.chained[:] = [body for body, _ in links]
+        self.chain_keys[:] = [key for _, key in links]
+        for result in self.unreported:
+            if result.payload_id in lost:
+                result.outcome, result.error, result.output = Outcome.ABORTED, "Aborted", None
+
     def committed(self) -> None:
         """Report what was written out, and forget it (the results stay, for the caller)."""
         unreported, self.unreported = self.unreported, []

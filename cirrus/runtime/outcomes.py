@@ -22,7 +22,15 @@ from cirrus.engine import ExecutionStatus
 from cirrus.errors import is_invalid_input_error
 from cirrus.state import ClaimOutcome, EventType, State
 
-__all__ = ["Ending", "Outcome", "PayloadResult", "already_decided", "ending", "skipped"]
+__all__ = [
+    "END_EVENTS",
+    "Ending",
+    "Outcome",
+    "PayloadResult",
+    "already_decided",
+    "ending",
+    "skipped",
+]
 
 
 class Outcome(StrEnum):
@@ -103,6 +111,8 @@ _ENDINGS = {
     ExecutionStatus.ABORTED: Ending(State.ABORTED, EventType.ABORTED, Outcome.ABORTED),
 }
 _INVALID = Ending(State.INVALID, EventType.INVALID, Outcome.INVALID)
+END_EVENTS = frozenset({end.event for end in (*_ENDINGS.values(), _INVALID)})
+"""The events that record how an execution ended its payload."""
 
 
 def ending(status: ExecutionStatus, error: str | None = None) -> Ending:

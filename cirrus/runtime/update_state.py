@@ -200,6 +200,12 @@ class UpdateState:
         # re-runs update-state from the stored output, and the chained payloads' claims make
         # a second submission of the next links harmless
         self.write_all(batch.writes)
+        if self.owner is not None and batch.finishes:
+            # an execution can end before its worker notices an abort (it looks every
+            # second): what was aborted meanwhile is not announced, chained or ended here
+            lost = self.db.not_held([f.payload_id for f in batch.finishes], self.owner)
+            if lost:
+                batch.drop_lost(lost)
         if batch.announcements:
             try:
                 self.announcer.announce_many(batch.announcements)

@@ -42,7 +42,7 @@ from cirrus.state.models import (
     parse_time,
     split_payload_id,
 )
-from cirrus.state.rules import check_lease, check_terminal
+from cirrus.state.rules import check_lease, check_terminal, holds
 
 __all__ = [
     "PERIODS",
@@ -174,6 +174,16 @@ class StateDB(Closing, ABC):
     @abstractmethod
     def get_many(self, payload_ids: Sequence[str]) -> dict[str, StateRecord]:
         """The records that exist among ``payload_ids``, keyed by payload id."""
+
+    def not_held(self, payload_ids: Sequence[str], owner: str) -> set[str]:
+        """Those of ``payload_ids`` whose claim ``owner`` no longer holds.
+
+        A worker asks before it announces what its executions produced: a payload aborted
+        (or taken over) meanwhile is no longer its to end. The rule is
+        :func:`~cirrus.state.rules.holds`; backends may answer without loading records.
+        """
+        records = self.get_many(payload_ids)
+        return {pid for pid in payload_ids if not holds(records.get(pid), owner)}
 
     @abstractmethod
     def claim_many(

@@ -353,6 +353,21 @@ class SQLiteStateDB(TransactionalStateDB[sqlite3.Connection]):
         with self._read() as conn:
             return self._load(conn, payload_ids)
 
+    def not_held(self, payload_ids: Sequence[str], owner: str) -> set[str]:
+        # the rule of rules.holds, asked of the index: no record is loaded
+        unique = list(dict.fromkeys(payload_ids))
+        held: set[str] = set()
+        with self._read() as conn:
+            for chunk in _chunks(unique):
+                marks = ",".join("?" * len(chunk))
+                sql = (
+                    "SELECT payload_id FROM state_records"  # noqa: S608
+                    f" WHERE payload_id IN ({marks}) AND claim_owner = ?"
+                    " AND state IN ('CLAIMED', 'PROCESSING')"
+                )
+                held.update(row[0] for row in conn.execute(sql, [*chunk, owner]))
+        return set(unique) - held
+
     @staticmethod
     def _insert_events(
         conn: sqlite3.Connection, events: Sequence[NewEvent], now: datetime

@@ -128,3 +128,74 @@ def test_a_payload_aborted_before_it_started_is_not_run_again(
     record = pipeline.db.get(pid)
     assert record is not None and record.state.value == "ABORTED"
     assert record.last_error == "Aborted: changed my mind"
+
+
+ABORT_SELF = '''
+from typing import Any
+
+from cirrus.runtime.steer import abort
+from cirrus.state import open_state_db
+from cirrus.task import Task
+
+
+class AbortSelf(Task):
+    """Aborts its own payload, as an operator would, and returns at once."""
+
+    name = "abort-self"
+    description = "aborts its own payload"
+    version = "1.0.0"
+
+    def process(self, state_db: str = "", **kwargs: Any) -> list[dict[str, Any]]:
+        with open_state_db(state_db) as db:
+            abort(db, self._payload["id"], cause="while it ended")
+        return self.items_as_dicts
+'''
+
+
+def test_a_payload_aborted_as_its_execution_ends_is_not_announced_or_chained(
+    proj: Proj, open_pipeline: Any
+) -> None:
+    """The worker looks for aborts every second; an execution that ends in between is
+    committed only if its worker still holds the payload."""
+    from cirrus.runtime import Worker
+    from tests.runtime.conftest import payload_id
+
+    folder = proj.root / "tasks" / "abort-self"
+    (folder / "src" / "task").mkdir(parents=True)
+    (folder / "definition.yml").write_text(
+        "description: aborts\nlambda:\n  handler: task.handler\n"
+    )
+    (folder / "src" / "task" / "task.py").write_text(ABORT_SELF)
+    (folder / "README.md").write_text("# abort-self\n\nAborts its own payload.\n")
+    flow = proj.root / "workflows" / "abort-self"
+    flow.mkdir()
+    definition = {
+        "StartAt": "abort",
+        "States": {
+            "abort": {"Type": "Task", "Resource": "cirrus:lambda:abort-self", "Next": "publish"},
+            "publish": {"Type": "Task", "Resource": "cirrus:lambda:publish", "End": True},
+        },
+    }
+    (flow / "definition.yml").write_text(json.dumps({"description": "x", "definition": definition}))
+    (flow / "README.md").write_text("# abort-self\n\nA test workflow.\n")
+    pipeline = open_pipeline()
+    state_db = str(proj.cirrus_dir / "state.db")
+    tasks = {"abort-self": {"state_db": state_db}}
+    chain = [{"workflow": "publish-only"}]
+    pipeline.submit([payload(item("late"), workflow="abort-self", tasks=tasks, chain=chain)])
+    worker = Worker(pipeline.settings, pipeline.project, state_db=pipeline.db, queue=pipeline.queue)
+    worker.abort_watch.interval = 3600  # the worker does not notice before the end
+    try:
+        counts = worker.run(until_empty=True)
+    finally:
+        worker.close()
+
+    pid = payload_id("late", "abort-self")
+    assert counts == {"aborted": 1}
+    record = pipeline.db.get(pid)
+    assert record is not None and record.state.value == "ABORTED"
+    assert record.last_error == "Aborted: while it ended"
+    assert proj.published == []  # its items were not announced
+    assert set(proj.records()) == {pid}  # nor its next link queued
+    ends = [e.event_type.value for e in pipeline.db.events(pid)]
+    assert ends[-1] == "ABORTED" and "SUCCEEDED" not in ends

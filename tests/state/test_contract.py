@@ -194,6 +194,25 @@ def test_claim_many_starts_new_payloads_whose_execution_is_given(
     assert isinstance(done, StateRecord) and done.duration == 2.0
 
 
+def test_not_held_names_the_payloads_an_owner_lost(db: StateDB) -> None:
+    db.claim_many(
+        [(pid(n), False) for n in range(4)],
+        owner="w1",
+        lease_seconds=LEASE,
+        start={pid(0): "run-1"},
+    )
+    # pid(1) stays CLAIMED; pid(2) is ended by someone else (an abort); pid(3) is taken over
+    db.finish(pid(2), State.ABORTED, owner=None, error="Aborted: by hand")
+    db.finish(pid(3), State.FAILED, owner="w1")
+    db.claim(pid(3), owner="w2", lease_seconds=LEASE, replace=True)
+    make_state(db, pid(4), State.SUCCEEDED)
+
+    ids = [pid(n) for n in range(6)]  # pid(5) has no record
+    assert db.not_held(ids, "w1") == {pid(2), pid(3), pid(4), pid(5)}
+    assert db.not_held(ids, "w2") == {pid(0), pid(1), pid(2), pid(4), pid(5)}
+    assert db.not_held([], "w1") == set()
+
+
 def test_claim_many_claims_a_repeated_id_once(db: StateDB) -> None:
     results = db.claim_many([(PID, False), (PID, True)], owner="w1", lease_seconds=LEASE)
 
