@@ -165,9 +165,7 @@ def decide_claim(
 
 def holds(current: StateRecord | None, owner: str) -> bool:
     """Whether ``owner`` holds the claim on the payload whose record is ``current``."""
-    return (
-        current is not None and current.state in ACTIVE_STATES and current.claim_owner == owner
-    )
+    return current is not None and current.state in ACTIVE_STATES and current.claim_owner == owner
 
 
 def _require_owner(current: StateRecord | None, payload_id: str, owner: str, action: str) -> None:
