@@ -37,6 +37,7 @@ from cirrus.engine.tasks import (
     ResourceError,
     Spill,
     TargetKind,
+    TaskHandler,
     TaskResolver,
     TaskTarget,
 )
@@ -186,15 +187,18 @@ def bind_task(
 def _lambda_invoke(static: Invoke | None, resolver: TaskResolver, spill: Spill | None) -> Invoke:
     def invoke(params: Any, timeout: float | None) -> Any:
         params = params if isinstance(params, dict) else {}
-        call = static or _resolve_at_run_time(
-            resolver,
-            TargetKind.FUNCTION,
-            params.get("FunctionName"),
-            "Lambda.ResourceNotFoundException",
-        )
+        call, spills = static, spill
+        if call is None:  # named at run time ("FunctionName.$")
+            handler = _resolve_at_run_time(
+                resolver,
+                TargetKind.FUNCTION,
+                params.get("FunctionName"),
+                "Lambda.ResourceNotFoundException",
+            )
+            call, spills = handler.invoke, handler.spill
         output = call(params.get("Payload", {}), timeout)
-        if spill is not None and result_too_large(output, spill.above):
-            output = spill.store(output)  # the function's own output, before it is wrapped
+        if spills is not None and result_too_large(output, spills.above):
+            output = spills.store(output)  # the function's own output, before it is wrapped
         return lambda_invoke_result(output)
 
     return invoke
@@ -203,11 +207,13 @@ def _lambda_invoke(static: Invoke | None, resolver: TaskResolver, spill: Spill |
 def _batch_submit(static: Invoke | None, resolver: TaskResolver) -> Invoke:
     def invoke(params: Any, timeout: float | None) -> Any:
         params = params if isinstance(params, dict) else {}
-        call = static or _resolve_at_run_time(
-            resolver,
-            TargetKind.JOB_DEFINITION,
-            params.get("JobDefinition"),
-            "Batch.ClientException",
+        call = static or (
+            _resolve_at_run_time(
+                resolver,
+                TargetKind.JOB_DEFINITION,
+                params.get("JobDefinition"),
+                "Batch.ClientException",
+            ).invoke
         )
         created = _millis()
         try:
@@ -222,9 +228,9 @@ def _batch_submit(static: Invoke | None, resolver: TaskResolver) -> Invoke:
 
 def _resolve_at_run_time(
     resolver: TaskResolver, kind: TargetKind, value: Any, error: str
-) -> Invoke:
+) -> TaskHandler:
     try:
-        return resolver.resolve(TaskTarget(kind, value)).invoke
+        return resolver.resolve(TaskTarget(kind, value))
     except ResourceError as err:
         raise StatesError(error, str(err)) from None
 

@@ -8,10 +8,12 @@ task does lands after its payload's outcome. :func:`terminate_tasks` stops them 
 an abort.
 
 An input whose JSON is longer than ``url_payload_threshold`` is stored under
-``<payload root>/tmp/oversized/`` for the duration of the run and handed to the execution as
-``{"url": ...}``, which tasks read like any payload reference. The results its tasks handed
-on by reference (too big for Step Functions, :mod:`cirrus.task.results`) are removed when
-the execution ends; a final one is read back into the outcome first.
+``<payload root>/tmp/oversized/`` and handed to the execution as ``{"url": ...}``, which
+tasks read like any payload reference. That copy, and the results its tasks hand on by
+reference (too big for Step Functions, :mod:`cirrus.task.results`), are removed when the
+execution ends for good; a final one is read back into the outcome first. A waiting
+snapshot or a redrive point names those stored so far, since the execution may read them
+again when it goes on.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import functools
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -27,7 +30,11 @@ from typing import TYPE_CHECKING, Any
 from cirrus.engine import Execution, ExecutionStatus
 from cirrus.errors import CirrusError, ConfigError, WorkflowError
 from cirrus.task.children import stop_own
-from cirrus.task.results import take_stored_results
+from cirrus.task.results import (
+    peek_stored_results,
+    remember_stored_result,
+    take_stored_results,
+)
 from cirrus.task.tasklog import ExecutionLog, bind, unbind
 
 if TYPE_CHECKING:
@@ -189,9 +196,14 @@ class WorkflowExecutor:
             self._object_io = storage_object_io()
         started = datetime.now(UTC)
         options: dict[str, Any] = {"time_scale": self.time_scale, "object_io": self._object_io}
+        # results handed on by reference before a wait or a failure, by an earlier run
+        carried: list[str] = list(snapshot.get(STORED_RESULTS, ())) if snapshot else []
+        keeps_snapshots = self.snapshots is not None and self.snapshots.store is not None
         if self.snapshots is not None and self.snapshots.store is not None:
             options["tokens"] = self.snapshots.store
-            options["on_wait"] = self.snapshots.on_wait(payload_id or execution, execution)
+            keep = self.snapshots.on_wait(payload_id or execution, execution)
+            if keep is not None:
+                options["on_wait"] = _keeping_stored_results(keep, execution, carried)
         if snapshot is not None and snapshot.get("redrive"):
             running = Execution.redrive(machine, snapshot, **options)
         elif snapshot is not None:
@@ -205,9 +217,15 @@ class WorkflowExecutor:
         finally:
             with self._lock:
                 self._running.pop(execution, None)
+        stored = [*carried, *take_stored_results(execution)]
+        redrive_point = result.redrive_point
+        if stored and redrive_point is not None and keeps_snapshots:
+            # a redrive starts again from a state whose input may be one of them
+            redrive_point = {**redrive_point, STORED_RESULTS: stored}
+            stored = []
         if self.snapshots is not None:
-            self.snapshots.ended(execution, payload_id or execution, result.redrive_point)
-        return ExecutionOutcome(
+            self.snapshots.ended(execution, payload_id or execution, redrive_point)
+        outcome = ExecutionOutcome(
             status=result.status,
             output=result.output,
             error=result.error,
@@ -216,6 +234,9 @@ class WorkflowExecutor:
             started=started,
             ended=datetime.now(UTC),
         )
+        if stored:
+            _settle_stored_results(stored, outcome)
+        return outcome
 
     def execute(self, job: Job) -> ExecutionOutcome:
         """Run a job's workflow on its input, with its log; never raises."""
@@ -228,8 +249,6 @@ class WorkflowExecutor:
             log.on_first_line = functools.partial(live.add, job)
         try:
             outcome = self._execute(job)
-            if outcome.status is not ExecutionStatus.RUNNING:  # one that waits needs them
-                _settle_stored_results(job.execution, outcome)
         finally:
             if log and live is not None:
                 live.remove(job)
@@ -273,27 +292,40 @@ class WorkflowExecutor:
             url = join_url(self.payload_root, "tmp", "oversized", f"{uuid.uuid4().hex}.json")
             write_bytes(url, text.encode(), content_type="application/json")
             execution_input = {"url": url}
+            # it goes with the results stored by reference: a redrive may start from it
+            remember_stored_result(url)
         try:
             return self.run(
                 job.payload.workflow, execution_input, job.execution, payload_id=job.payload_id
             )
         except Exception as err:  # an engine bug must not take the worker down
             logger.exception("execution %s of %s crashed", job.execution, job.payload_id)
-            return ExecutionOutcome(
+            failed = ExecutionOutcome(
                 ExecutionStatus.FAILED, error=type(err).__name__, cause=str(err)
             )
-        finally:
-            if execution_input is not data:  # the by-reference copy is only for this run
-                from cirrus.storage import delete
-
-                delete(execution_input["url"])
+            _settle_stored_results(take_stored_results(job.execution), failed)
+            return failed
 
 
-def _settle_stored_results(execution: str, outcome: ExecutionOutcome) -> None:
+STORED_RESULTS = "cirrus_stored_results"
+"""The key, in a waiting snapshot or a redrive point, of the results stored by reference so
+far: the execution may still read them, and they are removed when it ends for good."""
+
+
+def _keeping_stored_results(
+    keep: Callable[[dict[str, Any]], None], execution: str, carried: list[str]
+) -> Callable[[dict[str, Any]], None]:
+    """``keep``, with the execution's stored results named in the snapshot it keeps."""
+
+    def keep_with_results(snapshot: dict[str, Any]) -> None:
+        stored = [*carried, *peek_stored_results(execution)]
+        keep({**snapshot, STORED_RESULTS: stored} if stored else snapshot)
+
+    return keep_with_results
+
+
+def _settle_stored_results(stored: list[str], outcome: ExecutionOutcome) -> None:
     """Read a final output stored by reference back, then remove every stored result."""
-    stored = take_stored_results(execution)
-    if not stored:
-        return
     from cirrus.storage import delete, load_payload
 
     output = outcome.output

@@ -142,23 +142,27 @@ class Batch:
         sends none of its next links, records no end for it and reports it ABORTED. What
         its execution stored (output, log, history) stays stored.
         """
-        from cirrus.runtime.outcomes import END_EVENTS, Outcome
+        from cirrus.runtime.outcomes import END_EVENTS, END_OUTCOMES, Outcome
 
-        prefixes = tuple(f"{payload_id}/" for payload_id in lost)
+        ended = {f.payload_id for f in self.finishes if f.payload_id in lost}
         self.finishes[:] = [f for f in self.finishes if f.payload_id not in lost]
         self.events[:] = [
             e for e in self.events if e.payload_id not in lost or e.event_type not in END_EVENTS
         ]
         self.announcements[:] = [a for a in self.announcements if a.payload_id not in lost]
+        # a key is "<payload id>/<execution>/<n>", and payload ids hold "/" themselves: the
+        # id is what is left of the last two parts ("a" must not take "a/b"'s links)
         links = [
             (body, key)
             for body, key in zip(self.chained, self.chain_keys, strict=True)
-            if not key.startswith(prefixes)
+            if key.rsplit("/", 2)[0] not in lost
         ]
         self.chained[:] = [body for body, _ in links]
         self.chain_keys[:] = [key for _, key in links]
-        for result in self.unreported:
-            if result.payload_id in lost:
+        # the result of the execution that ended each one (a skipped duplicate keeps its own)
+        for result in reversed(self.unreported):
+            if result.payload_id in ended and result.outcome in END_OUTCOMES:
+                ended.discard(result.payload_id)
                 result.outcome, result.error, result.output = Outcome.ABORTED, "Aborted", None
 
     def committed(self) -> None:

@@ -24,6 +24,7 @@ from cirrus.state import ClaimOutcome, EventType, State
 
 __all__ = [
     "END_EVENTS",
+    "END_OUTCOMES",
     "Ending",
     "Outcome",
     "PayloadResult",
@@ -113,6 +114,8 @@ _ENDINGS = {
 _INVALID = Ending(State.INVALID, EventType.INVALID, Outcome.INVALID)
 END_EVENTS = frozenset({end.event for end in (*_ENDINGS.values(), _INVALID)})
 """The events that record how an execution ended its payload."""
+END_OUTCOMES = frozenset({end.outcome for end in (*_ENDINGS.values(), _INVALID)})
+"""The outcomes reported for a payload an execution ended."""
 
 
 def ending(status: ExecutionStatus, error: str | None = None) -> Ending:

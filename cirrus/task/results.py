@@ -17,10 +17,8 @@ import hashlib
 import json
 import threading
 import uuid
-from collections.abc import Callable
 from typing import Any
 
-from cirrus._jsonsize import compact_json_beyond
 from cirrus.errors import PathEscapeError
 from cirrus.task.tasklog import current_scope
 
@@ -29,6 +27,8 @@ __all__ = [
     "MAX_RESULT_BYTES",
     "RESULTS_FOLDER",
     "fit_result",
+    "peek_stored_results",
+    "remember_stored_result",
     "store_result",
     "take_stored_results",
 ]
@@ -46,15 +46,17 @@ _STORED: dict[str, list[str]] = {}
 _LOCK = threading.Lock()
 
 
-def fit_result(output: Any, payload_root: str | Callable[[], str]) -> Any:
+def fit_result(output: Any, payload_root: str) -> Any:
     """``output``, or a ``{"url"}`` reference to a stored copy when it is too big.
 
-    ``payload_root`` may be a function giving it, asked only when a copy is stored.
+    What the task's Lambda function returns. The size is taken as the Lambda runtime sends
+    the result (``json.dumps``: spaces after separators, non-ASCII escaped), the larger of
+    the usual forms, so what is kept whole also fits once it reaches Step Functions.
     """
-    data = compact_json_beyond(output, MAX_RESULT_BYTES)
-    if data is None:
+    text = json.dumps(output)
+    if len(text) <= MAX_RESULT_BYTES:
         return output
-    return _store(output, data, payload_root if isinstance(payload_root, str) else payload_root())
+    return _store(output, text.encode(), payload_root)
 
 
 def store_result(output: Any, payload_root: str) -> dict[str, str]:
@@ -73,10 +75,7 @@ def _store(output: Any, data: bytes, payload_root: str) -> dict[str, str]:
     except PathEscapeError:  # an id a task made up: the copy still goes under the root
         url = join_url(payload_root, *RESULTS_FOLDER, "no-id", name)
     write_bytes(url, data, content_type="application/json")
-    scope = current_scope()
-    if scope is not None and scope.execution:
-        with _LOCK:
-            _STORED.setdefault(scope.execution, []).append(url)
+    remember_stored_result(url)
     return {"url": url}
 
 
@@ -91,6 +90,30 @@ def _folder(payload_id: Any) -> str:
     if len(payload_id.encode("utf-8")) <= MAX_FOLDER_BYTES:
         return payload_id
     return "sha256-" + hashlib.sha256(payload_id.encode("utf-8")).hexdigest()
+
+
+def peek_stored_results(execution: str) -> list[str]:
+    """The URLs of the copies stored for ``execution`` so far (kept here)."""
+    if execution not in _STORED:
+        return []
+    with _LOCK:
+        return list(_STORED.get(execution, ()))
+
+
+def remember_stored_result(url: str, *, beside: str | None = None) -> None:
+    """Count ``url`` among the copies of the running execution, to be removed with them.
+
+    With ``beside``, only when that URL is one of them (a batch task's output written next
+    to a result it was handed by reference is as transient as that result).
+    """
+    scope = current_scope()
+    if scope is None or not scope.execution:
+        return
+    with _LOCK:
+        stored = _STORED.get(scope.execution)
+        if beside is not None and (stored is None or beside not in stored):
+            return
+        _STORED.setdefault(scope.execution, []).append(url)
 
 
 def take_stored_results(execution: str) -> list[str]:

@@ -38,7 +38,7 @@ from cirrus.task.interrupts import interrupted_by_user
 from cirrus.task.invoke import describe_error, describe_exit, invoke_task
 from cirrus.task.isolation import HostPool, task_process_env
 from cirrus.task.limits import BATCH_OUT_OF_MEMORY, BATCH_TIMED_OUT, TaskSettings
-from cirrus.task.results import store_result
+from cirrus.task.results import remember_stored_result, store_result
 from cirrus.task.tasklog import LogSink, StreamLog, current_scope, enter_task, leave_task
 
 __all__ = ["BatchTaskFailed", "TaskRunner", "batch_output_url", "batch_urls"]
@@ -283,6 +283,8 @@ class TaskRunner:
                     raise  # AWS Batch never retries an attempt stopped at its timeout
                 _task_logger.warning("attempt %d of %d failed: %s", attempt, attempts, failed)
         if by_reference:
+            if not payload.get("url_out"):  # an output of the runner's own making
+                remember_stored_result(url_out, beside=url)
             return {"url": url_out}
         output = read_json(url_out)
         # the copies were only for the crossing; a failed run keeps them for a look

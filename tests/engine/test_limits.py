@@ -105,3 +105,20 @@ def test_without_a_spill_a_big_result_fails_the_state() -> None:
 
     assert result.status is ExecutionStatus.FAILED
     assert result.error == "States.DataLimitExceeded"
+
+
+def test_lambda_invoke_spills_for_a_function_named_at_run_time() -> None:
+    state = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName.$": "$.fn", "Payload.$": "$"},
+        "OutputPath": "$.Payload",
+        "End": True,
+    }
+    resolver = Spilling({"x": "a" * 300_000}, above=250_000)
+    machine = StateMachine.from_dict({"StartAt": "T", "States": {"T": state}}, resolver=resolver)
+
+    result = run_execution(machine, {"fn": "f"})
+
+    assert result.status is ExecutionStatus.SUCCEEDED, result.cause
+    assert result.output == {"url": "memory://results/1.json"}

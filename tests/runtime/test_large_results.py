@@ -3,7 +3,7 @@
 A state may return at most 256 KiB; a lambda-type task whose output is longer hands on
 ``{"url": ...}`` to a stored copy (what the AWS task function does too). The next task and
 the pipeline read it like any reference, and the copies are removed when the execution
-ends, whichever way it ends.
+ends for good (a failed one keeps them while it can be redriven).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from cirrus.storage import load_payload
 from cirrus.task import Task
-from cirrus.task.results import MAX_RESULT_BYTES, take_stored_results
+from cirrus.task.results import MAX_RESULT_BYTES, fit_result, take_stored_results
 from cirrus.task.runner import TaskRunner
 from cirrus.task.tasklog import ExecutionLog, bound
 
@@ -47,18 +47,6 @@ def test_a_workflow_of_a_thousand_items_passes_its_results_by_reference(proj: Pr
     assert {link["rel"] for link in output["features"][0]["links"]} == {"self", "canonical"}
     assert len(proj.published) == ITEMS
     assert (proj.cirrus_dir / "data" / "test" / "i0999" / "i0999.json").exists()
-    assert _leftovers(proj) == []
-
-
-def test_the_copies_of_a_failed_execution_are_removed_too(proj: Proj) -> None:
-    # stamp hands on its big result, then maybe-fail fails on one item
-    proj.write_payloads([_big("three", fail="i0500")])
-
-    run = proj.cirrus("process", "in.ndjson", "--wait", check=False)
-
-    assert run.json()["failed"] == 1, run.stderr
-    (record,) = proj.records().values()
-    assert record["last_error"] == "RuntimeError: asked to fail i0500"
     assert _leftovers(proj) == []
 
 
@@ -104,3 +92,101 @@ def test_a_payload_of_many_items_gets_a_short_reference(tmp_path: Path) -> None:
     assert big["url"].startswith(f"{tmp_path.as_uri()}/tmp/results/sha256-")
     assert len(big["url"]) < len(tmp_path.as_uri()) + 150
     assert load_payload(big) == many
+
+
+def test_a_failed_execution_keeps_its_copies_for_a_redrive(proj: Proj) -> None:
+    from tests.runtime.test_redrive import _add_flaky
+
+    _add_flaky(proj)  # workflow "fragile": stamp, then a task failing until a file exists
+    ok = proj.root / "ok"
+    big = item("r1", pad="x" * 300_000)  # stamp's result goes on by reference
+    proj.write_payloads([payload(big, workflow="fragile", tasks={"flaky": {"ok_file": str(ok)}})])
+    pid = "test/workflow-fragile/r1"
+    proj.cirrus("process", "in.ndjson", "--wait", check=False)
+    assert "ConnectionError" in proj.records()[pid]["last_error"]
+    assert len(_leftovers(proj)) == 1  # the failed state's input, for the redrive
+
+    ok.write_text("back")
+    proj.cirrus("redrive", pid)
+    proj.cirrus("worker", "--until-empty")
+
+    record = proj.records()[pid]
+    assert record["state"] == "SUCCEEDED", record["last_error"]
+    (output,) = proj.outputs(pid)  # a redrive goes on with the same execution
+    assert output["features"][0]["properties"]["pad"] == "x" * 300_000
+    assert _leftovers(proj) == []  # gone once the execution ended for good
+
+
+def test_a_batch_task_given_a_reference_leaves_no_copy(proj: Proj) -> None:
+    # the batch task writes its output beside its input, under tmp/results: removed too
+    definition = {
+        "StartAt": "stamp",
+        "States": {
+            "stamp": {"Type": "Task", "Resource": "cirrus:lambda:stamp", "Next": "check"},
+            "check": {"Type": "Task", "Resource": "cirrus:batch:maybe-fail", "Next": "publish"},
+            "publish": {"Type": "Task", "Resource": "cirrus:lambda:publish", "End": True},
+        },
+    }
+    folder = proj.root / "workflows" / "mixed"
+    folder.mkdir()
+    (folder / "definition.yml").write_text(
+        json.dumps({"description": "x", "definition": definition})
+    )
+    (folder / "README.md").write_text("# mixed\n\nA test workflow.\n")
+    proj.write_payloads([payload(item("m1", pad="x" * 300_000), workflow="mixed")])
+
+    run = proj.cirrus("process", "in.ndjson", "--wait")
+
+    assert run.json()["succeeded"] == 1, run.stderr
+    assert _leftovers(proj) == []
+
+
+def test_the_aws_function_sizes_its_result_as_the_lambda_runtime_sends_it(
+    tmp_path: Path,
+) -> None:
+    # spaces after separators make the runtime's JSON longer than the compact form
+    features = [item(f"i{n:05d}") for n in range(1000)]
+    output = {"type": "FeatureCollection", "id": "c/workflow-w/x", "features": features}
+    compact = len(json.dumps(output, separators=(",", ":")))
+    assert compact < MAX_RESULT_BYTES < len(json.dumps(output))
+
+    returned = fit_result(output, tmp_path.as_uri())
+
+    assert set(returned) == {"url"}
+    assert load_payload(returned) == output
+
+
+def test_a_big_input_that_failed_its_first_state_can_be_redriven(proj: Proj) -> None:
+    from tests.runtime.test_redrive import _add_flaky
+
+    _add_flaky(proj)
+    definition = {
+        "StartAt": "flaky",
+        "States": {
+            "flaky": {"Type": "Task", "Resource": "cirrus:lambda:flaky", "Next": "publish"},
+            "publish": {"Type": "Task", "Resource": "cirrus:lambda:publish", "End": True},
+        },
+    }
+    folder = proj.root / "workflows" / "flaky-first"
+    folder.mkdir()
+    (folder / "definition.yml").write_text(
+        json.dumps({"description": "x", "definition": definition})
+    )
+    (folder / "README.md").write_text("# flaky-first\n\nA test workflow.\n")
+    ok = proj.root / "ok"
+    # longer than url_payload_threshold: the execution starts with {"url": ...}
+    big = item("f1", pad="x" * 150_000)
+    proj.write_payloads(
+        [payload(big, workflow="flaky-first", tasks={"flaky": {"ok_file": str(ok)}})]
+    )
+    pid = "test/workflow-flaky-first/f1"
+    proj.cirrus("process", "in.ndjson", "--wait", check=False)
+    assert "ConnectionError" in proj.records()[pid]["last_error"]
+
+    ok.write_text("back")
+    proj.cirrus("redrive", pid)
+    proj.cirrus("worker", "--until-empty")
+
+    record = proj.records()[pid]
+    assert record["state"] == "SUCCEEDED", record["last_error"]
+    assert list(proj.payload_store.list("tmp/oversized")) == []
