@@ -267,6 +267,23 @@ def proj(project_template: Path, tmp_path: Path) -> Iterator[Proj]:
     yield Proj(root)
 
 
+def add_workflow(proj: Proj, name: str, states: list[tuple[str, str]]) -> None:
+    """A workflow of Task states ``(name, resource)`` run one after the other."""
+    folder = proj.root / "workflows" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    definition: dict[str, Any] = {"StartAt": states[0][0], "States": {}}
+    for index, (state, resource) in enumerate(states):
+        step: dict[str, Any] = {"Type": "Task", "Resource": resource}
+        if index + 1 < len(states):
+            step["Next"] = states[index + 1][0]
+        else:
+            step["End"] = True
+        definition["States"][state] = step
+    document = {"description": f"{name} workflow", "definition": definition}
+    (folder / "definition.yml").write_text(json.dumps(document))
+    (folder / "README.md").write_text(f"# {name}\n")
+
+
 def item(item_id: str, collection: str = "test", **properties: Any) -> dict[str, Any]:
     """A small STAC item."""
     return {

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from cirrus.storage import load_payload
-from cirrus.task import Task
+from cirrus.task import resolve_task
 from cirrus.task.results import MAX_RESULT_BYTES, fit_result, take_stored_results
 from cirrus.task.runner import TaskRunner
 from cirrus.task.tasklog import ExecutionLog, bound
 
-from .conftest import Proj, item, payload
+from .conftest import FIXTURE_TASKS, Proj, add_workflow, item, payload
 
 ITEMS = 1_000  # about 330 KB of items: more than a state may return
 
@@ -50,17 +50,7 @@ def test_a_workflow_of_a_thousand_items_passes_its_results_by_reference(proj: Pr
     assert _leftovers(proj) == []
 
 
-class Pad(Task):
-    """Adds ``size`` characters to the first item."""
-
-    name = "pad"
-    description = "pads the first item"
-    version = "1.0.0"
-
-    def process(self, size: int = 0, **kwargs: Any) -> list[dict[str, Any]]:
-        items = self.items_as_dicts
-        items[0]["properties"]["pad"] = "x" * size
-        return items
+PAD = resolve_task(f"{FIXTURE_TASKS / 'pad.py'}:Pad")  # adds properties.padding
 
 
 def _padded(size: int) -> dict[str, Any]:
@@ -69,12 +59,12 @@ def _padded(size: int) -> dict[str, Any]:
 
 def test_the_runner_stores_a_big_result_where_the_execution_ends_it(tmp_path: Path) -> None:
     root = tmp_path.as_uri()
-    runner = TaskRunner(lambda name: Pad, payload_root=root)
+    runner = TaskRunner(lambda name: PAD, payload_root=root)
     with bound(ExecutionLog("test/w/one", "e1"), "e1"):
         whole = runner.run_lambda("pad", _padded(MAX_RESULT_BYTES))
         big = runner.store_result(whole)
 
-    assert whole["features"][0]["properties"]["pad"] == "x" * MAX_RESULT_BYTES
+    assert whole["features"][0]["properties"]["padding"] == "x" * MAX_RESULT_BYTES
     assert big["url"].startswith(f"{root}/tmp/results/test/w/one/")
     assert load_payload(big) == whole
     # the executor removes what the execution stored, once, when it ends
@@ -85,7 +75,7 @@ def test_the_runner_stores_a_big_result_where_the_execution_ends_it(tmp_path: Pa
 def test_a_payload_of_many_items_gets_a_short_reference(tmp_path: Path) -> None:
     # the id joins every item id: in the URL it would make the reference too big itself
     many = {**_padded(10), "id": "test/w/" + "/".join(f"{n:09d}" for n in range(100))}
-    runner = TaskRunner(lambda name: Pad, payload_root=tmp_path.as_uri())
+    runner = TaskRunner(lambda name: PAD, payload_root=tmp_path.as_uri())
 
     big = runner.store_result(many)
 
@@ -119,20 +109,8 @@ def test_a_failed_execution_keeps_its_copies_for_a_redrive(proj: Proj) -> None:
 
 def test_a_batch_task_given_a_reference_leaves_no_copy(proj: Proj) -> None:
     # the batch task writes its output beside its input, under tmp/results: removed too
-    definition = {
-        "StartAt": "stamp",
-        "States": {
-            "stamp": {"Type": "Task", "Resource": "cirrus:lambda:stamp", "Next": "check"},
-            "check": {"Type": "Task", "Resource": "cirrus:batch:maybe-fail", "Next": "publish"},
-            "publish": {"Type": "Task", "Resource": "cirrus:lambda:publish", "End": True},
-        },
-    }
-    folder = proj.root / "workflows" / "mixed"
-    folder.mkdir()
-    (folder / "definition.yml").write_text(
-        json.dumps({"description": "x", "definition": definition})
-    )
-    (folder / "README.md").write_text("# mixed\n\nA test workflow.\n")
+    steps = [("stamp", "cirrus:lambda:stamp"), ("check", "cirrus:batch:maybe-fail")]
+    add_workflow(proj, "mixed", [*steps, ("publish", "cirrus:lambda:publish")])
     proj.write_payloads([payload(item("m1", pad="x" * 300_000), workflow="mixed")])
 
     run = proj.cirrus("process", "in.ndjson", "--wait")
@@ -160,19 +138,11 @@ def test_a_big_input_that_failed_its_first_state_can_be_redriven(proj: Proj) -> 
     from tests.runtime.test_redrive import _add_flaky
 
     _add_flaky(proj)
-    definition = {
-        "StartAt": "flaky",
-        "States": {
-            "flaky": {"Type": "Task", "Resource": "cirrus:lambda:flaky", "Next": "publish"},
-            "publish": {"Type": "Task", "Resource": "cirrus:lambda:publish", "End": True},
-        },
-    }
-    folder = proj.root / "workflows" / "flaky-first"
-    folder.mkdir()
-    (folder / "definition.yml").write_text(
-        json.dumps({"description": "x", "definition": definition})
+    add_workflow(
+        proj,
+        "flaky-first",
+        [("flaky", "cirrus:lambda:flaky"), ("publish", "cirrus:lambda:publish")],
     )
-    (folder / "README.md").write_text("# flaky-first\n\nA test workflow.\n")
     ok = proj.root / "ok"
     # longer than url_payload_threshold: the execution starts with {"url": ...}
     big = item("f1", pad="x" * 150_000)

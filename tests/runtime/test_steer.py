@@ -9,7 +9,7 @@ from typing import Any
 
 import psutil
 
-from tests.runtime.conftest import Proj, item, payload, payload_id
+from tests.runtime.conftest import Proj, add_workflow, item, payload, payload_id
 from tests.serve.conftest import add_server_test_tasks, stop_all, wait_for
 
 
@@ -167,17 +167,8 @@ def test_a_payload_aborted_as_its_execution_ends_is_not_announced_or_chained(
     )
     (folder / "src" / "task" / "task.py").write_text(ABORT_SELF)
     (folder / "README.md").write_text("# abort-self\n\nAborts its own payload.\n")
-    flow = proj.root / "workflows" / "abort-self"
-    flow.mkdir()
-    definition = {
-        "StartAt": "abort",
-        "States": {
-            "abort": {"Type": "Task", "Resource": "cirrus:lambda:abort-self", "Next": "publish"},
-            "publish": {"Type": "Task", "Resource": "cirrus:lambda:publish", "End": True},
-        },
-    }
-    (flow / "definition.yml").write_text(json.dumps({"description": "x", "definition": definition}))
-    (flow / "README.md").write_text("# abort-self\n\nA test workflow.\n")
+    steps = [("abort", "cirrus:lambda:abort-self"), ("publish", "cirrus:lambda:publish")]
+    add_workflow(proj, "abort-self", steps)
     pipeline = open_pipeline()
     state_db = str(proj.cirrus_dir / "state.db")
     tasks = {"abort-self": {"state_db": state_db}}

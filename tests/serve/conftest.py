@@ -23,6 +23,7 @@ import pytest
 from tests.runtime.conftest import (
     FIXTURE_TASKS,
     Proj,
+    add_workflow,
     item,
     payload,
     payload_id,
@@ -89,23 +90,6 @@ def wait_for(check: Any, timeout: float = 30, what: str = "condition") -> Any:
             return value
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-def add_workflow(proj: Proj, name: str, states: list[tuple[str, str]]) -> None:
-    """A workflow of Task states ``(name, resource)`` run one after the other."""
-    folder = proj.root / "workflows" / name
-    folder.mkdir(parents=True, exist_ok=True)
-    definition: dict[str, Any] = {"StartAt": states[0][0], "States": {}}
-    for index, (state, resource) in enumerate(states):
-        step: dict[str, Any] = {"Type": "Task", "Resource": resource}
-        if index + 1 < len(states):
-            step["Next"] = states[index + 1][0]
-        else:
-            step["End"] = True
-        definition["States"][state] = step
-    document = {"description": f"{name} workflow", "definition": definition}
-    (folder / "definition.yml").write_text(json.dumps(document))
-    (folder / "README.md").write_text(f"# {name}\n")
 
 
 def add_server_test_tasks(proj: Proj) -> None:
