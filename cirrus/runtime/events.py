@@ -134,6 +134,9 @@ class AnnouncingStateDB(StateDB):
     def get_many(self, payload_ids: Sequence[str]) -> dict[str, StateRecord]:
         return self.inner.get_many(payload_ids)
 
+    def check_payload_id(self, payload_id: str) -> None:
+        self.inner.check_payload_id(payload_id)
+
     def not_held(self, payload_ids: Sequence[str], owner: str) -> set[str]:
         return self.inner.not_held(payload_ids, owner)
 

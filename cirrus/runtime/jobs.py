@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cirrus.errors import PayloadError
 from cirrus.storage.paths import check_key
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from cirrus.runtime.publish import Published
     from cirrus.state import FinishUpdate, NewEvent, StateRecord
 
-__all__ = ["Batch", "Job", "execution_key", "execution_name"]
+__all__ = ["S3_MAX_KEY_BYTES", "Batch", "Job", "check_key_room", "execution_key", "execution_name"]
 
 
 def execution_name(payload_id: str, number: int) -> str:
@@ -33,6 +34,32 @@ def execution_name(payload_id: str, number: int) -> str:
 def execution_key(payload_id: str, execution: str, name: str) -> str:
     """Key of an execution's file under the payload root (checked: ids cannot climb out)."""
     return check_key(f"executions/{payload_id}/{execution}/{name}")
+
+
+S3_MAX_KEY_BYTES = 1024
+"""The longest key S3 stores."""
+# what follows the payload id in the longest key: "/<24 hex>-0001/history.json"
+_EXECUTION_FILE_BYTES = len("/" + "0" * 24 + "-0001/history.json")
+
+
+def check_key_room(payload_root: str, payload_id: str) -> None:
+    """Refuse a payload whose execution files would have keys too long for an S3 root.
+
+    Raises:
+        PayloadError: the keys would be longer than S3's 1,024 bytes.
+    """
+    if not payload_root.startswith("s3://"):
+        return  # files, SQLite and memory take any length the id checks allowed
+    prefix = payload_root[len("s3://") :].partition("/")[2].strip("/")
+    key = f"{prefix}/executions/{payload_id}" if prefix else f"executions/{payload_id}"
+    length = len(key.encode("utf-8")) + _EXECUTION_FILE_BYTES
+    if length > S3_MAX_KEY_BYTES:
+        raise PayloadError(
+            "$.features",
+            f"give keys of {length:,} bytes under {payload_root} (the payload id holds every "
+            f"item id), more than the {S3_MAX_KEY_BYTES:,} S3 stores",
+            "split the payload into payloads of fewer items",
+        )
 
 
 @dataclass

@@ -19,7 +19,7 @@ from cirrus.errors import ConfigError, NotFound, PathEscapeError, StorageError
 from cirrus.queue import DEFAULT_MAX_RECEIVES
 from cirrus.runtime.admission import Admission, refusal_text
 from cirrus.runtime.intake import keep_invalid
-from cirrus.runtime.jobs import Batch, Job
+from cirrus.runtime.jobs import Batch, Job, check_key_room
 from cirrus.runtime.limits import strict_json_loads
 from cirrus.runtime.outcomes import Outcome, PayloadResult
 from cirrus.state import EventType, NewEvent
@@ -68,6 +68,9 @@ class Reader:
             try:
                 payload = self.admission.admit_text(message.body, "message")
                 payload_id = payload.id
+                # refused alone here, or every claim of the batch would fail with it
+                self.db.check_payload_id(payload_id)
+                check_key_room(self.payload_root, payload_id)
             except StorageError as err:
                 permanent = isinstance(err, NotFound | PathEscapeError | ConfigError)
                 if permanent or message.receive_count >= self.max_attempts:

@@ -125,15 +125,37 @@ def table_definition(table: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- keys
 
 
+MAX_SORT_KEY_BYTES = 1024
+"""DynamoDB's limit on a sort key (here the joined item ids)."""
+MAX_PARTITION_KEY_BYTES = 2048
+"""DynamoDB's limit on a partition key (here ``<collections>_<workflow>``)."""
+
+
 def check_payload_id(payload_id: str) -> None:
     """Raise unless ``payload_id`` maps to a state item key and back.
 
     Raises:
-        PayloadError: the id is malformed, its workflow name has ``_`` (upstream
+        PayloadError: the id is malformed, longer than a DynamoDB key holds, its
+            workflow name has ``_`` (upstream
             splits ``collections_workflow`` on its last ``_``), or its collections
             start with the reserved ``cirrus#``.
     """
-    collections, workflow, _ = split_payload_id(payload_id)
+    collections, workflow, itemids = split_payload_id(payload_id)
+    if len(itemids.encode("utf-8")) > MAX_SORT_KEY_BYTES:
+        raise PayloadError(
+            "$.features",
+            f"give a payload id whose item part is {len(itemids.encode('utf-8')):,} bytes, more "
+            f"than the {MAX_SORT_KEY_BYTES:,} a DynamoDB sort key holds (the item ids, joined)",
+            "split the payload into payloads of fewer items",
+        )
+    partition = f"{collections}_{workflow}"
+    if len(partition.encode("utf-8")) > MAX_PARTITION_KEY_BYTES:
+        raise PayloadError(
+            "$.process[0].input_collections",
+            f"give a key <collections>_<workflow> of {len(partition.encode('utf-8')):,} bytes, "
+            f"more than the {MAX_PARTITION_KEY_BYTES:,} a DynamoDB partition key holds",
+            "name fewer or shorter collections (input_collections)",
+        )
     if "_" in workflow:
         raise PayloadError(
             "$.process[0].workflow",

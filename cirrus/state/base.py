@@ -175,6 +175,16 @@ class StateDB(Closing, ABC):
     def get_many(self, payload_ids: Sequence[str]) -> dict[str, StateRecord]:
         """The records that exist among ``payload_ids``, keyed by payload id."""
 
+    def check_payload_id(self, payload_id: str) -> None:
+        """Refuse an id this backend cannot keep a record for (DynamoDB's key sizes, say).
+
+        Workers ask for each payload they read, so such a payload is rejected alone rather
+        than failing every claim of its batch. Most backends keep any id.
+
+        Raises:
+            PayloadError: naming the problem and the fix.
+        """
+
     def not_held(self, payload_ids: Sequence[str], owner: str) -> set[str]:
         """Those of ``payload_ids`` whose claim ``owner`` no longer holds.
 

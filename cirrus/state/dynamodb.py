@@ -239,6 +239,9 @@ class DynamoDBStateDB(StateDB):
 
     # ------------------------------------------------------------ writes
 
+    def check_payload_id(self, payload_id: str) -> None:
+        check_payload_id(payload_id)
+
     def _check_keys(self, payload_ids: Iterable[str]) -> None:
         for payload_id in payload_ids:
             check_payload_id(payload_id)

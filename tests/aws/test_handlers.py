@@ -88,6 +88,27 @@ def test_a_bad_record_costs_only_itself(deployment: Deployment) -> None:
     assert all(event.input_url and "/tmp/invalid/" in event.input_url for event in refused)
 
 
+def test_a_payload_id_too_long_for_the_keys_costs_only_itself(deployment: Deployment) -> None:
+    # a payload's id joins its item ids: past DynamoDB's 1,024-byte sort key (and S3's
+    # 1,024-byte keys) no claim of the batch could be written, so it is refused alone
+    deployment.add_workflow("w")
+    many = payload("a")
+    many["features"] = [{**many["features"][0], "id": f"item-{n:04d}"} for n in range(120)]
+    underscore = payload("u", workflow="my_cog")
+    event = sqs_event(json.dumps(many), json.dumps(underscore), json.dumps(payload("ok")))
+
+    answer = _process(deployment).handle(event)
+
+    assert answer == {"batchItemFailures": []}
+    assert len(deployment.executions("w")) == 1
+    kept = [deployment.object(key) for key in deployment.keys("tmp/invalid/")]
+    reasons = sorted(document["reason"] for document in kept)
+    assert len(reasons) == 2
+    assert "1,024 a DynamoDB sort key holds" in reasons[0]
+    assert "split the payload into payloads of fewer items" in reasons[0]
+    assert "rename the workflow" in reasons[1]
+
+
 def test_an_undeployed_workflow_fails_its_payload_without_retrying(
     deployment: Deployment,
 ) -> None:

@@ -226,3 +226,24 @@ def test_an_oversized_first_line_costs_only_itself() -> None:
     text = huge + "\n" + "".join(_lines(3))
     documents = list(read_documents(io.StringIO(text), "in", IntakeLimits(max_payload_bytes=5000)))
     assert [d.error is None for d in documents] == [False, True, True, True]
+
+
+def test_an_id_too_long_for_s3_keys_is_refused_only_under_an_s3_root() -> None:
+    from cirrus.runtime.jobs import S3_MAX_KEY_BYTES, check_key_room, execution_key, execution_name
+
+    items = "/".join(f"item-{n:04d}" for n in range(100))
+    long_id = f"c/workflow-w/{items}"
+    key = f"deploy/{execution_key(long_id, execution_name(long_id, 1), 'history.json')}"
+    assert len(key) > S3_MAX_KEY_BYTES  # the test means something
+
+    with pytest.raises(PayloadError, match="split the payload into payloads of fewer items"):
+        check_key_room("s3://bucket/deploy", long_id)
+    check_key_room("sqlite:///tmp/payloads.db", long_id)  # no such limit there
+    short_id = "c/workflow-w/item-0001"
+    check_key_room("s3://bucket/deploy", short_id)
+    fits = S3_MAX_KEY_BYTES - len(
+        f"deploy/{execution_key(short_id, execution_name(short_id, 1), 'history.json')}"
+    )
+    check_key_room("s3://bucket/deploy", short_id + "x" * fits)  # the longest key is 1,024
+    with pytest.raises(PayloadError):
+        check_key_room("s3://bucket/deploy", short_id + "x" * (fits + 1))
