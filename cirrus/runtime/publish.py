@@ -155,38 +155,43 @@ class Announcer:
         A failing webhook or topic is logged, never raised.
         """
         if self.log_path is not None or self.webhook:  # built only for those who read them
-            messages = [
-                {
-                    "id": item.get("id"),
-                    "collection": item.get("collection"),
-                    "workflow": published.workflow,
-                    "execution": published.execution,
-                    "attributes": sns_attributes(item),
-                    "item": item,
-                }
-                for published in batch
-                for item in published.items
-            ]
-            if self.log_path is not None and messages:
-                self._append(messages)
-            for message in messages if self.webhook else ():
+            lines: list[bytes] = []
+            posts: list[dict[str, Any]] = []  # sent once the log holds them
+            for published in batch:
+                for item in published.items:
+                    # encoded one by one: without a webhook, the messages of a payload of
+                    # many items are never all held at once
+                    message = {
+                        "id": item.get("id"),
+                        "collection": item.get("collection"),
+                        "workflow": published.workflow,
+                        "execution": published.execution,
+                        "attributes": sns_attributes(item),
+                        "item": item,
+                    }
+                    if self.log_path is not None:
+                        lines.append(json.dumps(message, separators=(",", ":")).encode())
+                    if self.webhook:
+                        posts.append(message)
+            if lines:
+                self._append(lines)
+            for message in posts:
                 self._post(message)
         if self.publish_topic is not None:
             items = [item for published in batch for item in published.items]
             if items:
                 self._publish(self.publish_topic, [item_message(item) for item in items])
 
-    def _append(self, messages: list[dict[str, Any]]) -> None:
-        """Append one line per message, all or none of them.
+    def _append(self, lines: list[bytes]) -> None:
+        """Append the lines (JSON, without their newline), all or none of them.
 
         Raises:
             PublishLogError: the log cannot be written (disk full, no permission); what
                 was written of this append is taken back.
         """
         assert self.log_path is not None
-        lines = [json.dumps(message, separators=(",", ":")).encode() for message in messages]
         text = b"\n".join(lines) + b"\n"
-        del lines
+        lines.clear()  # the text is all that is needed now
         try:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             # unbuffered: a failed write leaves nothing in a buffer to stand in the way of
