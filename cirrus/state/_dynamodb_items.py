@@ -136,23 +136,23 @@ def check_payload_id(payload_id: str) -> None:
 
     Raises:
         PayloadError: the id is malformed, longer than a DynamoDB key holds, its
-            workflow name has ``_`` (upstream
-            splits ``collections_workflow`` on its last ``_``), or its collections
-            start with the reserved ``cirrus#``.
+            workflow name has ``_`` (upstream splits ``collections_workflow`` on its last
+            ``_``), or its collections start with the reserved ``cirrus#``.
     """
     collections, workflow, itemids = split_payload_id(payload_id)
-    if len(itemids.encode("utf-8")) > MAX_SORT_KEY_BYTES:
+    sort_key_bytes = len(itemids.encode("utf-8"))
+    if sort_key_bytes > MAX_SORT_KEY_BYTES:
         raise PayloadError(
             "$.features",
-            f"give a payload id whose item part is {len(itemids.encode('utf-8')):,} bytes, more "
+            f"give a payload id whose item part is {sort_key_bytes:,} bytes, more "
             f"than the {MAX_SORT_KEY_BYTES:,} a DynamoDB sort key holds (the item ids, joined)",
             "split the payload into payloads of fewer items",
         )
-    partition = f"{collections}_{workflow}"
-    if len(partition.encode("utf-8")) > MAX_PARTITION_KEY_BYTES:
+    partition_key_bytes = len(f"{collections}_{workflow}".encode())
+    if partition_key_bytes > MAX_PARTITION_KEY_BYTES:
         raise PayloadError(
             "$.process[0].input_collections",
-            f"give a key <collections>_<workflow> of {len(partition.encode('utf-8')):,} bytes, "
+            f"give a key <collections>_<workflow> of {partition_key_bytes:,} bytes, "
             f"more than the {MAX_PARTITION_KEY_BYTES:,} a DynamoDB partition key holds",
             "name fewer or shorter collections (input_collections)",
         )

@@ -3,9 +3,9 @@
 Step Functions passes at most 256 KiB between states. A task whose output is longer (a
 publish of a thousand items, a split into many) returns ``{"url": ...}`` instead, pointing
 at a stored copy under ``<payload root>/tmp/results/<payload id>/`` (a digest of the id when
-it is long); the next task, and the
-pipeline at the end of the workflow, read the reference like any other. The AWS task
-function and the embedded runner both use this, so a workflow behaves the same in both.
+it is long); the next task, and the pipeline at the end of the workflow, read the reference
+like any other. The AWS task function and the embedded runner both use this, so a workflow
+behaves the same in both.
 
 The embedded runtime removes the copies an execution stored once it ends
 (:func:`take_stored_results`); on AWS the bucket's lifecycle rule expires ``tmp/``.
@@ -34,8 +34,9 @@ __all__ = [
 ]
 
 MAX_RESULT_BYTES = 250_000
-"""A result whose compact JSON is longer (in bytes) goes by ``{"url"}``: Step Functions
-passes at most 256 KiB (262,144 bytes) between states, and the state adds its own data."""
+"""A result whose JSON is longer (in bytes) goes by ``{"url"}``: Step Functions passes at
+most 256 KiB (262,144 bytes) between states, and the state adds its own data. The AWS
+function measures the JSON the Lambda runtime sends; the embedded engine, compact JSON."""
 RESULTS_FOLDER = ("tmp", "results")
 """Where under the payload root the results passed by reference are stored."""
 MAX_FOLDER_BYTES = 512
@@ -117,7 +118,7 @@ def remember_stored_result(url: str, *, beside: str | None = None) -> None:
 
 
 def take_stored_results(execution: str) -> list[str]:
-    """The URLs of the copies :func:`fit_result` stored for ``execution``, forgotten here."""
+    """The URLs of the copies stored for ``execution``, forgotten here."""
     if execution not in _STORED:  # every execution asks; almost none stored anything
         return []
     with _LOCK:
